@@ -1,0 +1,83 @@
+#include "gl_config.h"
+#include "gl_lock.h"
+#include "gl_log.h"
+#include "gl_parse.h"
+
+#include <string.h>
+
+static const char *const policies[] = {"fail", "run", NULL};
+
+static void read_bool(gl_getenv_fn get, gl_config_warn_fn warn, const char *var, bool *out)
+{
+	const char *v = get(var);
+
+	if (v && gl_parse_bool(v, out) < 0)
+		warn(var, v, "1 or 0 (also yes/no, true/false, on/off)", *out ? "1" : "0");
+}
+
+static void read_policy(gl_getenv_fn get, gl_config_warn_fn warn, const char *var, bool *run)
+{
+	const char *v = get(var);
+	int i;
+
+	if (!v)
+		return;
+	i = gl_parse_word(v, policies);
+	if (i < 0)
+		warn(var, v, "'fail' or 'run'", "fail");
+	else
+		*run = i == 1;
+}
+
+/* The original tools skip on any non-empty value; an empty one means unset. */
+static bool read_skip(gl_getenv_fn get, gl_config_warn_fn warn, const char *var)
+{
+	const char *v = get(var);
+	bool skip = false;
+
+	if (!v || !*v)
+		return false;
+	if (gl_parse_bool(v, &skip) < 0)
+		warn(var, v, "1 to skip the GPU lock, or 0", "take the lock");
+	return skip;
+}
+
+void gl_gpu_config_load(struct gl_gpu_config *cfg, gl_getenv_fn get, gl_config_warn_fn warn)
+{
+	const char *v;
+
+	memset(cfg, 0, sizeof *cfg);
+	strcpy(cfg->lock_path, GL_DEFAULT_LOCK_PATH);
+	cfg->timeout = GL_WAIT_FOREVER;
+
+	v = get("GPU_LOCK_PATH");
+	if (v) {
+		/* A relative path would name a different lock in every directory. */
+		if (v[0] != '/' || strlen(v) >= sizeof cfg->lock_path)
+			warn("GPU_LOCK_PATH", v, "an absolute path to the lock file",
+			     GL_DEFAULT_LOCK_PATH);
+		else
+			strcpy(cfg->lock_path, v);
+	}
+	v = get("GPU_LOCK_TIMEOUT");
+	if (v && gl_parse_seconds(v, GL_TIMEOUT_MAX, &cfg->timeout) < 0)
+		warn("GPU_LOCK_TIMEOUT", v, "seconds to wait (e.g. 30, 0.5), at most 31536000",
+		     "wait as long as it takes");
+	read_policy(get, warn, "GPU_LOCK_ON_TIMEOUT", &cfg->run_on_timeout);
+	read_policy(get, warn, "GPU_LOCK_ON_ERROR", &cfg->run_on_error);
+	read_bool(get, warn, "GPU_LOCK_QUIET", &cfg->quiet);
+	read_bool(get, warn, "GPU_LOCK_DEBUG", &cfg->debug);
+	if (read_skip(get, warn, "PSRUN_SKIP_GPU_LOCK"))
+		cfg->skip_var = "PSRUN_SKIP_GPU_LOCK";
+	else if (read_skip(get, warn, "GPU_SKIP_LOCK"))
+		cfg->skip_var = "GPU_SKIP_LOCK";
+	v = get("GPU_LOCK_HELD");
+	if (v && *v)
+		cfg->held = v;
+}
+
+void gl_config_warn_stderr(const char *var, const char *value, const char *expected,
+                           const char *fallback)
+{
+	gl_log("%s='%s': expected %s; using the default (%s)", var, value, expected, fallback);
+}

@@ -1,0 +1,35 @@
+/* GPU-side settings, read from the environment once, at the first GPU call
+ * (never at load time). Bad values are reported through a callback and the
+ * default is used: the preload must not fail its host over a typo. */
+#ifndef GL_CONFIG_H
+#define GL_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#define GL_DEFAULT_LOCK_PATH "/tmp/gpu.lock"
+#define GL_TIMEOUT_MAX 31536000.0 /* a year: anything longer is a typo */
+
+struct gl_gpu_config {
+	char lock_path[PATH_MAX]; /* GPU_LOCK_PATH */
+	double timeout;           /* GPU_LOCK_TIMEOUT, GL_WAIT_FOREVER when unset */
+	bool run_on_timeout;      /* GPU_LOCK_ON_TIMEOUT=run (default fail) */
+	bool run_on_error;        /* GPU_LOCK_ON_ERROR=run (default fail) */
+	bool quiet;               /* GPU_LOCK_QUIET */
+	bool debug;               /* GPU_LOCK_DEBUG */
+	const char *skip_var;     /* PSRUN_SKIP_GPU_LOCK or GPU_SKIP_LOCK when set, else NULL */
+	const char *held;         /* GPU_LOCK_HELD when non-empty, else NULL */
+};
+
+typedef const char *(*gl_getenv_fn)(const char *name);
+/* var='value': expected ...; using the default (...) */
+typedef void (*gl_config_warn_fn)(const char *var, const char *value, const char *expected,
+                                  const char *fallback);
+
+void gl_gpu_config_load(struct gl_gpu_config *cfg, gl_getenv_fn get, gl_config_warn_fn warn);
+
+/* The standard warning: "gpulock: VAR='value': expected ...; using ...". */
+void gl_config_warn_stderr(const char *var, const char *value, const char *expected,
+                           const char *fallback);
+
+#endif

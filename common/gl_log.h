@@ -1,0 +1,17 @@
+/* One-line messages on stderr, prefixed "gpulock: ". Each message is a single
+ * write(2) on fd 2: no stdio buffers are touched, so a host program's own
+ * stdout/stderr state is never disturbed and lines from several processes do
+ * not interleave mid-line. errno is preserved. */
+#ifndef GL_LOG_H
+#define GL_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+void gl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void gl_log_v(const char *fmt, va_list ap);
+
+/* "2m05s", "1h02m", "0.4s": a duration for humans. */
+void gl_log_duration(double seconds, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,176 @@
+#include "gl_proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Reads a small /proc file into buf, NUL-terminated. Returns length or -errno. */
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n, total = 0;
+
+	if (fd < 0)
+		return -errno;
+	while ((size_t)total < len - 1) {
+		n = read(fd, buf + total, len - 1 - total);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	close(fd);
+	buf[total] = '\0';
+	return total;
+}
+
+/* "1: FLOCK  ADVISORY  WRITE 2453 fe:00:10952849 0 EOF", waiters with "->"
+ * after the ordinal. */
+int gl_proc_locks_parse_line(const char *line, struct gl_lock_entry *e)
+{
+	char type[16], kind[16], mode[16];
+	int pos = 0;
+	long pid;
+
+	memset(e, 0, sizeof *e);
+	if (sscanf(line, "%*d:%n", &pos) < 0 || pos == 0)
+		return -EINVAL;
+	line += pos;
+	while (*line == ' ')
+		line++;
+	if (strncmp(line, "->", 2) == 0) {
+		e->waiting = true;
+		line += 2;
+	}
+	if (sscanf(line, "%15s %15s %15s %ld %x:%x:%llu", type, kind, mode, &pid, &e->maj,
+	           &e->min, &e->ino) != 7)
+		return -EINVAL;
+	e->is_flock = strcmp(type, "FLOCK") == 0;
+	e->exclusive = strcmp(mode, "WRITE") == 0;
+	e->pid = (pid_t)pid;
+	return 0;
+}
+
+int gl_proc_locks_find(const char *path, dev_t dev, unsigned long long ino,
+                       struct gl_lock_entry *out, size_t cap, size_t *total)
+{
+	/* Streams the table with a fixed buffer: it can be long on busy hosts. */
+	char buf[4096];
+	size_t have = 0, n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*total = 0;
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+		char *line, *nl;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += r;
+		buf[have] = '\0';
+		line = buf;
+		while ((nl = strchr(line, '\n')) != NULL) {
+			struct gl_lock_entry e;
+
+			*nl = '\0';
+			if (gl_proc_locks_parse_line(line, &e) == 0 && e.is_flock && e.ino == ino &&
+			    e.maj == major(dev) && e.min == minor(dev)) {
+				if (n < cap)
+					out[n++] = e;
+				(*total)++;
+			}
+			line = nl + 1;
+		}
+		have -= line - buf;
+		memmove(buf, line, have);
+		if (have == sizeof buf - 1) /* absurd line: drop it */
+			have = 0;
+	}
+	close(fd);
+	/* The kernel lists each holder with its waiters after it; callers want
+	 * holders first, the waiters after them in the kernel's order. */
+	for (size_t i = 1, h = n && !out[0].waiting; i < n; i++) {
+		if (!out[i].waiting) {
+			struct gl_lock_entry e = out[i];
+			memmove(out + h + 1, out + h, (i - h) * sizeof *out);
+			out[h++] = e;
+		}
+	}
+	return 0;
+}
+
+int gl_proc_cmdline(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	n = read_small(path, buf, len);
+	if (n < 0)
+		return (int)n;
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0' || buf[i] == '\n')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	if (n == 0) { /* kernel thread or zombie: fall back to comm */
+		snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+		n = read_small(path, buf, len);
+		if (n < 0)
+			return (int)n;
+		if (n > 0 && buf[n - 1] == '\n')
+			buf[n - 1] = '\0';
+	}
+	return 0;
+}
+
+int gl_proc_age(pid_t pid, double *seconds)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start;
+	struct timespec now;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	n = read_small(path, buf, sizeof buf);
+	if (n < 0)
+		return (int)n;
+	/* comm may contain spaces and parentheses: fields restart after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	/* starttime is field 22; after ")" we are at field 3. */
+	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	           &start) != 1)
+		return -EINVAL;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	*seconds = (double)now.tv_sec + now.tv_nsec / 1e9 - (double)start / sysconf(_SC_CLK_TCK);
+	if (*seconds < 0)
+		*seconds = 0;
+	return 0;
+}
+
+int gl_proc_uid(pid_t pid, uid_t *uid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	if (stat(path, &st) < 0)
+		return -errno;
+	*uid = st.st_uid;
+	return 0;
+}

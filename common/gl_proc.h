@@ -1,0 +1,39 @@
+/* What /proc says about lock holders: /proc/locks for who holds and who waits
+ * on a file, /proc/PID for what they are. Used for wait announcements and by
+ * gpulock status. Processes may vanish at any moment: every reader copes. */
+#ifndef GL_PROC_H
+#define GL_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct gl_lock_entry {
+	pid_t pid;      /* as /proc/locks shows it; may be <= 0 in another pid namespace */
+	bool waiting;   /* a "->" line: blocked on the lock, not holding it */
+	bool exclusive; /* WRITE, as opposed to READ (LOCK_SH) */
+	bool is_flock;  /* FLOCK, as opposed to POSIX or OFDLCK */
+	unsigned maj, min;
+	unsigned long long ino;
+};
+
+/* Parse one line of /proc/locks. Returns 0 or -EINVAL. */
+int gl_proc_locks_parse_line(const char *line, struct gl_lock_entry *e);
+
+/* The flock entries of file (dev, ino) from the locks table at path (normally
+ * /proc/locks): holders first, then waiters in the order the kernel lists
+ * them. Fills at most cap entries; *total counts all. Returns 0 or -errno. */
+int gl_proc_locks_find(const char *path, dev_t dev, unsigned long long ino,
+                       struct gl_lock_entry *out, size_t cap, size_t *total);
+
+/* The command line of pid, arguments joined by spaces, truncated to len.
+ * Returns 0 or -errno (-ENOENT when the process is gone). */
+int gl_proc_cmdline(pid_t pid, char *buf, size_t len);
+
+/* Seconds since pid started. Returns 0 or -errno. */
+int gl_proc_age(pid_t pid, double *seconds);
+
+/* Owner uid of pid. Returns 0 or -errno. */
+int gl_proc_uid(pid_t pid, uid_t *uid);
+
+#endif
