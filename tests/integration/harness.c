@@ -1,0 +1,235 @@
+#include "harness.h"
+#include "gl_proc.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+char h_dir[64];
+char h_lock[128];
+char h_trace[128];
+
+void h_setup(void)
+{
+	strcpy(h_dir, "/tmp/gl-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(h_dir));
+	chmod(h_dir, 0755);
+	snprintf(h_lock, sizeof h_lock, "%s/gpu.lock", h_dir);
+	snprintf(h_trace, sizeof h_trace, "%s/trace", h_dir);
+}
+
+const char *h_artifact(const char *var)
+{
+	const char *v = getenv(var);
+
+	ck_assert_msg(v && *v, "%s is not set: run the tests through meson test", var);
+	return v;
+}
+
+/* Settings the user running the tests may have exported must not leak in. */
+static bool inherited_setting(const char *entry)
+{
+	static const char *const drop[] = {"GPU_LOCK_", "GPU_SKIP_LOCK=", "PSRUN_SKIP_GPU_LOCK=",
+	                                   "LD_PRELOAD=", "LD_LIBRARY_PATH=", "FAKE_CUDA_",
+	                                   "CLIENT_", NULL};
+
+	for (int i = 0; drop[i]; i++)
+		if (strncmp(entry, drop[i], strlen(drop[i])) == 0)
+			return true;
+	return false;
+}
+
+void h_spawn(struct child *c, const char *const argv[], const char *const extra[], bool preload)
+{
+	static char env_lock[160], env_trace[160], env_lib[4200], env_preload[4200];
+	const char *env[512];
+	int n = 0, in[2], out[2], err[2];
+	posix_spawn_file_actions_t fa;
+	const char *prefix = getenv("GL_TEST_PRELOAD_PREFIX"); /* e.g. libasan first */
+
+	/* getenv returns the first match: the test's own settings go first. */
+	for (int i = 0; extra && extra[i] && n < 32; i++)
+		env[n++] = extra[i];
+	for (char **e = environ; *e && n < 480; e++)
+		if (!inherited_setting(*e))
+			env[n++] = *e;
+	snprintf(env_lock, sizeof env_lock, "GPU_LOCK_PATH=%s", h_lock);
+	snprintf(env_trace, sizeof env_trace, "FAKE_CUDA_TRACE=%s", h_trace);
+	snprintf(env_lib, sizeof env_lib, "LD_LIBRARY_PATH=%s", h_artifact("GL_FIXTURES_DIR"));
+	env[n++] = env_lock;
+	env[n++] = env_trace;
+	env[n++] = env_lib;
+	if (preload) {
+		snprintf(env_preload, sizeof env_preload, "LD_PRELOAD=%s%s%s", prefix ? prefix : "",
+		         prefix ? ":" : "", h_artifact("GL_PRELOAD"));
+		env[n++] = env_preload;
+	}
+	env[n] = NULL;
+
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	errno = posix_spawnp(&c->pid, argv[0], &fa, NULL, (char *const *)argv, (char *const *)env);
+	ck_assert_msg(errno == 0, "spawn %s: %s", argv[0], strerror(errno));
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	c->in = in[1];
+	c->out = out[0];
+	c->err = err[0];
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int h_wait(struct child *c, double timeout)
+{
+	double deadline = now() + timeout;
+	int pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	int status;
+	pid_t r;
+
+	/* A pidfd becomes readable when the process exits: no polling. */
+	while ((r = waitpid(c->pid, &status, WNOHANG)) == 0 && now() < deadline) {
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		if (pidfd < 0 || poll(&p, 1, (int)((deadline - now()) * 1000) + 1) < 0)
+			usleep(2000); /* old kernel without pidfd: bounded polling */
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	if (r == 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, &status, 0);
+		ck_abort_msg("pid %d hung: still running after %.0fs", (int)c->pid, timeout);
+	}
+	ck_assert_int_eq(r, c->pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+char *h_read_all(int fd)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, cap - len - 1)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		ck_assert_int_gt(n, 0);
+		len += n;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+int h_run(const char *const argv[], const char *const extra[], bool preload, char **out, char **err)
+{
+	struct child c;
+	char *o, *e;
+	int status;
+
+	h_spawn(&c, argv, extra, preload);
+	close(c.in);
+	o = h_read_all(c.out); /* stdout then stderr: both are small */
+	e = h_read_all(c.err);
+	status = h_wait(&c, 30);
+	close(c.out);
+	close(c.err);
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err)
+		*err = e;
+	else
+		free(e);
+	return status;
+}
+
+static bool lock_state(const char *path, pid_t pid, bool waiting)
+{
+	struct gl_lock_entry e[64];
+	struct stat st;
+	size_t total;
+
+	if (stat(path, &st) < 0 || gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 64,
+	                                              &total) < 0)
+		return false;
+	for (size_t i = 0; i < total && i < 64; i++)
+		if (e[i].waiting == waiting && (pid == 0 || e[i].pid == pid))
+			return true;
+	return false;
+}
+
+static void wait_state(const char *path, pid_t pid, bool waiting)
+{
+	double deadline = now() + 20;
+
+	while (!lock_state(path, pid, waiting)) {
+		ck_assert_msg(now() < deadline, "pid %d never %s %s", (int)pid,
+		              waiting ? "waited for" : "held", path);
+		usleep(1000);
+	}
+}
+
+void h_wait_holder(const char *path, pid_t pid)
+{
+	wait_state(path, pid, false);
+}
+
+void h_wait_waiter(const char *path, pid_t pid)
+{
+	wait_state(path, pid, true);
+}
+
+int h_count(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		const char *hit = strstr(line, needle);
+		if (hit && hit < line + len)
+			n++;
+		line = nl ? nl + 1 : NULL;
+	}
+	return n;
+}
+
+char *h_slurp(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *s;
+
+	if (fd < 0)
+		return strdup("");
+	s = h_read_all(fd);
+	close(fd);
+	return s;
+}

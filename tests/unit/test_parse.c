@@ -1,0 +1,219 @@
+#include "gl_config.h"
+#include "gl_lock.h"
+#include "gl_parse.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+START_TEST(seconds_accepts_plain_and_fractional)
+{
+	double v = -1;
+
+	ck_assert_int_eq(gl_parse_seconds("30", 100, &v), 0);
+	ck_assert_double_eq(v, 30);
+	ck_assert_int_eq(gl_parse_seconds("0.5", 100, &v), 0);
+	ck_assert_double_eq(v, 0.5);
+	ck_assert_int_eq(gl_parse_seconds("0", 100, &v), 0);
+	ck_assert_double_eq(v, 0);
+	ck_assert_int_eq(gl_parse_seconds("100", 100, &v), 0);
+	ck_assert_int_eq(gl_parse_seconds(".25", 100, &v), 0);
+	ck_assert_double_eq(v, 0.25);
+}
+END_TEST
+
+START_TEST(seconds_rejects_junk)
+{
+	static const char *const bad[] = {"", "5x", "x5", "nan", "inf", "1e3", "0x10", " 5", "5 ",
+	                                  "1.2.3", ".", "+5", "5s", NULL};
+	double v = 42;
+
+	for (int i = 0; bad[i]; i++) {
+		ck_assert_msg(gl_parse_seconds(bad[i], 100, &v) == -EINVAL, "accepted '%s'", bad[i]);
+		ck_assert_double_eq(v, 42); /* untouched on error */
+	}
+	ck_assert_int_eq(gl_parse_seconds(NULL, 100, &v), -EINVAL);
+}
+END_TEST
+
+START_TEST(seconds_rejects_out_of_range)
+{
+	char huge[400];
+	double v = 42;
+
+	memset(huge, '9', sizeof huge - 1);
+	huge[sizeof huge - 1] = '\0';
+	ck_assert_int_eq(gl_parse_seconds("-1", 100, &v), -ERANGE);
+	ck_assert_int_eq(gl_parse_seconds("100.5", 100, &v), -ERANGE);
+	ck_assert_int_eq(gl_parse_seconds("99999999999", GL_TIMEOUT_MAX, &v), -ERANGE);
+	ck_assert_int_eq(gl_parse_seconds(huge, GL_TIMEOUT_MAX, &v), -ERANGE);
+	ck_assert_double_eq(v, 42);
+}
+END_TEST
+
+START_TEST(bool_words)
+{
+	bool b = false;
+
+	ck_assert_int_eq(gl_parse_bool("1", &b), 0);
+	ck_assert(b);
+	ck_assert_int_eq(gl_parse_bool("off", &b), 0);
+	ck_assert(!b);
+	ck_assert_int_eq(gl_parse_bool("YES", &b), 0);
+	ck_assert(b);
+	ck_assert_int_eq(gl_parse_bool("", &b), -EINVAL);
+	ck_assert_int_eq(gl_parse_bool("2", &b), -EINVAL);
+	ck_assert_int_eq(gl_parse_bool("maybe", &b), -EINVAL);
+	ck_assert(b);
+}
+END_TEST
+
+/* A fake environment and a warning recorder for gl_gpu_config_load. */
+static const char *const *fake_env;
+static char warnings[4096];
+static int warning_count;
+
+static const char *fake_getenv(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (int i = 0; fake_env[i]; i++)
+		if (strncmp(fake_env[i], name, n) == 0 && fake_env[i][n] == '=')
+			return fake_env[i] + n + 1;
+	return NULL;
+}
+
+static void record_warning(const char *var, const char *value, const char *expected,
+                           const char *fallback)
+{
+	size_t len = strlen(warnings);
+
+	snprintf(warnings + len, sizeof warnings - len, "%s='%s': expected %s; using %s\n", var,
+	         value, expected, fallback);
+	warning_count++;
+}
+
+static void load(const char *const *env, struct gl_gpu_config *cfg)
+{
+	fake_env = env;
+	warnings[0] = '\0';
+	warning_count = 0;
+	gl_gpu_config_load(cfg, fake_getenv, record_warning);
+}
+
+START_TEST(config_defaults)
+{
+	static const char *const env[] = {NULL};
+	struct gl_gpu_config cfg;
+
+	load(env, &cfg);
+	ck_assert_str_eq(cfg.lock_path, "/tmp/gpu.lock");
+	ck_assert(cfg.timeout < 0);
+	ck_assert(!cfg.run_on_timeout && !cfg.run_on_error && !cfg.quiet && !cfg.debug);
+	ck_assert_ptr_null(cfg.skip_var);
+	ck_assert_ptr_null(cfg.held);
+	ck_assert_int_eq(warning_count, 0);
+}
+END_TEST
+
+START_TEST(config_reads_every_setting)
+{
+	static const char *const env[] = {
+		"GPU_LOCK_PATH=/var/lock/g.lock", "GPU_LOCK_TIMEOUT=2.5", "GPU_LOCK_ON_TIMEOUT=run",
+		"GPU_LOCK_ON_ERROR=RUN", "GPU_LOCK_QUIET=1", "GPU_LOCK_DEBUG=yes",
+		"GPU_SKIP_LOCK=1", "GPU_LOCK_HELD=1", NULL};
+	struct gl_gpu_config cfg;
+
+	load(env, &cfg);
+	ck_assert_str_eq(cfg.lock_path, "/var/lock/g.lock");
+	ck_assert_double_eq(cfg.timeout, 2.5);
+	ck_assert(cfg.run_on_timeout && cfg.run_on_error && cfg.quiet && cfg.debug);
+	ck_assert_str_eq(cfg.skip_var, "GPU_SKIP_LOCK");
+	ck_assert_str_eq(cfg.held, "1");
+	ck_assert_int_eq(warning_count, 0);
+}
+END_TEST
+
+START_TEST(config_bad_values_warn_and_keep_defaults)
+{
+	static const char *const env[] = {
+		"GPU_LOCK_PATH=relative/gpu.lock", "GPU_LOCK_TIMEOUT=5x", "GPU_LOCK_ON_TIMEOUT=maybe",
+		"GPU_LOCK_ON_ERROR=", "GPU_LOCK_QUIET=2", "GPU_LOCK_DEBUG=nan",
+		"PSRUN_SKIP_GPU_LOCK=please", NULL};
+	struct gl_gpu_config cfg;
+
+	load(env, &cfg);
+	ck_assert_int_eq(warning_count, 7);
+	ck_assert_str_eq(cfg.lock_path, "/tmp/gpu.lock");
+	ck_assert(cfg.timeout < 0);
+	ck_assert(!cfg.run_on_timeout && !cfg.run_on_error && !cfg.quiet && !cfg.debug);
+	ck_assert_ptr_null(cfg.skip_var); /* a bad skip value locks: fail closed */
+	ck_assert_ptr_nonnull(strstr(warnings, "GPU_LOCK_TIMEOUT='5x': expected seconds"));
+	ck_assert_ptr_nonnull(strstr(warnings, "GPU_LOCK_PATH='relative/gpu.lock': expected an absolute path"));
+	ck_assert_ptr_nonnull(strstr(warnings, "GPU_LOCK_ON_TIMEOUT='maybe': expected 'fail' or 'run'"));
+	ck_assert_ptr_nonnull(strstr(warnings, "GPU_LOCK_ON_ERROR='': expected"));
+	ck_assert_ptr_nonnull(strstr(warnings, "PSRUN_SKIP_GPU_LOCK='please'"));
+}
+END_TEST
+
+START_TEST(config_timeout_edge_values)
+{
+	static const char *const neg[] = {"GPU_LOCK_TIMEOUT=-1", NULL};
+	static const char *const empty[] = {"GPU_LOCK_TIMEOUT=", NULL};
+	static const char *const huge[] = {"GPU_LOCK_TIMEOUT=1000000000000", NULL};
+	static const char *const zero[] = {"GPU_LOCK_TIMEOUT=0", NULL};
+	struct gl_gpu_config cfg;
+
+	load(neg, &cfg);
+	ck_assert_int_eq(warning_count, 1);
+	ck_assert(cfg.timeout < 0);
+	load(empty, &cfg);
+	ck_assert_int_eq(warning_count, 1);
+	load(huge, &cfg);
+	ck_assert_int_eq(warning_count, 1);
+	ck_assert(cfg.timeout < 0);
+	load(zero, &cfg);
+	ck_assert_int_eq(warning_count, 0);
+	ck_assert_double_eq(cfg.timeout, 0);
+}
+END_TEST
+
+START_TEST(config_skip_and_held_semantics)
+{
+	/* Empty means unset, as in the original tools. */
+	static const char *const empty[] = {"GPU_SKIP_LOCK=", "GPU_LOCK_HELD=", NULL};
+	static const char *const psrun[] = {"PSRUN_SKIP_GPU_LOCK=1", "GPU_SKIP_LOCK=0", NULL};
+	static const char *const foreign[] = {"GPU_LOCK_HELD=anything", NULL};
+	struct gl_gpu_config cfg;
+
+	load(empty, &cfg);
+	ck_assert_ptr_null(cfg.skip_var);
+	ck_assert_ptr_null(cfg.held);
+	ck_assert_int_eq(warning_count, 0);
+	load(psrun, &cfg);
+	ck_assert_str_eq(cfg.skip_var, "PSRUN_SKIP_GPU_LOCK");
+	load(foreign, &cfg);
+	ck_assert_str_eq(cfg.held, "anything");
+}
+END_TEST
+
+Suite *parse_suite(void);
+Suite *parse_suite(void)
+{
+	Suite *s = suite_create("parse");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, seconds_accepts_plain_and_fractional);
+	tcase_add_test(tc, seconds_rejects_junk);
+	tcase_add_test(tc, seconds_rejects_out_of_range);
+	tcase_add_test(tc, bool_words);
+	tcase_add_test(tc, config_defaults);
+	tcase_add_test(tc, config_reads_every_setting);
+	tcase_add_test(tc, config_bad_values_warn_and_keep_defaults);
+	tcase_add_test(tc, config_timeout_edge_values);
+	tcase_add_test(tc, config_skip_and_held_semantics);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,95 @@
+#include "gl_proc.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+START_TEST(parses_holder_and_waiter_lines)
+{
+	struct gl_lock_entry e;
+
+	ck_assert_int_eq(gl_proc_locks_parse_line("1: FLOCK  ADVISORY  WRITE 2453 fe:00:10952849 0 EOF", &e), 0);
+	ck_assert(e.is_flock && e.exclusive && !e.waiting);
+	ck_assert_int_eq(e.pid, 2453);
+	ck_assert_uint_eq(e.maj, 0xfe);
+	ck_assert_uint_eq(e.min, 0);
+	ck_assert_uint_eq(e.ino, 10952849);
+
+	ck_assert_int_eq(gl_proc_locks_parse_line("12: -> FLOCK  ADVISORY  WRITE 77 00:2d:5 0 EOF", &e), 0);
+	ck_assert(e.waiting && e.is_flock);
+	ck_assert_int_eq(e.pid, 77);
+	ck_assert_uint_eq(e.min, 0x2d);
+
+	ck_assert_int_eq(gl_proc_locks_parse_line("3: POSIX  ADVISORY  READ 9 08:01:7 0 EOF", &e), 0);
+	ck_assert(!e.is_flock && !e.exclusive);
+	ck_assert_int_eq(gl_proc_locks_parse_line("garbage", &e), -EINVAL);
+	ck_assert_int_eq(gl_proc_locks_parse_line("", &e), -EINVAL);
+}
+END_TEST
+
+START_TEST(finds_holders_first_then_waiters)
+{
+	char path[] = "/tmp/gl-locks-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct gl_lock_entry e[4];
+	size_t total;
+
+	fputs("1: POSIX  ADVISORY  WRITE 10 fe:00:99 0 EOF\n"
+	      "2: FLOCK  ADVISORY  WRITE 20 fe:00:42 0 EOF\n"
+	      "2: -> FLOCK  ADVISORY  WRITE 21 fe:00:42 0 EOF\n"
+	      "2: -> FLOCK  ADVISORY  WRITE 22 fe:00:42 0 EOF\n"
+	      "3: FLOCK  ADVISORY  WRITE 30 fe:01:42 0 EOF\n"
+	      "4: FLOCK  ADVISORY  READ 40 fe:00:42 0 EOF\n",
+	      f);
+	fclose(f);
+	ck_assert_int_eq(gl_proc_locks_find(path, makedev(0xfe, 0), 42, e, 4, &total), 0);
+	ck_assert_uint_eq(total, 4);
+	ck_assert_int_eq(e[0].pid, 20);
+	ck_assert(!e[0].waiting);
+	ck_assert_int_eq(e[1].pid, 40);
+	ck_assert(!e[1].waiting);
+	ck_assert_int_eq(e[2].pid, 21);
+	ck_assert(e[2].waiting);
+	ck_assert_int_eq(e[3].pid, 22);
+	/* A short array keeps counting. */
+	ck_assert_int_eq(gl_proc_locks_find(path, makedev(0xfe, 0), 42, e, 1, &total), 0);
+	ck_assert_uint_eq(total, 4);
+	ck_assert_int_eq(e[0].pid, 20);
+	unlink(path);
+	ck_assert_int_eq(gl_proc_locks_find(path, 0, 1, e, 4, &total), -ENOENT);
+}
+END_TEST
+
+START_TEST(reads_own_process)
+{
+	char cmd[256];
+	double age = -1;
+	uid_t uid;
+
+	ck_assert_int_eq(gl_proc_cmdline(getpid(), cmd, sizeof cmd), 0);
+	ck_assert_ptr_nonnull(strstr(cmd, "unit"));
+	ck_assert_int_eq(gl_proc_age(getpid(), &age), 0);
+	ck_assert(age >= 0 && age < 3600);
+	ck_assert_int_eq(gl_proc_uid(getpid(), &uid), 0);
+	ck_assert_int_eq(uid, geteuid());
+	ck_assert_int_eq(gl_proc_cmdline(0x7ffffff0, cmd, sizeof cmd), -ENOENT);
+}
+END_TEST
+
+Suite *proc_suite(void);
+Suite *proc_suite(void)
+{
+	Suite *s = suite_create("proc");
+	TCase *tc = tcase_create("proc");
+
+	tcase_add_test(tc, parses_holder_and_waiter_lines);
+	tcase_add_test(tc, finds_holders_first_then_waiters);
+	tcase_add_test(tc, reads_own_process);
+	suite_add_tcase(s, tc);
+	return s;
+}
