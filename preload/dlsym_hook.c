@@ -9,12 +9,12 @@
 
 /* cuInit, cuGetProcAddress, cuGetProcAddress_v2: one compare rejects almost
  * every other name. */
-static inline bool may_be_ours(const char *name)
+GL_NO_SANITIZE static inline bool may_be_ours(const char *name)
 {
 	return name && name[0] == 'c' && name[1] == 'u' && (name[2] == 'I' || name[2] == 'G');
 }
 
-GL_EXPORT void *dlsym(void *handle, const char *name)
+GL_EXPORT GL_NO_SANITIZE void *dlsym(void *handle, const char *name)
 {
 	gl_dlsym_fn real = gl_real_dlsym();
 

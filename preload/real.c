@@ -28,7 +28,7 @@ static const char *const dlsym_versions[] = {
 
 _Atomic(gl_dlsym_fn) gl_real_dlsym_ptr;
 
-gl_dlsym_fn gl_real_dlsym_resolve(void)
+GL_NO_SANITIZE gl_dlsym_fn gl_real_dlsym_resolve(void)
 {
 	gl_dlsym_fn fn = NULL;
 

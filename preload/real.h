@@ -7,13 +7,21 @@
 
 typedef void *(*gl_dlsym_fn)(void *handle, const char *name);
 
+/* dlsym is called by sanitizer runtimes while they start, before their
+ * shadow memory exists: the code on its path must not be instrumented. */
+#if defined(__clang__) || __GNUC__ >= 8
+#define GL_NO_SANITIZE __attribute__((no_sanitize("address", "undefined")))
+#else
+#define GL_NO_SANITIZE
+#endif
+
 extern _Atomic(gl_dlsym_fn) gl_real_dlsym_ptr;
-gl_dlsym_fn gl_real_dlsym_resolve(void);
+GL_NO_SANITIZE gl_dlsym_fn gl_real_dlsym_resolve(void);
 
 /* glibc's dlsym, found with dlvsym so that looking it up never enters our own
  * hook. NULL only on a libc without these versions. Inline: it sits on the
  * path of every dlsym call in the process. */
-static inline gl_dlsym_fn gl_real_dlsym(void)
+GL_NO_SANITIZE static inline gl_dlsym_fn gl_real_dlsym(void)
 {
 	gl_dlsym_fn fn = atomic_load_explicit(&gl_real_dlsym_ptr, memory_order_relaxed);
 
