@@ -14,16 +14,20 @@
 enum gl_gpu_result {
 	GL_GPU_LOCKED,    /* we hold the lock now, until the process exits */
 	GL_GPU_SKIPPED,   /* PSRUN_SKIP_GPU_LOCK / GPU_SKIP_LOCK */
-	GL_GPU_NESTED,    /* GPU_LOCK_HELD: an ancestor holds it */
+	GL_GPU_NESTED,    /* held for our process tree (an ancestor, GPU_LOCK_HELD) */
 	GL_GPU_UNLOCKED,  /* no lock, by the user's GPU_LOCK_ON_TIMEOUT/ON_ERROR=run */
 	GL_GPU_TIMED_OUT, /* GPU_LOCK_TIMEOUT passed (fail policy) */
 	GL_GPU_FAILED,    /* the lock file is unusable (fail policy) */
 };
 
 /* Takes the lock as cfg says. point names who asks ("cuInit"), for messages.
- * *fd is set as soon as the file is open, so that a fork in the middle of the
- * wait can find and close it in the child; on return it is the held lock's
- * fd (close-on-exec) for GL_GPU_LOCKED, and -1 otherwise. */
+ * Pass *fd = -1. *fd is set as soon as the file is open, so that a child
+ * forked in the middle of the wait inherits it: called again in the child
+ * with that fd, it waits on the same open file description, and parent and
+ * child then share the lock. On return *fd is the held lock's fd
+ * (close-on-exec) for GL_GPU_LOCKED, and -1 otherwise.
+ * When the lock is taken or found held for our tree, GPU_LOCK_HELD is set in
+ * our environment for the processes we start. */
 enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point, int *fd);
 
 /* True when the process may go on to use the GPU. */

@@ -23,7 +23,8 @@ static int flock_retry(int fd, int op)
  * timer (what flock(1) uses) would disturb the host program's signals. A
  * helper thread, with every signal blocked, makes the blocking call on a
  * duplicate of the fd while the caller waits on a condition variable. If the
- * caller gives up first, the helper drops the lock as soon as it gets it. */
+ * caller gives up first (and closes its fd), the helper closes its duplicate
+ * as soon as flock returns, which drops the lock. */
 enum { W_WAITING, W_LOCKED, W_ABANDONED };
 
 struct waiter {
@@ -56,11 +57,12 @@ static void *waiter_main(void *arg)
 		pthread_cond_signal(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
-	if (abandoned) {
-		if (r == 0)
-			flock(w->fd, LOCK_UN);
+	/* Given up on: closing our duplicate drops the lock unless another fd
+	 * still refers to the description (a child forked during the wait
+	 * shares it and keeps it); an explicit LOCK_UN would take it from that
+	 * child too. */
+	if (abandoned)
 		waiter_free(w);
-	}
 	return NULL;
 }
 

@@ -137,21 +137,58 @@ int gl_proc_cmdline(pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
-int gl_proc_age(pid_t pid, double *seconds)
+/* The fields of /proc/PID/stat after the command name, which may contain
+ * spaces and parentheses: they restart after the last ')'. */
+static int read_stat(pid_t pid, char *buf, size_t len, char **fields)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start;
-	struct timespec now;
+	char path[64];
 	ssize_t n;
 
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	n = read_small(path, buf, sizeof buf);
+	n = read_small(path, buf, len);
 	if (n < 0)
 		return (int)n;
-	/* comm may contain spaces and parentheses: fields restart after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
+	*fields = strrchr(buf, ')');
+	return *fields ? 0 : -EINVAL;
+}
+
+int gl_proc_ppid(pid_t pid, pid_t *ppid)
+{
+	char buf[1024], *p = NULL;
+	int r = read_stat(pid, buf, sizeof buf, &p);
+	int v;
+
+	if (r < 0)
+		return r;
+	if (sscanf(p + 1, " %*c %d", &v) != 1)
 		return -EINVAL;
+	*ppid = v;
+	return 0;
+}
+
+bool gl_proc_is_ancestor(pid_t pid)
+{
+	pid_t p = getppid();
+
+	/* Bounded: a pid namespace's init has ppid 0, and loops cannot happen. */
+	for (int depth = 0; depth < 256 && p > 0; depth++) {
+		if (p == pid)
+			return true;
+		if (p == 1 || gl_proc_ppid(p, &p) < 0)
+			break;
+	}
+	return false;
+}
+
+int gl_proc_age(pid_t pid, double *seconds)
+{
+	char buf[1024], *p = NULL;
+	unsigned long long start;
+	struct timespec now;
+	int r = read_stat(pid, buf, sizeof buf, &p);
+
+	if (r < 0)
+		return r;
 	/* starttime is field 22; after ")" we are at field 3. */
 	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
 	           &start) != 1)

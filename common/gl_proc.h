@@ -36,4 +36,11 @@ int gl_proc_age(pid_t pid, double *seconds);
 /* Owner uid of pid. Returns 0 or -errno. */
 int gl_proc_uid(pid_t pid, uid_t *uid);
 
+
+
+/* Parent pid of pid. Returns 0 or -errno. */
+int gl_proc_ppid(pid_t pid, pid_t *ppid);
+
+/* Is pid an ancestor of the calling process (its parent, grandparent, ...)? */
+bool gl_proc_is_ancestor(pid_t pid);
 #endif

@@ -2,6 +2,7 @@
 #include "gl_log.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -10,7 +11,9 @@ atomic_bool gl_gate_open_flag;
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static int lock_fd = -1; /* the held lock, or the one being waited for */
 static struct gl_gpu_config config;
-static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+/* Not pthread_once: a fork while another thread is inside it would leave
+ * the child stuck. 0 unread, 1 being read, 2 read. */
+static atomic_int config_state;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static const char *env(const char *name)
@@ -18,29 +21,32 @@ static const char *env(const char *name)
 	return getenv(name);
 }
 
-static void config_load(void)
-{
-	gl_gpu_config_load(&config, env, gl_config_warn_stderr);
-}
-
 const struct gl_gpu_config *gl_gate_config(void)
 {
-	pthread_once(&config_once, config_load);
+	int expect = 0;
+
+	if (atomic_load_explicit(&config_state, memory_order_acquire) == 2)
+		return &config;
+	if (atomic_compare_exchange_strong(&config_state, &expect, 1)) {
+		gl_gpu_config_load(&config, env, gl_config_warn_stderr);
+		atomic_store_explicit(&config_state, 2, memory_order_release);
+	}
+	while (atomic_load_explicit(&config_state, memory_order_acquire) != 2)
+		sched_yield(); /* another thread is reading a few variables */
 	return &config;
 }
 
-/* In a child forked while another thread of the parent waited for the lock,
- * that thread is gone and the mutex may be held by it: start over. A lock we
- * already hold stays shared with the child (flock belongs to the open file
- * description); a wait in progress is the parent's business, so the child
- * closes its copy of that fd. */
+/* In a child forked while another thread of the parent was inside the gate,
+ * that thread is gone and may have held the mutex: start over. A lock the
+ * parent holds is shared with the child (flock belongs to the open file
+ * description, which the child inherits). A wait in progress is inherited
+ * too: the child's own first GPU call waits on that same description (see
+ * gl_gpu_lock_take), so parent and child end up sharing the lock. */
 static void atfork_child(void)
 {
 	pthread_mutex_init(&gate_mu, NULL);
-	if (!atomic_load(&gl_gate_open_flag) && lock_fd >= 0) {
-		close(lock_fd);
-		lock_fd = -1;
-	}
+	if (atomic_load(&config_state) == 1)
+		atomic_store(&config_state, 0);
 }
 
 static void atfork_register(void)

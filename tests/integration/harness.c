@@ -207,6 +207,18 @@ void h_wait_waiter(const char *path, pid_t pid)
 	wait_state(path, pid, true);
 }
 
+void h_start_gpu_holder(struct child *c)
+{
+	static const char *const hold[] = {"CLIENT_HOLD=1", NULL};
+	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+	char line[32] = {0};
+
+	h_spawn(c, argv, hold, true);
+	ck_assert_int_gt(read(c->out, line, sizeof line - 1), 0);
+	ck_assert_str_eq(line, "cuInit=0\n");
+	h_wait_holder(h_lock, c->pid);
+}
+
 int h_count(const char *text, const char *needle)
 {
 	int n = 0;

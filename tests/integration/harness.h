@@ -33,6 +33,10 @@ char *h_read_all(int fd);
 /* Spawn, wait, and collect stdout/stderr. Returns the exit status. */
 int h_run(const char *const argv[], const char *const extra[], bool preload, char **out, char **err);
 
+/* Start a preloaded client that takes the GPU lock and holds it until its
+ * stdin closes; returns once it holds the lock. */
+void h_start_gpu_holder(struct child *c);
+
 /* Wait until pid (0: anyone) holds, or pid waits for, the lock at path. */
 void h_wait_holder(const char *path, pid_t pid);
 void h_wait_waiter(const char *path, pid_t pid);

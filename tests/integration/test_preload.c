@@ -139,19 +139,6 @@ START_TEST(route_nvcc_shared_cudart)
 }
 END_TEST
 
-/* A preloaded client that holds the GPU until its stdin closes. */
-static void start_holder(struct child *c)
-{
-	static const char *const hold[] = {"CLIENT_HOLD=1", NULL};
-	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
-	char line[32] = {0};
-
-	h_spawn(c, argv, hold, true);
-	ck_assert_int_gt(read(c->out, line, sizeof line - 1), 0);
-	ck_assert_str_eq(line, "cuInit=0\n");
-	h_wait_holder(h_lock, c->pid);
-}
-
 /* Starts a preloaded waiter and returns once the kernel lists it as blocked
  * on the lock. */
 static void start_waiter(struct child *c, const char *const extra[])
@@ -222,7 +209,7 @@ START_TEST(wait_names_the_holder)
 	char want[128];
 
 	h_setup();
-	start_holder(&holder);
+	h_start_gpu_holder(&holder);
 	start_waiter(&waiter, NULL);
 	/* "held by pid N (its command line) for 0.1s"; the command line is
 	 * checked loosely, since a valgrind run shows valgrind's. */
@@ -242,7 +229,7 @@ START_TEST(quiet_silences_the_wait)
 	char *out, *err;
 
 	h_setup();
-	start_holder(&holder);
+	h_start_gpu_holder(&holder);
 	start_waiter(&waiter, quiet);
 	close(holder.in);
 	out = h_read_all(waiter.out);
@@ -259,7 +246,7 @@ START_TEST(kill_9_of_the_holder_lets_the_waiter_in)
 	struct child holder, waiter;
 
 	h_setup();
-	start_holder(&holder);
+	h_start_gpu_holder(&holder);
 	start_waiter(&waiter, NULL);
 	kill(holder.pid, SIGKILL);
 	ck_assert_int_eq(h_wait(&holder, 30), 128 + SIGKILL);
@@ -275,7 +262,7 @@ START_TEST(timeout_fails_cuinit_with_46)
 	pid_t pid;
 
 	h_setup();
-	start_holder(&holder);
+	h_start_gpu_holder(&holder);
 	pid = run_client("GL_CLIENT_DLSYM", NULL, env, true, 1, "cuInit=46\n", &err);
 	ck_assert_int_eq(h_count(err, "gave up waiting for the GPU lock"), 1);
 	ck_assert_int_eq(h_count(err, "after 0.3s (GPU_LOCK_TIMEOUT)"), 1);
@@ -293,7 +280,7 @@ START_TEST(timeout_with_run_policy_proceeds_with_a_warning)
 	char *err;
 
 	h_setup();
-	start_holder(&holder);
+	h_start_gpu_holder(&holder);
 	run_client("GL_CLIENT_DLSYM", NULL, env, true, 0, "cuInit=0\n", &err);
 	ck_assert_int_eq(h_count(err, "gave up waiting"), 1);
 	ck_assert_int_eq(h_count(err, "running without the GPU lock (GPU_LOCK_ON_TIMEOUT=run)"), 1);
@@ -398,7 +385,7 @@ static void no_lock_test(const char *setting)
 	assert_trace("cuInit", pid, 0);
 	ck_assert_int_eq(access(h_lock, F_OK), -1); /* never even opened */
 	/* With a holder present it does not wait either. */
-	start_holder(&holder);
+	h_start_gpu_holder(&holder);
 	run_client("GL_CLIENT_GPA", "v2", env, true, 0, "cuInit=0\n", &err);
 	ck_assert_str_eq(err, "");
 	close(holder.in);
@@ -499,7 +486,7 @@ START_TEST(lock_fd_is_close_on_exec)
 	int found = 0;
 
 	h_setup();
-	start_holder(&holder);
+	h_start_gpu_holder(&holder);
 	snprintf(fddir, sizeof fddir, "/proc/%d/fd", (int)holder.pid);
 	dir = opendir(fddir);
 	ck_assert_ptr_nonnull(dir);
