@@ -31,6 +31,7 @@ struct waiter {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int fd; /* our own dup: the caller may close its fd */
+	int op; /* LOCK_EX or LOCK_SH */
 	int state;
 	int result;
 };
@@ -46,7 +47,7 @@ static void waiter_free(struct waiter *w)
 static void *waiter_main(void *arg)
 {
 	struct waiter *w = arg;
-	int r = flock_retry(w->fd, LOCK_EX);
+	int r = flock_retry(w->fd, w->op);
 	bool abandoned;
 
 	pthread_mutex_lock(&w->mu);
@@ -66,7 +67,7 @@ static void *waiter_main(void *arg)
 	return NULL;
 }
 
-static int wait_bounded(int fd, double timeout)
+static int wait_bounded(int fd, int op, double timeout)
 {
 	struct waiter *w = calloc(1, sizeof *w);
 	pthread_condattr_t ca;
@@ -78,6 +79,7 @@ static int wait_bounded(int fd, double timeout)
 
 	if (!w)
 		return -ENOMEM;
+	w->op = op;
 	w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (w->fd < 0) {
 		r = -errno;
@@ -126,9 +128,9 @@ static int wait_bounded(int fd, double timeout)
 	return -ETIMEDOUT;
 }
 
-int gl_lock_acquire(int fd, double timeout, gl_lock_wait_fn on_wait, void *arg, bool *waited)
+static int take(int fd, int op, double timeout, gl_lock_wait_fn on_wait, void *arg, bool *waited)
 {
-	int r = flock_retry(fd, LOCK_EX | LOCK_NB);
+	int r = flock_retry(fd, op | LOCK_NB);
 
 	*waited = false;
 	if (r != -EWOULDBLOCK)
@@ -139,8 +141,23 @@ int gl_lock_acquire(int fd, double timeout, gl_lock_wait_fn on_wait, void *arg, 
 	if (on_wait)
 		on_wait(fd, arg);
 	if (timeout < 0)
-		return flock_retry(fd, LOCK_EX);
-	return wait_bounded(fd, timeout);
+		return flock_retry(fd, op);
+	return wait_bounded(fd, op, timeout);
+}
+
+int gl_lock_acquire(int fd, double timeout, gl_lock_wait_fn on_wait, void *arg, bool *waited)
+{
+	return take(fd, LOCK_EX, timeout, on_wait, arg, waited);
+}
+
+int gl_lock_wait_free(int fd, double timeout)
+{
+	bool waited;
+	int r = take(fd, LOCK_SH, timeout, NULL, NULL, &waited);
+
+	if (r == 0)
+		flock(fd, LOCK_UN); /* our own description: nobody else shares it */
+	return r;
 }
 
 int gl_lock_is_held(const char *path)

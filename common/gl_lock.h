@@ -18,6 +18,10 @@ typedef void (*gl_lock_wait_fn)(int fd, void *arg);
  * was busy at first. No signal dispositions or masks of the caller change. */
 int gl_lock_acquire(int fd, double timeout, gl_lock_wait_fn on_wait, void *arg, bool *waited);
 
+/* Wait until nobody holds the lock exclusively, without keeping it: takes a
+ * shared lock (bounded as above) and drops it. 0, -ETIMEDOUT or -errno. */
+int gl_lock_wait_free(int fd, double timeout);
+
 /* Is the file's lock taken by anyone? 1 yes, 0 no, -errno. Opens its own
  * description, so it sees locks held through fd as well. */
 int gl_lock_is_held(const char *path);

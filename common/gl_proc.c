@@ -1,5 +1,6 @@
 #include "gl_proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -210,4 +211,44 @@ int gl_proc_uid(pid_t pid, uid_t *uid)
 		return -errno;
 	*uid = st.st_uid;
 	return 0;
+}
+
+/* The wait channel of a thread blocked in flock(2) (locks_lock_inode_wait,
+ * flock_lock_inode_wait on older kernels). */
+static bool waits_for_lock(const char *wchan)
+{
+	return strstr(wchan, "lock_inode_wait") != NULL || strstr(wchan, "flock") != NULL;
+}
+
+int gl_proc_blocked_for(pid_t pid, double *seconds)
+{
+	char path[300], buf[4096];
+	struct timespec now;
+	struct dirent *d;
+	DIR *dir;
+	int r = -ENOENT;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while (r < 0 && (d = readdir(dir)) != NULL) {
+		char *p;
+		double ms;
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/wchan", (int)pid, d->d_name);
+		if (read_small(path, buf, sizeof buf) <= 0 || !waits_for_lock(buf))
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/sched", (int)pid, d->d_name);
+		if (read_small(path, buf, sizeof buf) <= 0 || !(p = strstr(buf, "se.exec_start")) ||
+		    !(p = strchr(p, ':')) || sscanf(p + 1, "%lf", &ms) != 1)
+			continue;
+		/* exec_start is the scheduler clock in ms, close to CLOCK_MONOTONIC. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		*seconds = (double)now.tv_sec + now.tv_nsec / 1e9 - ms / 1e3;
+		r = 0;
+	}
+	closedir(dir);
+	return r;
 }

@@ -38,6 +38,12 @@ int gl_proc_uid(pid_t pid, uid_t *uid);
 
 
 
+/* How long pid has been blocked waiting for a file lock: the last time its
+ * waiting thread ran, from /proc/PID/task/TID/sched (kernels built with
+ * CONFIG_SCHED_DEBUG). Returns 0, or -ENOENT when pid has no such thread or
+ * the kernel does not say. */
+int gl_proc_blocked_for(pid_t pid, double *seconds);
+
 /* Parent pid of pid. Returns 0 or -errno. */
 int gl_proc_ppid(pid_t pid, pid_t *ppid);
 

@@ -1,0 +1,264 @@
+/* gpulock doctor: one verdict per line (OK, INFO, WARN, FAIL) on the lock
+ * file, the preload, glibc and the CUDA driver; with a command, how that
+ * command reaches the GPU, from the preload's own GPU_LOCK_DEBUG trace.
+ * Exit status 0 without FAIL verdicts, 1 with. Nothing here takes the lock
+ * or creates the lock file, except the command the user asked to run. */
+#include "gpulock.h"
+#include "gl_lockfile.h"
+#include "gl_status.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <gnu/libc-version.h>
+#include <libgen.h>
+#include <link.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NFS_MAGIC 0x6969
+#define TMPFS_MAGIC 0x01021994
+
+extern char **environ;
+
+static int failures;
+
+static void verdict(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void verdict(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%-4s ", level);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	if (strcmp(level, "FAIL") == 0)
+		failures++;
+}
+
+static void check_filesystem(const char *dir)
+{
+	struct statfs fs;
+
+	if (statfs(dir, &fs) < 0)
+		return;
+	if (fs.f_type == NFS_MAGIC)
+		verdict("WARN", "%s is on NFS: flock there works across machines only where the "
+		                "server supports locking; keep the lock on a local filesystem",
+		        dir);
+	else if (fs.f_type == TMPFS_MAGIC)
+		verdict("OK", "%s is a local tmpfs (an age clean-up may delete an idle lock file: "
+		              "harmless, it is recreated)",
+		        dir);
+	else
+		verdict("OK", "%s is on a local filesystem", dir);
+}
+
+static void check_lock(const char *path)
+{
+	char dir[PATH_MAX];
+	struct gl_status st;
+	struct stat sb;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	dirname(dir);
+	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		verdict("FAIL", "lock directory %s does not exist: CUDA programs would fail "
+		                "(GPU_LOCK_ON_ERROR=fail)",
+		        dir);
+		return;
+	}
+	check_filesystem(dir);
+	if (lstat(path, &sb) < 0) {
+		if (access(dir, W_OK) == 0)
+			verdict("OK", "lock file %s does not exist yet; it will be created (mode 0666) "
+			              "at the first GPU call",
+			        path);
+		else
+			verdict("FAIL", "lock file %s does not exist and %s is not writable for us",
+			        path, dir);
+		return;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		verdict("FAIL", "lock file %s: %s", path,
+		        gl_lockfile_strerror(S_ISLNK(sb.st_mode)  ? -ELOOP
+		                             : S_ISDIR(sb.st_mode) ? -EISDIR
+		                                                   : -EBADFD));
+		return;
+	}
+	if (access(path, R_OK) < 0) {
+		verdict("FAIL", "lock file %s (mode %04o, uid %u) is not readable for us: flock "
+		                "needs read access",
+		        path, (unsigned)(sb.st_mode & 07777), (unsigned)sb.st_uid);
+		return;
+	}
+	verdict("OK", "lock file %s: regular file, mode %04o, uid %u%s", path,
+	        (unsigned)(sb.st_mode & 07777), (unsigned)sb.st_uid,
+	        access(path, W_OK) == 0 ? ""
+	                                : " (read-only for us: fine for gpulock, not for gpu_run.sh)");
+	if (gl_status_read(path, &st) == 0)
+		verdict("INFO", "the GPU lock is %s%s", st.held ? "held by pid " : "free",
+		        st.held ? (snprintf(dir, sizeof dir, "%d", (int)st.holder.pid), dir) : "");
+}
+
+/* Runs argv with LD_PRELOAD=lib and GPU_LOCK_DEBUG=1 (and extra env), its
+ * stderr into a pipe. Returns the read end, or -1. */
+static int spawn_traced(char *const argv[], const char *lib, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	int p[2], r;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	setenv("GPU_LOCK_DEBUG", "1", 1);
+	if (lib && !(getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "libgpulock_preload.so"))) {
+		const char *old = getenv("LD_PRELOAD");
+		char value[2 * PATH_MAX];
+		snprintf(value, sizeof value, "%s%s%s", old && *old ? old : "", old && *old ? ":" : "",
+		         lib);
+		setenv("LD_PRELOAD", value, 1);
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	r = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (r != 0) {
+		close(p[0]);
+		errno = r;
+		return -1;
+	}
+	return p[0];
+}
+
+static void check_preload(const char *lib)
+{
+	char *const argv[] = {"/bin/true", NULL};
+	char buf[512];
+	ssize_t n;
+	pid_t pid;
+	int status, fd;
+
+	if (!lib) {
+		verdict("FAIL", "the preload library libgpulock_preload.so is not next to gpulock "
+		                "(set GPULOCK_PRELOAD to its path)");
+		return;
+	}
+	fd = spawn_traced(argv, lib, &pid);
+	if (fd < 0) {
+		verdict("FAIL", "cannot run /bin/true: %s", strerror(errno));
+		return;
+	}
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	waitpid(pid, &status, 0);
+	if (n > 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		buf[n > 0 ? n : 0] = '\0';
+		verdict("FAIL", "the preload %s does not load cleanly: %s", lib, buf);
+	} else {
+		verdict("OK", "the preload %s loads cleanly (checked with /bin/true)", lib);
+	}
+	verdict("OK", "glibc %s: dlsym is hooked, the real one found through dlvsym",
+	        gnu_get_libc_version());
+}
+
+static void check_driver(void)
+{
+	void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+	struct link_map *map = NULL;
+
+	if (!h) {
+		verdict("WARN", "no CUDA driver (libcuda.so.1) found: CUDA programs cannot start "
+		                "here, and there is nothing to lock");
+		return;
+	}
+	if (dlinfo(h, RTLD_DI_LINKMAP, &map) == 0 && map)
+		verdict("OK", "CUDA driver found: %s", map->l_name);
+	else
+		verdict("OK", "CUDA driver found (libcuda.so.1)");
+	dlclose(h);
+}
+
+/* The preload's debug lines, as gl_gate and gl_gpu write them. */
+static void judge_line(const char *line, const char *cmd, bool *reached)
+{
+	const char *p;
+
+	if ((p = strstr(line, " reached through "))) {
+		*reached = true;
+		verdict("OK", "%s reached %s%s: the lock is taken there", cmd,
+		        strstr(line, "cudaSetDevice reached") ? "cudaSetDevice" : "cuInit",
+		        p + strlen(" reached"));
+	} else if (strstr(line, "took the GPU lock") || strstr(line, "got the GPU lock")) {
+		verdict("OK", "it took the GPU lock");
+	} else if ((p = strstr(line, "is held by pid "))) {
+		verdict("OK", "the lock was already held for its process tree (%.*s): it went "
+		              "straight through",
+		        (int)strcspn(p + 3, " "), p + 3);
+	} else if (strstr(line, "not taking the GPU lock") || strstr(line, "an ancestor holds")) {
+		verdict("INFO", "it did not lock: %s", strchr(line, ':') + 2);
+	} else if (strstr(line, "cannot use the GPU lock") || strstr(line, "gave up waiting")) {
+		verdict("FAIL", "%s", line + strlen("gpulock: "));
+	}
+}
+
+static void check_command(char **cmd, const char *lib)
+{
+	char buf[8192], line[1024];
+	size_t len = 0;
+	bool reached = false;
+	ssize_t n;
+	pid_t pid;
+	int status, fd = spawn_traced(cmd, lib, &pid);
+
+	if (fd < 0) {
+		verdict("FAIL", "cannot run %s: %s", cmd[0], strerror(errno));
+		return;
+	}
+	/* Our lines are judged; the command's own stderr goes on to ours. */
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (len < sizeof line - 1)
+				line[len++] = buf[i];
+			if (buf[i] != '\n')
+				continue;
+			line[len - 1] = '\0';
+			if (strncmp(line, "gpulock: ", 9) == 0)
+				judge_line(line, cmd[0], &reached);
+			else
+				fprintf(stderr, "%s\n", line);
+			len = 0;
+		}
+	}
+	close(fd);
+	waitpid(pid, &status, 0);
+	if (!reached)
+		verdict("INFO", "%s never reached cuInit: it takes no GPU lock (not a CUDA program, "
+		                "or it uses the GPU another way: then use gpulock run --eager)",
+		        cmd[0]);
+	if (WIFEXITED(status))
+		verdict("INFO", "%s exited with status %d", cmd[0], WEXITSTATUS(status));
+	else
+		verdict("INFO", "%s was killed by signal %d", cmd[0], WTERMSIG(status));
+}
+
+int cli_doctor(struct cli_settings *s, char **cmd)
+{
+	const char *lib = cli_preload_path();
+
+	check_lock(s->cfg.lock_path);
+	check_preload(lib);
+	check_driver();
+	if (cmd && lib)
+		check_command(cmd, lib);
+	return failures ? 1 : 0;
+}

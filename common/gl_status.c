@@ -1,0 +1,75 @@
+#include "gl_status.h"
+#include "gl_proc.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static void describe(pid_t pid, struct gl_status_proc *p)
+{
+	memset(p, 0, sizeof *p);
+	p->pid = pid;
+	p->running = p->since = -1;
+	if (pid <= 0 || gl_proc_uid(pid, &p->uid) < 0 ||
+	    gl_proc_cmdline(pid, p->command, sizeof p->command) < 0) {
+		p->gone = true;
+		return;
+	}
+	if (gl_proc_age(pid, &p->running) < 0)
+		p->running = -1;
+}
+
+/* gpulock stamps the lock file's mtime when it takes the lock. An mtime
+ * older than the holder was written by someone else: unknown. */
+static double held_since_stamp(const struct stat *st, double running)
+{
+	struct timespec now;
+	double held;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	held = (double)(now.tv_sec - st->st_mtim.tv_sec) + (now.tv_nsec - st->st_mtim.tv_nsec) / 1e9;
+	return held >= 0 && running >= 0 && held <= running + 1 ? held : -1;
+}
+
+int gl_status_read(const char *path, struct gl_status *st)
+{
+	struct gl_lock_entry e[GL_STATUS_MAX_WAITERS + 1];
+	struct stat fst;
+	size_t total;
+	int r;
+
+	memset(st, 0, sizeof *st);
+	strncpy(st->path, path, sizeof st->path - 1);
+	if (lstat(path, &fst) < 0) {
+		st->error = -errno;
+		return 0;
+	}
+	if (!S_ISREG(fst.st_mode)) {
+		st->error = S_ISLNK(fst.st_mode) ? -ELOOP : S_ISDIR(fst.st_mode) ? -EISDIR : -EBADFD;
+		return 0;
+	}
+	r = gl_proc_locks_find("/proc/locks", fst.st_dev, fst.st_ino, e, GL_STATUS_MAX_WAITERS + 1,
+	                       &total);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < total && i < GL_STATUS_MAX_WAITERS + 1; i++) {
+		if (!e[i].waiting && e[i].exclusive && !st->held) {
+			st->held = true;
+			describe(e[i].pid, &st->holder);
+			st->holder.since = held_since_stamp(&fst, st->holder.running);
+		} else if (e[i].waiting && st->nwaiters < GL_STATUS_MAX_WAITERS) {
+			struct gl_status_proc *w = &st->waiters[st->nwaiters];
+			describe(e[i].pid, w);
+			if (w->gone)
+				continue; /* it stopped waiting while we looked */
+			if (gl_proc_blocked_for(w->pid, &w->since) < 0 || w->since < 0 ||
+			    (w->running >= 0 && w->since > w->running + 1))
+				w->since = -1;
+			st->nwaiters++;
+		}
+	}
+	if (total > GL_STATUS_MAX_WAITERS + 1)
+		st->more = total - GL_STATUS_MAX_WAITERS - 1;
+	return 0;
+}

@@ -1,0 +1,37 @@
+/* A snapshot of the GPU lock for gpulock status: who holds it, who waits,
+ * since when. Read from /proc without taking anything; processes that vanish
+ * while being read are left out (or marked gone), never an error. */
+#ifndef GL_STATUS_H
+#define GL_STATUS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define GL_STATUS_MAX_WAITERS 64
+
+struct gl_status_proc {
+	pid_t pid;
+	uid_t uid;
+	bool gone;         /* exited while we read: pid only */
+	char command[256]; /* arguments joined by spaces, truncated */
+	double running;    /* seconds since the process started, < 0 unknown */
+	double since;      /* held for / waiting for, seconds; < 0 unknown */
+};
+
+struct gl_status {
+	char path[PATH_MAX];
+	int error;  /* 0, or -errno of the lock file (-ENOENT: no file yet, so free) */
+	bool held;
+	struct gl_status_proc holder;
+	size_t nwaiters; /* entries filled in waiters[] */
+	size_t more;     /* waiters beyond GL_STATUS_MAX_WAITERS */
+	struct gl_status_proc waiters[GL_STATUS_MAX_WAITERS];
+};
+
+/* Fills st for the lock file at path. Returns 0, or -errno when /proc/locks
+ * cannot be read (st->error covers the lock file itself). */
+int gl_status_read(const char *path, struct gl_status *st);
+
+#endif

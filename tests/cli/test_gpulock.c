@@ -1,0 +1,310 @@
+/* gpulock, the command: every subcommand against real processes and the
+ * fake driver, every exit code, every bad input. */
+#include "harness.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *gpulock(void)
+{
+	return h_artifact("GL_GPULOCK");
+}
+
+/* Runs gpulock (not preloaded itself) and checks status and output. */
+static void expect(const char *const argv[], int want_status, const char *want_out,
+                   const char *want_err)
+{
+	char *out, *err;
+	int status = h_run(argv, NULL, false, &out, &err);
+
+	ck_assert_msg(status == want_status, "%s %s: exit %d, not %d; stderr:\n%s", argv[1],
+	              argv[2] ? argv[2] : "", status, want_status, err);
+	if (want_out)
+		ck_assert_msg(strstr(out, want_out), "stdout lacks '%s':\n%s", want_out, out);
+	if (want_err)
+		ck_assert_msg(strstr(err, want_err), "stderr lacks '%s':\n%s", want_err, err);
+	free(out);
+	free(err);
+}
+
+START_TEST(bad_input_is_refused_before_anything_runs)
+{
+	char marker[200], touch[260], dirlock[200], link[200];
+
+	h_setup();
+	snprintf(marker, sizeof marker, "%s/ran", h_dir);
+	snprintf(touch, sizeof touch, "touch %s", marker);
+	snprintf(dirlock, sizeof dirlock, "%s/d.lock", h_dir);
+	snprintf(link, sizeof link, "%s/l.lock", h_dir);
+	mkdir(dirlock, 0755);
+	ck_assert_int_eq(symlink("/etc/passwd", link), 0);
+	{
+		const char *a[] = {gpulock(), NULL};
+		expect(a, 125, NULL, "missing command");
+	}
+	{
+		const char *a[] = {gpulock(), "frobnicate", NULL};
+		expect(a, 125, NULL, "unknown command 'frobnicate'");
+	}
+	{
+		const char *a[] = {gpulock(), "run", "--frob", "--", "sh", "-c", touch, NULL};
+		expect(a, 125, NULL, "unknown option '--frob'");
+	}
+	{
+		const char *a[] = {gpulock(), "run", "--", NULL};
+		expect(a, 125, NULL, "missing command");
+	}
+	{
+		const char *a[] = {gpulock(), "run", "--timeout", "5x", "--", "sh", "-c", touch, NULL};
+		expect(a, 125, NULL, "--timeout '5x': expected seconds");
+	}
+	{
+		const char *a[] = {gpulock(), "run", "--timeout", NULL};
+		expect(a, 125, NULL, "missing value for option '--timeout'");
+	}
+	{
+		const char *a[] = {gpulock(), "run", "-e", "-l", dirlock, "--", "sh", "-c", touch, NULL};
+		expect(a, 125, NULL, "it is a directory");
+	}
+	{
+		const char *a[] = {gpulock(), "run", "-l", link, "--", "sh", "-c", touch, NULL};
+		expect(a, 125, NULL, "it is a symbolic link");
+	}
+	{
+		const char *a[] = {gpulock(), "wait", "-t", "-1", NULL};
+		expect(a, 125, NULL, "--timeout '-1'");
+	}
+	{
+		const char *a[] = {gpulock(), "status", "extra", NULL};
+		expect(a, 125, NULL, "unexpected argument 'extra'");
+	}
+	{
+		const char *a[] = {gpulock(), "shell-init", "tcsh", NULL};
+		expect(a, 125, NULL, "unknown shell 'tcsh'");
+	}
+	{
+		static const char *const env[] = {"GPU_LOCK_TIMEOUT=nan", NULL};
+		const char *a[] = {gpulock(), "run", "--", "sh", "-c", touch, NULL};
+		char *err;
+		ck_assert_int_eq(h_run(a, env, false, NULL, &err), 125);
+		ck_assert_ptr_nonnull(strstr(err, "GPU_LOCK_TIMEOUT='nan': expected seconds"));
+	}
+	ck_assert_int_eq(access(marker, F_OK), -1); /* nothing ran */
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+	const char *h[] = {gpulock(), "--help", NULL};
+	const char *v[] = {gpulock(), "--version", NULL};
+
+	h_setup();
+	expect(h, 0, "Usage: gpulock COMMAND", NULL);
+	expect(v, 0, "gpulock 0.", NULL);
+}
+END_TEST
+
+START_TEST(run_exit_codes_are_the_commands)
+{
+	const char *own[] = {gpulock(), "run", "--", "sh", "-c", "exit 7", NULL};
+	const char *sig[] = {gpulock(), "run", "--", "sh", "-c", "kill -TERM $$", NULL};
+	const char *missing[] = {gpulock(), "run", "--", "no-such-command-here", NULL};
+	char script[200];
+	const char *noexec[] = {gpulock(), "run", "--", script, NULL};
+	const char *eager[] = {gpulock(), "run", "--eager", "--", "sh", "-c", "exit 3", NULL};
+
+	h_setup();
+	snprintf(script, sizeof script, "%s/not-executable", h_dir);
+	close(open(script, O_CREAT | O_WRONLY, 0644));
+	expect(own, 7, NULL, NULL);
+	expect(sig, 128 + SIGTERM, NULL, NULL);
+	expect(missing, 127, NULL, "no-such-command-here: command not found");
+	expect(noexec, 126, NULL, "not-executable: Permission denied");
+	expect(eager, 3, NULL, NULL);
+}
+END_TEST
+
+/* Lazy: the preload is injected; only a GPU command takes the lock. */
+START_TEST(run_lazy_locks_only_gpu_commands)
+{
+	const char *plain[] = {gpulock(), "run", "--", "sh", "-c", "echo hi", NULL};
+	const char *gpu[] = {gpulock(), "run", "--", h_artifact("GL_CLIENT_DLSYM"), NULL};
+	const char *keep[] = {gpulock(), "run", "--", "sh", "-c", "echo $LD_PRELOAD", NULL};
+	static const char *const other[] = {"LD_PRELOAD=/nonexistent-first.so", NULL};
+	char want[4200], *trace, *out;
+
+	h_setup();
+	expect(plain, 0, "hi\n", NULL);
+	ck_assert_int_eq(access(h_lock, F_OK), -1); /* no GPU, no lock file */
+	expect(gpu, 0, "cuInit=0\n", NULL);
+	trace = h_slurp(h_trace);
+	ck_assert_int_eq(h_count(trace, "held=1"), 1);
+	ck_assert_int_eq(h_count(trace, "held=0"), 0);
+	/* An existing LD_PRELOAD stays first; ours is added once. */
+	ck_assert_int_eq(h_run(keep, other, false, &out, NULL), 0);
+	snprintf(want, sizeof want, "/nonexistent-first.so:%s\n", h_artifact("GL_PRELOAD"));
+	ck_assert_str_eq(out, want);
+}
+END_TEST
+
+START_TEST(run_eager_holds_the_lock_for_the_tree)
+{
+	const char *hold[] = {gpulock(), "run", "--eager", "--", "cat", NULL};
+	const char *busy[] = {gpulock(), "run", "-e", "--no-wait", "--", "true", NULL};
+	const char *bounded[] = {gpulock(), "run", "-e", "--timeout", "0.2", "--", "true", NULL};
+	const char *held[] = {gpulock(), "run", "-e", "--", "sh", "-c", "echo $GPU_LOCK_HELD", NULL};
+	const char *nested[] = {gpulock(), "run", "-e", "--", "bash", h_artifact("GL_SEED_GPU_RUN"),
+	                        h_artifact("GL_CLIENT_DLSYM"), NULL};
+	struct child c;
+
+	h_setup();
+	h_spawn(&c, hold, NULL, false);
+	h_wait_holder(h_lock, c.pid); /* cat itself holds it: same pid after exec */
+	expect(busy, 75, NULL, "gave up waiting");
+	expect(bounded, 75, NULL, "after 0.2s");
+	close(c.in);
+	ck_assert_int_eq(h_wait(&c, 30), 0);
+	expect(busy, 0, NULL, NULL);
+	expect(held, 0, "gpulock:", NULL);
+	/* The original tool nested under us sees GPU_LOCK_HELD: no deadlock. */
+	expect(nested, 0, "cuInit=0\n", NULL);
+}
+END_TEST
+
+START_TEST(status_shows_holder_and_waiters)
+{
+	const char *text[] = {gpulock(), "status", NULL};
+	char script[600], want[64], *out;
+	const char *json[] = {"sh", "-c", script, NULL};
+	struct child holder, w1, w2;
+	const char *wargv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+
+	h_setup();
+	expect(text, 0, "free (no lock file yet)", NULL);
+	h_start_gpu_holder(&holder);
+	h_spawn(&w1, wargv, NULL, true);
+	h_wait_waiter(h_lock, w1.pid);
+	h_spawn(&w2, wargv, NULL, true);
+	h_wait_waiter(h_lock, w2.pid);
+
+	ck_assert_int_eq(h_run(text, NULL, false, &out, NULL), 1);
+	snprintf(want, sizeof want, "holder   pid %-7d", (int)holder.pid);
+	ck_assert_msg(h_count(out, want) == 1, "%s", out);
+	snprintf(want, sizeof want, "waiting  pid %-7d", (int)w1.pid);
+	ck_assert_msg(h_count(out, want) == 1, "%s", out);
+	snprintf(want, sizeof want, "waiting  pid %-7d", (int)w2.pid);
+	ck_assert_msg(h_count(out, want) == 1, "%s", out);
+	ck_assert_int_eq(h_count(out, "client_dlsym"), 3);
+
+	snprintf(script, sizeof script,
+	         "\"%s\" status --json >%s/s.json; test $? = 1 || exit 9; python3 -c '"
+	         "import json, sys; d = json.load(open(sys.argv[1]))[\"gpu_lock\"]; "
+	         "assert d[\"state\"] == \"held\" and d[\"exists\"]; "
+	         "print(d[\"holder\"][\"pid\"], *[w[\"pid\"] for w in d[\"waiters\"]]); "
+	         "assert d[\"holder\"][\"user\"] and \"client_dlsym\" in d[\"holder\"][\"command\"]; "
+	         "assert d[\"holder\"][\"held_seconds\"] >= 0 and d[\"more_waiters\"] == 0; "
+	         "assert all(w[\"waiting_seconds\"] is None or w[\"waiting_seconds\"] >= 0 "
+	         "for w in d[\"waiters\"])' %s/s.json",
+	         gpulock(), h_dir, h_dir);
+	ck_assert_int_eq(h_run(json, NULL, false, &out, NULL), 0);
+	snprintf(want, sizeof want, "%d %d %d\n", (int)holder.pid, (int)w1.pid, (int)w2.pid);
+	ck_assert_str_eq(out, want);
+
+	close(holder.in);
+	close(w1.in);
+	close(w2.in);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(h_wait(&w1, 30), 0);
+	ck_assert_int_eq(h_wait(&w2, 30), 0);
+	expect(text, 0, "free", NULL);
+}
+END_TEST
+
+START_TEST(wait_blocks_until_free_without_taking_it)
+{
+	const char *argv[] = {gpulock(), "wait", NULL};
+	const char *bounded[] = {gpulock(), "wait", "--timeout", "0.2", NULL};
+	struct child holder, waiter;
+
+	h_setup();
+	expect(argv, 0, NULL, NULL); /* free: returns at once */
+	h_start_gpu_holder(&holder);
+	expect(bounded, 75, NULL, "still held after 0.2s");
+	h_spawn(&waiter, argv, NULL, false);
+	h_wait_waiter(h_lock, waiter.pid);
+	close(holder.in);
+	ck_assert_int_eq(h_wait(&waiter, 30), 0);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+}
+END_TEST
+
+/* Sourced twice, the profile lines add the library once. */
+START_TEST(shell_init_sourced_twice_adds_the_preload_once)
+{
+	char script[800], want[4200], *out;
+	const char *argv[] = {"bash", "-c", script, NULL};
+	static const char *const other[] = {"LD_PRELOAD=/x/first.so", NULL};
+
+	h_setup();
+	snprintf(script, sizeof script,
+	         "eval \"$(\"%s\" shell-init bash)\" && eval \"$(\"%s\" shell-init bash)\" && "
+	         "echo \"$LD_PRELOAD\"",
+	         gpulock(), gpulock());
+	ck_assert_int_eq(h_run(argv, NULL, false, &out, NULL), 0);
+	snprintf(want, sizeof want, "%s\n", h_artifact("GL_PRELOAD"));
+	ck_assert_str_eq(out, want);
+	ck_assert_int_eq(h_run(argv, other, false, &out, NULL), 0);
+	snprintf(want, sizeof want, "/x/first.so:%s\n", h_artifact("GL_PRELOAD"));
+	ck_assert_str_eq(out, want);
+}
+END_TEST
+
+START_TEST(doctor_reports_how_a_program_reaches_the_gpu)
+{
+	const char *gpa[] = {gpulock(), "doctor", "--", h_artifact("GL_CLIENT_GPA"), "v2", NULL};
+	const char *plain[] = {gpulock(), "doctor", "--", "true", NULL};
+	char link[200];
+	const char *bad[] = {gpulock(), "doctor", "--lock", link, NULL};
+
+	h_setup();
+	expect(gpa, 0, "reached cuInit through cuGetProcAddress_v2, asked by client_gpa", NULL);
+	expect(gpa, 0, "OK   it took the GPU lock", NULL);
+	expect(gpa, 0, "OK   CUDA driver found", NULL);
+	expect(gpa, 0, "loads cleanly", NULL);
+	expect(plain, 0, "never reached cuInit", NULL);
+	snprintf(link, sizeof link, "%s/l.lock", h_dir);
+	ck_assert_int_eq(symlink("/etc/passwd", link), 0);
+	expect(bad, 1, "FAIL lock file", NULL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("gpulock");
+	TCase *tc = tcase_create("gpulock");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, bad_input_is_refused_before_anything_runs);
+	tcase_add_test(tc, help_and_version);
+	tcase_add_test(tc, run_exit_codes_are_the_commands);
+	tcase_add_test(tc, run_lazy_locks_only_gpu_commands);
+	tcase_add_test(tc, run_eager_holds_the_lock_for_the_tree);
+	tcase_add_test(tc, status_shows_holder_and_waiters);
+	tcase_add_test(tc, wait_blocks_until_free_without_taking_it);
+	tcase_add_test(tc, shell_init_sourced_twice_adds_the_preload_once);
+	tcase_add_test(tc, doctor_reports_how_a_program_reaches_the_gpu);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
