@@ -5,7 +5,10 @@
 #include "gl_log.h"
 #include "gl_proc.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/sysmacros.h>
@@ -126,6 +129,143 @@ static bool held_for_our_tree(const struct gl_gpu_config *cfg, const struct gl_h
 	return false;
 }
 
+/* Does the lock path still name the file we locked? An age clean-up of /tmp
+ * (systemd-tmpfiles) or a user may delete or replace it while we wait; the
+ * lock we then got guards a file nobody else will open. */
+static bool path_names_fd(const char *path, int fd)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/* A holder that locked the file before it was deleted or replaced still
+ * holds the GPU, through an inode the path no longer names. It shows in
+ * /proc/locks on the same device, with another inode, and one of its fds
+ * reads "<path> (deleted)". */
+struct orphan {
+	const char *path;
+	unsigned maj, min;
+	unsigned long long ino; /* the inode we hold */
+	pid_t pid;              /* found: the holder of the orphan */
+	int fdnum;              /* and its fd on it */
+	unsigned long long orphan_ino;
+};
+
+static bool holds_deleted(pid_t pid, const char *path, unsigned long long ino, int *fdnum)
+{
+	char dir[64], link[PATH_MAX + 32], want[PATH_MAX + 16], target[PATH_MAX + 16];
+	struct dirent *d;
+	struct stat st;
+	bool found = false;
+	DIR *fds;
+
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+	snprintf(want, sizeof want, "%s (deleted)", path);
+	fds = opendir(dir);
+	while (fds && !found && (d = readdir(fds)) != NULL) {
+		ssize_t n;
+		snprintf(link, sizeof link, "%s/%s", dir, d->d_name);
+		n = readlink(link, target, sizeof target - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, want) == 0 && stat(link, &st) == 0 && st.st_ino == ino) {
+			*fdnum = atoi(d->d_name);
+			found = true;
+		}
+	}
+	if (fds)
+		closedir(fds);
+	return found;
+}
+
+static void find_orphan(const struct gl_lock_entry *e, void *arg)
+{
+	struct orphan *o = arg;
+
+	if (o->pid || e->waiting || !e->exclusive || e->pid <= 0 || e->pid == getpid() ||
+	    e->maj != o->maj || e->min != o->min || e->ino == o->ino)
+		return;
+	if (holds_deleted(e->pid, o->path, e->ino, &o->fdnum)) {
+		o->pid = e->pid;
+		o->orphan_ino = e->ino;
+	}
+}
+
+/* We hold the lock on the file the path names now; wait, in turn, for a
+ * holder of an orphaned one. Its inode is reachable through /proc/PID/fd/N,
+ * where permissions allow (same user, or root): lock it there. Otherwise
+ * wait, bounded, until its lock is gone from /proc/locks. */
+static int wait_for_orphan(const struct gl_gpu_config *cfg, struct wait_ctx *ctx, int fd)
+{
+	struct orphan o = {.path = cfg->lock_path};
+	char proc_fd[64];
+	struct stat st;
+	bool waited;
+	int ofd, r;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	o.maj = major(st.st_dev);
+	o.min = minor(st.st_dev);
+	o.ino = st.st_ino;
+	if (gl_proc_locks_scan("/proc/locks", find_orphan, &o) < 0 || !o.pid ||
+	    gl_proc_is_ancestor(o.pid))
+		return 0;
+	if (!cfg->quiet)
+		gl_log("pid %d: the GPU lock file %s was deleted or replaced while pid %d held it; "
+		       "waiting for pid %d too",
+		       (int)getpid(), cfg->lock_path, (int)o.pid, (int)o.pid);
+	snprintf(proc_fd, sizeof proc_fd, "/proc/%d/fd/%d", (int)o.pid, o.fdnum);
+	ofd = open(proc_fd, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (ofd >= 0 && fstat(ofd, &st) == 0 && st.st_ino == o.orphan_ino && S_ISREG(st.st_mode)) {
+		r = gl_lock_acquire(ofd, cfg->timeout, NULL, ctx, &waited);
+		close(ofd); /* its holder is gone; ours stays on the path's file */
+		return r;
+	}
+	if (ofd >= 0)
+		close(ofd);
+	for (double left = cfg->timeout; cfg->timeout < 0 || left > 0; left -= 0.01) {
+		struct orphan again = o;
+		again.pid = 0;
+		if (gl_proc_locks_scan("/proc/locks", find_orphan, &again) < 0 || !again.pid)
+			return 0;
+		usleep(10000); /* no event to wait on without access to its fd */
+	}
+	return -ETIMEDOUT;
+}
+
+/* Opens (unless a fork handed us a description in progress) and locks the
+ * file the path names, until the lock and the path agree. */
+static int acquire_on_path(const struct gl_gpu_config *cfg, struct wait_ctx *ctx, int *fd,
+                           bool *waited)
+{
+	int r = -ESTALE;
+
+	for (int tries = 0; tries < 8; tries++) {
+		bool w;
+		if (*fd < 0 && (r = gl_lockfile_open(cfg->lock_path, fd)) < 0) {
+			*fd = -1;
+			return r;
+		}
+		r = gl_lock_acquire(*fd, cfg->timeout, announce_wait, ctx, &w);
+		*waited |= w;
+		if (r < 0)
+			return r;
+		if (path_names_fd(cfg->lock_path, *fd))
+			return wait_for_orphan(cfg, ctx, *fd);
+		if (cfg->debug)
+			gl_log("pid %d: the GPU lock file %s was replaced while we waited: again",
+			       (int)getpid(), cfg->lock_path);
+		close(*fd); /* a lock on a file nobody else will open guards nothing */
+		*fd = -1;
+		r = -ESTALE;
+	}
+	return r;
+}
+
 enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point, int *fd)
 {
 	struct wait_ctx ctx = {cfg, point};
@@ -165,15 +305,11 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char 
 	/* An fd already open here was inherited through fork from a parent that
 	 * was waiting for the lock: waiting on the same open file description
 	 * makes parent and child share the lock, whoever of them gets it. */
-	if (*fd < 0) {
-		r = gl_lockfile_open(cfg->lock_path, fd);
-		if (r < 0) {
-			*fd = -1;
-			return unusable(cfg, point, r);
-		}
-	}
 	start = now_monotonic();
-	r = gl_lock_acquire(*fd, cfg->timeout, announce_wait, &ctx, &waited);
+	waited = false;
+	r = acquire_on_path(cfg, &ctx, fd, &waited);
+	if (r < 0 && *fd < 0 && r != -ETIMEDOUT)
+		return unusable(cfg, point, r);
 	if (r == 0) {
 		(void)futimens(*fd, NULL); /* "held since", for those who wait after us */
 		if (fstat(*fd, &st) == 0)

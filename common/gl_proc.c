@@ -60,15 +60,13 @@ int gl_proc_locks_parse_line(const char *line, struct gl_lock_entry *e)
 	return 0;
 }
 
-int gl_proc_locks_find(const char *path, dev_t dev, unsigned long long ino,
-                       struct gl_lock_entry *out, size_t cap, size_t *total)
+int gl_proc_locks_scan(const char *path, gl_lock_visit_fn visit, void *arg)
 {
 	/* Streams the table with a fixed buffer: it can be long on busy hosts. */
 	char buf[4096];
-	size_t have = 0, n = 0;
+	size_t have = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	*total = 0;
 	if (fd < 0)
 		return -errno;
 	for (;;) {
@@ -86,12 +84,8 @@ int gl_proc_locks_find(const char *path, dev_t dev, unsigned long long ino,
 			struct gl_lock_entry e;
 
 			*nl = '\0';
-			if (gl_proc_locks_parse_line(line, &e) == 0 && e.is_flock && e.ino == ino &&
-			    e.maj == major(dev) && e.min == minor(dev)) {
-				if (n < cap)
-					out[n++] = e;
-				(*total)++;
-			}
+			if (gl_proc_locks_parse_line(line, &e) == 0 && e.is_flock)
+				visit(&e, arg);
 			line = nl + 1;
 		}
 		have -= line - buf;
@@ -100,6 +94,37 @@ int gl_proc_locks_find(const char *path, dev_t dev, unsigned long long ino,
 			have = 0;
 	}
 	close(fd);
+	return 0;
+}
+
+struct find_ctx {
+	unsigned maj, min;
+	unsigned long long ino;
+	struct gl_lock_entry *out;
+	size_t cap, n, total;
+};
+
+static void collect(const struct gl_lock_entry *e, void *arg)
+{
+	struct find_ctx *c = arg;
+
+	if (e->ino != c->ino || e->maj != c->maj || e->min != c->min)
+		return;
+	if (c->n < c->cap)
+		c->out[c->n++] = *e;
+	c->total++;
+}
+
+int gl_proc_locks_find(const char *path, dev_t dev, unsigned long long ino,
+                       struct gl_lock_entry *out, size_t cap, size_t *total)
+{
+	struct find_ctx c = {major(dev), minor(dev), ino, out, cap, 0, 0};
+	int r = gl_proc_locks_scan(path, collect, &c);
+	size_t n = c.n;
+
+	*total = c.total;
+	if (r < 0)
+		return r;
 	/* The kernel lists each holder with its waiters after it; callers want
 	 * holders first, the waiters after them in the kernel's order. */
 	for (size_t i = 1, h = n && !out[0].waiting; i < n; i++) {

@@ -20,6 +20,11 @@ struct gl_lock_entry {
 /* Parse one line of /proc/locks. Returns 0 or -EINVAL. */
 int gl_proc_locks_parse_line(const char *line, struct gl_lock_entry *e);
 
+/* Calls visit for every flock entry of the locks table at path. Returns 0 or
+ * -errno. */
+typedef void (*gl_lock_visit_fn)(const struct gl_lock_entry *e, void *arg);
+int gl_proc_locks_scan(const char *path, gl_lock_visit_fn visit, void *arg);
+
 /* The flock entries of file (dev, ino) from the locks table at path (normally
  * /proc/locks): holders first, then waiters in the order the kernel lists
  * them. Fills at most cap entries; *total counts all. Returns 0 or -errno. */

@@ -1,0 +1,64 @@
+/* A host program with its own signal set-up: handlers for SIGALRM (without
+ * SA_RESTART, so a blocked flock sees EINTR) and SIGCHLD, and SIGUSR1
+ * blocked. It reaches cuInit (which may wait for the lock; the test sends
+ * SIGALRM during the wait) and then checks that every disposition and the
+ * mask are exactly as it set them. Prints "cuInit=R alarms=N same=1". */
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+static void on_child(int sig)
+{
+	(void)sig;
+}
+
+int main(void)
+{
+	struct sigaction sa, before[NSIG], after;
+	sigset_t mask, mask_before, mask_after;
+	void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+	unsigned int (*cu_init)(unsigned int) = h ? (unsigned int (*)(unsigned int))dlsym(h, "cuInit") : NULL;
+	unsigned int r;
+	int same = 1;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm; /* no SA_RESTART on purpose */
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	for (int s = 1; s < NSIG; s++)
+		sigaction(s, NULL, &before[s]);
+	sigprocmask(SIG_BLOCK, NULL, &mask_before);
+	if (!cu_init)
+		return 2;
+	r = cu_init(0);
+	for (int s = 1; s < NSIG; s++) {
+		sigaction(s, NULL, &after);
+		if (after.sa_handler != before[s].sa_handler || after.sa_flags != before[s].sa_flags) {
+			fprintf(stderr, "signal %d changed\n", s);
+			same = 0;
+		}
+	}
+	sigprocmask(SIG_BLOCK, NULL, &mask_after);
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(&mask_before, s) != sigismember(&mask_after, s)) {
+			fprintf(stderr, "mask of signal %d changed\n", s);
+			same = 0;
+		}
+	printf("cuInit=%u alarms=%d same=%d\n", r, (int)alarms, same);
+	return r || !same;
+}

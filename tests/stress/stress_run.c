@@ -1,0 +1,322 @@
+/* Fault and load runs for the GPU lock. Clients are stress_client processes
+ * under the preload (the caller's LD_PRELOAD); the referee in a shared file
+ * counts overlaps (two holders at once).
+ *
+ *   stress_run chaos WORKERS ROUNDS WORK_US SECONDS
+ *       WORKERS loops each run ROUNDS clients one after another, while a
+ *       chaos process sends SIGKILL, SIGTERM and SIGSTOP/SIGCONT at random
+ *       to holders and waiters. Fails on an overlap, on a client that
+ *       failed other than by our signals, or when the run outlasts SECONDS.
+ *   stress_run burst CLIENTS
+ *       the runner holds the lock while CLIENTS clients queue up; it checks
+ *       a waiter's fds, releases, and all must finish one at a time; its own
+ *       fds and the lock directory are back as they were.
+ * Needs GPU_LOCK_PATH and STRESS_CLIENT. Prints one summary line. */
+
+#include "stress_shared.h"
+#include "gl_proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *lock_path, *client;
+static char work_arg[32] = "0";
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static pid_t spawn_client(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+		execl(client, "stress_client", work_arg, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* The lock's entries in /proc/locks, holders and waiters. */
+static size_t lock_entries(struct gl_lock_entry *e, size_t cap, size_t *waiting)
+{
+	struct stat st;
+	size_t total = 0;
+
+	*waiting = 0;
+	if (stat(lock_path, &st) < 0 ||
+	    gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, cap, &total) < 0)
+		return 0;
+	for (size_t i = 0; i < total && i < cap; i++)
+		*waiting += e[i].waiting;
+	return total < cap ? total : cap;
+}
+
+static bool is_client(pid_t pid)
+{
+	char path[64], comm[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(comm, sizeof comm, f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	return strncmp(comm, "stress_client", 13) == 0;
+}
+
+/* The chaos process: random signals to random holders and waiters. The
+ * sleeps here pace the load; nothing is synchronised on them. */
+static void chaos(_Atomic long *sent)
+{
+	struct gl_lock_entry e[256];
+	unsigned seed = (unsigned)getpid();
+
+	for (;;) {
+		size_t waiting, n;
+		pid_t pid;
+		int dice;
+
+		usleep(1000 + rand_r(&seed) % 15000);
+		n = lock_entries(e, 256, &waiting);
+		if (n == 0)
+			continue;
+		pid = e[rand_r(&seed) % n].pid;
+		if (pid <= 0 || !is_client(pid))
+			continue;
+		dice = rand_r(&seed) % 10;
+		if (dice < 3) {
+			kill(pid, SIGKILL);
+		} else if (dice < 6) {
+			kill(pid, SIGTERM);
+		} else {
+			kill(pid, SIGSTOP);
+			usleep(1000 + rand_r(&seed) % 20000);
+			kill(pid, SIGCONT);
+		}
+		atomic_fetch_add(sent, 1);
+	}
+}
+
+static int run_chaos(struct referee *ref, int workers, int rounds, double seconds)
+{
+	_Atomic long *sent = mmap(NULL, sizeof *sent, PROT_READ | PROT_WRITE,
+	                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t chaos_pid, *worker = calloc(workers, sizeof *worker);
+	double start = now();
+	int failed_workers = 0, alive = workers;
+
+	chaos_pid = fork();
+	if (chaos_pid == 0) {
+		chaos(sent);
+		_exit(0);
+	}
+	for (int w = 0; w < workers; w++) {
+		worker[w] = fork();
+		if (worker[w] == 0) {
+			int bad = 0;
+			for (int r = 0; r < rounds; r++) {
+				int status;
+				pid_t pid = spawn_client();
+				waitpid(pid, &status, 0);
+				/* exit 0, or ended by the chaos signals: anything else is a failure */
+				if (WIFEXITED(status) ? WEXITSTATUS(status) != 0
+				                      : WTERMSIG(status) != SIGKILL &&
+				                                WTERMSIG(status) != SIGTERM)
+					bad++;
+			}
+			_exit(bad ? 1 : 0);
+		}
+	}
+	while (alive > 0 && now() - start < seconds) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid > 0 && pid != chaos_pid) {
+			alive--;
+			failed_workers += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		} else if (pid <= 0) {
+			usleep(5000); /* the deadline needs a clock; the workers report by exit */
+		}
+	}
+	kill(chaos_pid, SIGKILL);
+	waitpid(chaos_pid, NULL, 0);
+	if (alive > 0) { /* a hang: leave nothing behind */
+		for (int w = 0; w < workers; w++)
+			kill(worker[w], SIGKILL);
+		while (wait(NULL) > 0)
+			;
+	}
+	printf("chaos: workers=%d rounds=%d entries=%ld signals=%ld overlaps=%d failed_workers=%d "
+	       "unfinished=%d seconds=%.2f\n",
+	       workers, rounds, atomic_load(&ref->entries), atomic_load(sent),
+	       atomic_load(&ref->overlaps), failed_workers, alive, now() - start);
+	if (atomic_load(&ref->overlaps))
+		printf("overlap: pid %d and pid %d held the lock at once\n",
+		       atomic_load(&ref->last_overlap[0]), atomic_load(&ref->last_overlap[1]));
+	return atomic_load(&ref->overlaps) || failed_workers || alive ? 1 : 0;
+}
+
+static int fd_count(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	return count_dir(path);
+}
+
+/* The fds a client inherits from us: 0-2 (made /dev/null) and whatever we
+ * hold without close-on-exec (a calling shell may have left some). */
+static int inheritable_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0, fd;
+
+	while (d && (e = readdir(d)) != NULL) {
+		fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd != dirfd(d) &&
+		    (fd <= 2 || !(fcntl(fd, F_GETFD) & FD_CLOEXEC)))
+			n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int run_burst(struct referee *ref, int clients)
+{
+	char dir[4096];
+	struct gl_lock_entry e[8];
+	size_t waiting = 0;
+	pid_t *pid = calloc(clients, sizeof *pid);
+	int fds_before = fd_count(getpid()), files_before, lock, failed = 0, waiter_fds = -1;
+	int want_fds = inheritable_fds() + 1; /* and the lock file */
+	int ready[2], release[2], status;
+	pid_t holder;
+	char byte;
+	double start, deadline;
+
+	snprintf(dir, sizeof dir, "%s", lock_path);
+	dirname(dir);
+	/* The holder is a child, not an ancestor of the clients: they are its
+	 * siblings and must queue (an ancestor's lock would let them through). */
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(release, O_CLOEXEC) < 0)
+		return 2;
+	holder = fork();
+	if (holder == 0) {
+		char c;
+		close(release[1]); /* or its read would never see the end */
+		close(ready[0]);
+		lock = open(lock_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+		if (lock < 0 || flock(lock, LOCK_EX) < 0 || write(ready[1], "x", 1) != 1)
+			_exit(2);
+		_exit(read(release[0], &c, 1) < 0 ? 2 : 0);
+	}
+	close(ready[1]);
+	close(release[0]);
+	if (read(ready[0], &byte, 1) != 1) {
+		fprintf(stderr, "stress_run: the holder could not lock %s\n", lock_path);
+		return 2;
+	}
+	close(ready[0]);
+	files_before = count_dir(dir);
+	for (int i = 0; i < clients; i++)
+		pid[i] = spawn_client();
+	deadline = now() + 120;
+	while (waiting < (size_t)clients && now() < deadline) {
+		struct gl_lock_entry all[1024];
+		lock_entries(all, 1024, &waiting);
+		if (waiting < (size_t)clients)
+			usleep(2000); /* synchronising on the lock state: all queued */
+	}
+	lock_entries(e, 8, &waiting);
+	for (size_t i = 0; i < 8 && waiter_fds < 0; i++)
+		if (e[i].waiting)
+			waiter_fds = fd_count(e[i].pid);
+	start = now();
+	close(release[1]); /* release: the queue drains one at a time */
+	waitpid(holder, &status, 0);
+	for (int i = 0; i < clients; i++) {
+		int status;
+		waitpid(pid[i], &status, 0);
+		failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	}
+	printf("burst: clients=%d queued=%s entries=%ld overlaps=%d failed=%d drain_seconds=%.2f "
+	       "waiter_fds=%d/%d runner_fds=%d->%d dir_files=%d->%d\n",
+	       clients, now() <= deadline ? "all" : "NOT ALL", atomic_load(&ref->entries),
+	       atomic_load(&ref->overlaps), failed, now() - start, waiter_fds, want_fds, fds_before,
+	       fd_count(getpid()), files_before, count_dir(dir));
+	/* A waiter has what it inherited and the lock file: nothing else. */
+	return atomic_load(&ref->overlaps) || failed || atomic_load(&ref->entries) != clients ||
+	                       (waiter_fds != want_fds && !getenv("GL_UNDER_VALGRIND")) ||
+	                       fd_count(getpid()) != fds_before || count_dir(dir) != files_before
+	               ? 1
+	               : 0;
+}
+
+int main(int argc, char **argv)
+{
+	char referee_path[4200];
+	struct referee *ref;
+
+	lock_path = getenv("GPU_LOCK_PATH");
+	client = getenv("STRESS_CLIENT");
+	if (!lock_path || !client || argc < 3) {
+		fprintf(stderr, "usage: stress_run chaos WORKERS ROUNDS WORK_US SECONDS | burst CLIENTS\n"
+		                "(with GPU_LOCK_PATH and STRESS_CLIENT set)\n");
+		return 2;
+	}
+	snprintf(referee_path, sizeof referee_path, "%s.referee", lock_path);
+	ref = referee_map(referee_path, 1);
+	if (!ref) {
+		perror(referee_path);
+		return 2;
+	}
+	setenv("STRESS_REFEREE", referee_path, 1);
+	unsetenv("FAKE_CUDA_TRACE"); /* the referee checks; no trace file in the lock dir */
+	if (strcmp(argv[1], "chaos") == 0 && argc == 6) {
+		snprintf(work_arg, sizeof work_arg, "%s", argv[4]);
+		return run_chaos(ref, atoi(argv[2]), atoi(argv[3]), atof(argv[5]));
+	}
+	if (strcmp(argv[1], "burst") == 0)
+		return run_burst(ref, atoi(argv[2]));
+	fprintf(stderr, "stress_run: unknown mode %s\n", argv[1]);
+	return 2;
+}

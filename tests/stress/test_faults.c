@@ -1,0 +1,243 @@
+/* Faults and load, in the short form CI runs (scripts/stress runs the long
+ * one): mutual exclusion under random kills and stops, 500 waiters, hand-off
+ * after a crash, the host's signals, and a lock file deleted or replaced
+ * while it is held. */
+#include "harness.h"
+#include "gl_proc.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+START_TEST(mutual_exclusion_under_kills_and_stops)
+{
+	const char *argv[] = {h_artifact("GL_STRESS_RUN"), "chaos", "20", "10", "2000", "240", NULL};
+	char *out, *err;
+	int status;
+
+	h_setup();
+	status = h_run(argv, NULL, true, &out, &err);
+	ck_assert_msg(status == 0, "exit %d:\n%s%s", status, out, err);
+	ck_assert_msg(strstr(out, "overlaps=0 failed_workers=0 unfinished=0"), "%s", out);
+	fprintf(stderr, "%s", out);
+}
+END_TEST
+
+START_TEST(five_hundred_waiters_finish_one_at_a_time)
+{
+	const char *argv[] = {h_artifact("GL_STRESS_RUN"), "burst", "500", NULL};
+	char *out, *err;
+	int status;
+
+	h_setup();
+	status = h_run(argv, NULL, true, &out, &err);
+	ck_assert_msg(status == 0, "exit %d:\n%s%s", status, out, err);
+	ck_assert_msg(strstr(out, "clients=500 queued=all entries=500 overlaps=0 failed=0"), "%s",
+	              out);
+	fprintf(stderr, "%s", out);
+}
+END_TEST
+
+/* kill -9 of the holder in the middle of its work: the next waiter is in
+ * within 50 ms, and there is nothing to clean up. */
+START_TEST(hand_off_after_kill_9_is_immediate)
+{
+	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+	struct child holder, waiter;
+	char line[32] = {0};
+	double t0, t1;
+
+	h_setup();
+	h_start_gpu_holder(&holder);
+	h_spawn(&waiter, argv, NULL, true);
+	close(waiter.in);
+	h_wait_waiter(h_lock, waiter.pid);
+	t0 = now();
+	kill(holder.pid, SIGKILL);
+	ck_assert_int_gt(read(waiter.out, line, sizeof line - 1), 0);
+	t1 = now();
+	ck_assert_str_eq(line, "cuInit=0\n");
+	ck_assert_int_eq(h_wait(&holder, 30), 128 + SIGKILL);
+	ck_assert_int_eq(h_wait(&waiter, 30), 0);
+	fprintf(stderr, "hand-off after kill -9: %.1f ms\n", (t1 - t0) * 1e3);
+	if (!getenv("GL_UNDER_VALGRIND"))
+		ck_assert_msg(t1 - t0 < 0.050, "hand-off took %.1f ms", (t1 - t0) * 1e3);
+	/* The same lock file, still usable, nothing left behind. */
+	ck_assert_int_eq(h_count(h_slurp(h_trace), "held=0"), 0);
+}
+END_TEST
+
+/* The host's own signal set-up survives a wait, with a signal arriving in
+ * the middle of it: on the blocking path and on the bounded (thread) one. */
+static void signals_test(const char *const extra[])
+{
+	const char *argv[] = {h_artifact("GL_CLIENT_SIGNALS"), NULL};
+	struct child holder, host;
+	char *out, *err;
+
+	h_setup();
+	h_start_gpu_holder(&holder);
+	h_spawn(&host, argv, extra, true);
+	close(host.in);
+	h_wait_waiter(h_lock, host.pid);
+	kill(host.pid, SIGALRM);
+	kill(host.pid, SIGUSR1); /* blocked: stays pending, harmless */
+	/* The alarm is handled while the wait goes on. */
+	h_wait_waiter(h_lock, host.pid);
+	close(holder.in);
+	out = h_read_all(host.out);
+	err = h_read_all(host.err);
+	ck_assert_msg(h_wait(&host, 30) == 0, "stderr:\n%s", err);
+	ck_assert_str_eq(out, "cuInit=0 alarms=1 same=1\n");
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+}
+
+START_TEST(host_signals_undisturbed_blocking_wait)
+{
+	signals_test(NULL);
+}
+END_TEST
+
+START_TEST(host_signals_undisturbed_bounded_wait)
+{
+	static const char *const env[] = {"GPU_LOCK_TIMEOUT=60", NULL};
+
+	signals_test(env);
+}
+END_TEST
+
+struct waitctx {
+	pid_t pid;
+	bool found;
+};
+
+static void find_waiter(const struct gl_lock_entry *e, void *arg)
+{
+	struct waitctx *w = arg;
+
+	if (e->waiting && e->pid == w->pid)
+		w->found = true;
+}
+
+/* Waits until pid is blocked on some flock, on any file: the old lock
+ * file has no path any more. */
+static void wait_blocked(pid_t pid)
+{
+	double deadline = now() + 20;
+	struct waitctx w = {pid, false};
+
+	while (!w.found) {
+		ck_assert_msg(now() < deadline, "pid %d never blocked on a lock", (int)pid);
+		gl_proc_locks_scan("/proc/locks", find_waiter, &w);
+		if (!w.found)
+			usleep(1000);
+	}
+}
+
+/* An age clean-up deletes (or replaces) the lock file while it is held: a
+ * newcomer creates a new file, and must still wait for the holder of the
+ * old one. */
+static void swapped_test(bool recreate)
+{
+	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+	struct child holder, late;
+	char *out, *err, want[96];
+
+	h_setup();
+	h_start_gpu_holder(&holder);
+	ck_assert_int_eq(unlink(h_lock), 0);
+	if (recreate)
+		close(open(h_lock, O_CREAT | O_WRONLY, 0666));
+	h_spawn(&late, argv, NULL, true);
+	close(late.in);
+	wait_blocked(late.pid);
+	close(holder.in);
+	out = h_read_all(late.out);
+	err = h_read_all(late.err);
+	ck_assert_int_eq(h_wait(&late, 30), 0);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_str_eq(out, "cuInit=0\n");
+	snprintf(want, sizeof want, "was deleted or replaced while pid %d held it", (int)holder.pid);
+	ck_assert_msg(h_count(err, want) == 1, "stderr:\n%s", err);
+	snprintf(want, sizeof want, "cuInit pid=%d held=1", (int)late.pid);
+	ck_assert_int_eq(h_count(h_slurp(h_trace), want), 1);
+}
+
+START_TEST(lock_file_deleted_while_held)
+{
+	swapped_test(false);
+}
+END_TEST
+
+START_TEST(lock_file_replaced_while_held)
+{
+	swapped_test(true);
+}
+END_TEST
+
+/* A waiter blocked on the old file when it is deleted: it gets that lock
+ * when the holder goes, sees the path names another file, and locks that
+ * one, so a newcomer still waits for it. */
+START_TEST(lock_file_deleted_while_waited_for)
+{
+	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+	static const char *const hold[] = {"CLIENT_HOLD=1", NULL};
+	struct child holder, first, second;
+	char line[32] = {0};
+
+	h_setup();
+	h_start_gpu_holder(&holder);
+	h_spawn(&first, argv, hold, true);
+	h_wait_waiter(h_lock, first.pid);
+	ck_assert_int_eq(unlink(h_lock), 0);
+	close(holder.in);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_gt(read(first.out, line, sizeof line - 1), 0);
+	ck_assert_str_eq(line, "cuInit=0\n");
+	h_wait_holder(h_lock, first.pid); /* it holds the file the path names now */
+	h_spawn(&second, argv, NULL, true);
+	close(second.in);
+	h_wait_waiter(h_lock, second.pid);
+	close(first.in);
+	ck_assert_int_eq(h_wait(&first, 30), 0);
+	ck_assert_int_eq(h_wait(&second, 30), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("faults");
+	TCase *tc = tcase_create("faults");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, mutual_exclusion_under_kills_and_stops);
+	tcase_add_test(tc, five_hundred_waiters_finish_one_at_a_time);
+	tcase_add_test(tc, hand_off_after_kill_9_is_immediate);
+	tcase_add_test(tc, host_signals_undisturbed_blocking_wait);
+	tcase_add_test(tc, host_signals_undisturbed_bounded_wait);
+	tcase_add_test(tc, lock_file_deleted_while_held);
+	tcase_add_test(tc, lock_file_replaced_while_held);
+	tcase_add_test(tc, lock_file_deleted_while_waited_for);
+	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
