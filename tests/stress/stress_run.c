@@ -7,6 +7,9 @@
  *       chaos process sends SIGKILL, SIGTERM and SIGSTOP/SIGCONT at random
  *       to holders and waiters. Fails on an overlap, on a client that
  *       failed other than by our signals, or when the run outlasts SECONDS.
+ *   stress_run crash ROUNDS
+ *       a holder is kill -9'd in the middle of its work while a waiter
+ *       waits: the time from the kill to the waiter's exit, p50/p99/max.
  *   stress_run burst CLIENTS
  *       the runner holds the lock while CLIENTS clients queue up; it checks
  *       a waiter's fds, releases, and all must finish one at a time; its own
@@ -291,6 +294,53 @@ static int run_burst(struct referee *ref, int clients)
 	               : 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool state_is(pid_t pid, bool waiting)
+{
+	struct gl_lock_entry e[8];
+	size_t w, n = lock_entries(e, 8, &w);
+
+	for (size_t i = 0; i < n; i++)
+		if (e[i].pid == pid && e[i].waiting == waiting)
+			return true;
+	return false;
+}
+
+static int run_crash(int rounds)
+{
+	double *ms = calloc(rounds, sizeof *ms), t0;
+	int bad = 0;
+
+	for (int r = 0; r < rounds; r++) {
+		pid_t holder, waiter;
+		int status;
+		snprintf(work_arg, sizeof work_arg, "30000000"); /* 30 s: it will be killed */
+		holder = spawn_client();
+		while (!state_is(holder, false))
+			usleep(200);
+		snprintf(work_arg, sizeof work_arg, "0");
+		waiter = spawn_client();
+		while (!state_is(waiter, true))
+			usleep(200);
+		t0 = now();
+		kill(holder, SIGKILL);
+		waitpid(waiter, &status, 0);
+		ms[r] = (now() - t0) * 1e3;
+		waitpid(holder, NULL, 0);
+		bad += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	}
+	qsort(ms, rounds, sizeof *ms, cmp_double);
+	printf("crash: rounds=%d failed=%d hand-off after kill -9 (ms): p50=%.2f p99=%.2f max=%.2f\n",
+	       rounds, bad, ms[rounds / 2], ms[(rounds * 99) / 100], ms[rounds - 1]);
+	return bad || ms[rounds - 1] > 50 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char referee_path[4200];
@@ -299,7 +349,7 @@ int main(int argc, char **argv)
 	lock_path = getenv("GPU_LOCK_PATH");
 	client = getenv("STRESS_CLIENT");
 	if (!lock_path || !client || argc < 3) {
-		fprintf(stderr, "usage: stress_run chaos WORKERS ROUNDS WORK_US SECONDS | burst CLIENTS\n"
+		fprintf(stderr, "usage: stress_run chaos WORKERS ROUNDS WORK_US SECONDS | crash ROUNDS | burst CLIENTS\n"
 		                "(with GPU_LOCK_PATH and STRESS_CLIENT set)\n");
 		return 2;
 	}
@@ -315,6 +365,8 @@ int main(int argc, char **argv)
 		snprintf(work_arg, sizeof work_arg, "%s", argv[4]);
 		return run_chaos(ref, atoi(argv[2]), atoi(argv[3]), atof(argv[5]));
 	}
+	if (strcmp(argv[1], "crash") == 0)
+		return run_crash(atoi(argv[2]));
 	if (strcmp(argv[1], "burst") == 0)
 		return run_burst(ref, atoi(argv[2]));
 	fprintf(stderr, "stress_run: unknown mode %s\n", argv[1]);
