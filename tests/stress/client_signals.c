@@ -40,14 +40,21 @@ int main(void)
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
+	int valid[NSIG];
+
+	/* glibc reserves a few real-time signals for itself: sigaction refuses
+	 * them (EINVAL), so they are left out of the comparison. */
+	memset(before, 0, sizeof before);
 	for (int s = 1; s < NSIG; s++)
-		sigaction(s, NULL, &before[s]);
+		valid[s] = sigaction(s, NULL, &before[s]) == 0;
 	sigprocmask(SIG_BLOCK, NULL, &mask_before);
 	if (!cu_init)
 		return 2;
 	r = cu_init(0);
 	for (int s = 1; s < NSIG; s++) {
-		sigaction(s, NULL, &after);
+		memset(&after, 0, sizeof after);
+		if (!valid[s] || sigaction(s, NULL, &after) != 0)
+			continue;
 		if (after.sa_handler != before[s].sa_handler || after.sa_flags != before[s].sa_flags) {
 			fprintf(stderr, "signal %d changed\n", s);
 			same = 0;
