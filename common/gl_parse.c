@@ -51,3 +51,22 @@ int gl_parse_word(const char *s, const char *const *words)
 			return i;
 	return -EINVAL;
 }
+
+int gl_parse_long(const char *s, long min, long max, long *out)
+{
+	const char *digits = s && *s == '-' ? s + 1 : s;
+	char *end;
+	long v;
+
+	/* strtol would skip spaces and accept '+' and "0x": digits only. */
+	if (!digits || !*digits || strspn(digits, "0123456789") != strlen(digits))
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}

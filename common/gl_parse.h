@@ -16,4 +16,9 @@ int gl_parse_bool(const char *s, bool *out);
 /* Index of s in the NULL-terminated list of words, or -EINVAL. */
 int gl_parse_word(const char *s, const char *const *words);
 
+/* A decimal integer: an optional '-', then digits only (no '+', spaces, hex
+ * or octal). Returns 0, or -EINVAL (not an integer) or -ERANGE (below min or
+ * above max). *out is untouched on error. */
+int gl_parse_long(const char *s, long min, long max, long *out);
+
 #endif

@@ -1,0 +1,852 @@
+#include "gl_slots.h"
+#include "gl_proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TICKET_MAX 1000000000000000000ULL /* 19 digits: never reached */
+
+double gl_slots_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int flock_retry(int fd, int op)
+{
+	while (flock(fd, op) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/* ---- the directory ---- */
+
+static int open_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd >= 0)
+		return fd;
+	/* O_NOFOLLOW|O_DIRECTORY on a symlink gives ELOOP or ENOTDIR,
+	 * depending on the kernel: look. */
+	if ((errno == ELOOP || errno == ENOTDIR) && lstat(dir, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return -ELOOP;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+		errno = ELOOP; /* a loop further up the path */
+	}
+	return -errno;
+}
+
+/* Missing parents, as mkdir -p (the original) makes them: the umask's mode. */
+static void make_parents(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len >= sizeof path)
+		return;
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		(void)mkdir(path, 0777);
+		*p = '/';
+	}
+}
+
+/* mkdir, then fchmod through a checked fd: the umask would narrow the mode,
+ * and a chmod by path could be sent elsewhere by a swap. */
+static int create_dir(const char *dir)
+{
+	struct stat st;
+	int fd = mkdir(dir, 0700);
+
+	if (fd < 0 && errno == ENOENT) {
+		make_parents(dir);
+		fd = mkdir(dir, 0700);
+	}
+	if (fd < 0)
+		return errno == EEXIST ? -EAGAIN : -errno;
+	fd = open_dir(dir);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || fchmod(fd, GL_SLOTS_DIR_MODE) < 0) {
+		close(fd);
+		return -EAGAIN; /* replaced under us: look again */
+	}
+	return fd;
+}
+
+int gl_slots_open(struct gl_slots *s, const char *dir, unsigned nslots, bool create,
+                  uid_t *owner, bool *created)
+{
+	struct stat st;
+	int fd = -ENOENT;
+
+	memset(s, 0, sizeof *s);
+	s->dirfd = -1;
+	s->ticket_fd = -1;
+	*created = false;
+	if (nslots == 0 || nslots > GL_SLOTS_MAX)
+		return -EINVAL;
+	for (int tries = 0; tries < 8; tries++) {
+		fd = open_dir(dir);
+		if (fd != -ENOENT || !create)
+			break;
+		fd = create_dir(dir);
+		if (fd >= 0)
+			*created = true;
+		if (fd != -EAGAIN)
+			break;
+	}
+	if (fd < 0)
+		return fd == -EAGAIN ? -EBUSY : fd;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	*owner = st.st_uid;
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		close(fd);
+		return -EPERM;
+	}
+	/* Asked of the path, but the checks above hold for the same inode: a
+	 * swap in between would have to come from root or ourselves. */
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0) {
+		int r = errno == EACCES || errno == EROFS ? -EACCES : -errno;
+		close(fd);
+		return r;
+	}
+	s->fds = malloc(nslots * sizeof *s->fds);
+	if (!s->fds) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < nslots; i++)
+		s->fds[i] = -1;
+	s->nslots = nslots;
+	s->dirfd = fd;
+	return 0;
+}
+
+void gl_slots_close(struct gl_slots *s)
+{
+	gl_slots_dequeue(s);
+	for (unsigned i = 0; s->fds && i < s->nslots; i++)
+		if (s->fds[i] >= 0)
+			close(s->fds[i]);
+	free(s->fds);
+	free(s->ahead);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	memset(s, 0, sizeof *s);
+	s->dirfd = -1;
+	s->ticket_fd = -1;
+}
+
+const char *gl_slots_strerror(int err)
+{
+	switch (-err) {
+	case ELOOP:
+		return "it is a symbolic link (never followed)";
+	case ENOTDIR:
+		return "it is not a directory";
+	case EPERM:
+		return "it is owned by another user (only root's or your own are trusted)";
+	case EACCES:
+		return "permission denied";
+	case ENOENT:
+		return "it does not exist";
+	case EISDIR:
+		return "it is a directory, not a regular file";
+	case EBADFD:
+		return "it is not a regular file";
+	case ENOLCK:
+		return "the filesystem does not support flock";
+	default:
+		return strerror(-err);
+	}
+}
+
+/* ---- slot files ---- */
+
+#define FILE_FLAGS (O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
+static int check_regular(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISREG(st.st_mode))
+		return 0;
+	return S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
+}
+
+/* The fd of slot k, opening (or creating) its file on first use. An existing
+ * file is opened without O_CREAT, so another user's slot in a sticky
+ * directory works with fs.protected_regular=1; read-only where it is not
+ * writable, which is all flock needs. O_NONBLOCK: opening a FIFO planted
+ * under a slot's name never hangs. */
+static int slot_fd(struct gl_slots *s, unsigned k)
+{
+	char name[32];
+	int fd = -1, r;
+
+	if (s->fds[k - 1] >= 0)
+		return s->fds[k - 1];
+	snprintf(name, sizeof name, "slot%u", k);
+	for (int tries = 0; tries < 8; tries++) {
+		fd = openat(s->dirfd, name, O_RDWR | FILE_FLAGS);
+		if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
+			fd = openat(s->dirfd, name, O_RDONLY | FILE_FLAGS);
+		if (fd < 0 && errno == ENOENT) {
+			fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_EXCL | FILE_FLAGS,
+			            GL_SLOTS_FILE_MODE);
+			if (fd >= 0)
+				(void)fchmod(fd, GL_SLOTS_FILE_MODE);
+			else if (errno == EEXIST)
+				continue; /* someone else just made it */
+		}
+		break;
+	}
+	if (fd < 0) {
+		r = errno == EMLINK ? -ELOOP : -errno;
+		s->bad_slot = k;
+		return r;
+	}
+	r = check_regular(fd);
+	if (r < 0) {
+		close(fd);
+		s->bad_slot = k;
+		return r;
+	}
+	s->fds[k - 1] = fd;
+	return fd;
+}
+
+/* Try slots 1..n once, without blocking. 1 got one, 0 all busy, -errno. */
+static int sweep(struct gl_slots *s)
+{
+	for (unsigned k = 1; k <= s->nslots; k++) {
+		int fd = slot_fd(s, k), r;
+
+		if (fd < 0)
+			return fd;
+		r = flock_retry(fd, LOCK_EX | LOCK_NB);
+		if (r == 0) {
+			s->held = k;
+			return 1;
+		}
+		if (r != -EWOULDBLOCK) {
+			s->bad_slot = k;
+			return r;
+		}
+	}
+	return 0;
+}
+
+void gl_slots_release(struct gl_slots *s)
+{
+	if (s->held) {
+		(void)flock(s->fds[s->held - 1], LOCK_UN);
+		s->held = 0;
+	}
+}
+
+int gl_slots_keep(struct gl_slots *s)
+{
+	int fd;
+
+	if (!s->held)
+		return -EINVAL;
+	fd = s->fds[s->held - 1];
+	if (fcntl(fd, F_SETFD, 0) < 0)
+		return -errno;
+	return fd;
+}
+
+/* ---- tickets ---- */
+
+static bool ticket_number(const char *name, unsigned long long *num)
+{
+	const size_t plen = sizeof GL_SLOTS_TICKET_PREFIX - 1;
+	unsigned long long v = 0;
+	const char *p;
+
+	if (strncmp(name, GL_SLOTS_TICKET_PREFIX, plen) != 0)
+		return false;
+	p = name + plen;
+	if (!*p || strlen(p) > 18 || strspn(p, "0123456789") != strlen(p))
+		return false;
+	for (; *p; p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	*num = v;
+	return true;
+}
+
+static bool slot_number(const char *name, unsigned *k)
+{
+	unsigned long v = 0;
+	const char *p;
+
+	if (strncmp(name, "slot", 4) != 0)
+		return false;
+	p = name + 4;
+	if (!*p || *p == '0' || strlen(p) > 5 || strspn(p, "0123456789") != strlen(p))
+		return false;
+	for (; *p; p++)
+		v = v * 10 + (unsigned long)(*p - '0');
+	if (v > GL_SLOTS_MAX)
+		return false;
+	*k = (unsigned)v;
+	return true;
+}
+
+static int cmp_ull(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The ticket numbers in the directory, ascending (malloc'd), and the highest
+ * slotK present. */
+static int scan(int dirfd, unsigned long long **out, size_t *n, unsigned *max_slot)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	unsigned long long *v = NULL, num;
+	size_t len = 0, cap = 0;
+	struct dirent *d;
+	DIR *dp;
+	unsigned k;
+
+	*out = NULL;
+	*n = 0;
+	if (max_slot)
+		*max_slot = 0;
+	if (fd < 0)
+		return -errno;
+	dp = fdopendir(fd);
+	if (!dp) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	while ((d = readdir(dp)) != NULL) {
+		if (max_slot && slot_number(d->d_name, &k) && k > *max_slot)
+			*max_slot = k;
+		if (!ticket_number(d->d_name, &num))
+			continue;
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			unsigned long long *nv = realloc(v, ncap * sizeof *v);
+			if (!nv) {
+				free(v);
+				closedir(dp);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[len++] = num;
+	}
+	closedir(dp);
+	if (len)
+		qsort(v, len, sizeof *v, cmp_ull);
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+/* Is there any ticket at all (live or not)? 1, 0 or -errno. On the fast
+ * path of every launch: getdents64 into a stack buffer, no DIR (whose 32 KiB
+ * buffer costs a malloc and its page faults). */
+static int any_ticket(int dirfd)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	unsigned long long num;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int found = 0;
+	ssize_t n = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (!found && (n = getdents64(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t off = 0; off < n && !found;) {
+			const struct dirent64 *d = (const struct dirent64 *)(const void *)(buf + off);
+
+			found = ticket_number(d->d_name, &num);
+			off += d->d_reclen;
+		}
+	}
+	if (!found && n < 0)
+		found = -errno;
+	close(fd);
+	return found;
+}
+
+static void ticket_name(char *buf, size_t len, unsigned long long num)
+{
+	snprintf(buf, len, GL_SLOTS_TICKET_PREFIX "%llu", num);
+}
+
+/* Remove the ticket if its name still refers to the file we have open: the
+ * number cannot be handed out again while we (holding a higher one) wait,
+ * but a foreign file could have taken its place. Another user's ticket in a
+ * sticky directory cannot be removed by us: it stays, and is skipped as dead
+ * by everyone until its owner's next run (or root) removes it. */
+static void remove_ticket(int dirfd, const char *name, int fd)
+{
+	struct stat a, b;
+
+	if (fstat(fd, &a) == 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		(void)unlinkat(dirfd, name, 0);
+}
+
+/* Open ticket num and find out whether its waiter is alive. Returns 1 and
+ * the open fd when it is (its flock is taken), 0 when the ticket is gone or
+ * dead (a dead one is removed), -errno. A file we cannot open or that is not
+ * a regular file is no ticket of ours: it is skipped. */
+static int probe(int dirfd, unsigned long long num, int *fd_out)
+{
+	char name[64];
+	int fd, r;
+
+	ticket_name(name, sizeof name, num);
+	fd = openat(dirfd, name, O_RDONLY | FILE_FLAGS);
+	if (fd < 0)
+		return errno == ENOENT || errno == EACCES || errno == ELOOP ? 0 : -errno;
+	if (check_regular(fd) < 0) {
+		close(fd);
+		return 0;
+	}
+	r = flock_retry(fd, LOCK_SH | LOCK_NB);
+	if (r == -EWOULDBLOCK) {
+		*fd_out = fd;
+		return 1;
+	}
+	if (r == 0)
+		remove_ticket(dirfd, name, fd);
+	close(fd);
+	return r;
+}
+
+int gl_slots_enqueue(struct gl_slots *s, unsigned *ahead)
+{
+	unsigned long long *nums = NULL, num = 0;
+	size_t n = 0;
+	char name[64];
+	int fd = -1, r;
+	unsigned live = 0;
+
+	if (s->ticket_fd >= 0)
+		return -EALREADY;
+	/* Numbers come from the directory's flock: every ticket below ours is
+	 * created and locked before we look, so an unlocked one is dead. */
+	r = flock_retry(s->dirfd, LOCK_EX);
+	if (r < 0)
+		return r;
+	r = scan(s->dirfd, &nums, &n, NULL);
+	if (r == 0) {
+		num = n ? nums[n - 1] + 1 : 1;
+		errno = EBUSY;
+		for (int tries = 0; tries < 64 && num < TICKET_MAX; tries++, num++) {
+			ticket_name(name, sizeof name, num);
+			fd = openat(s->dirfd, name, O_RDONLY | O_CREAT | O_EXCL | FILE_FLAGS,
+			            GL_SLOTS_TICKET_MODE);
+			if (fd >= 0 || errno != EEXIST)
+				break;
+		}
+		if (fd < 0) {
+			r = errno == EEXIST ? -EBUSY : -errno;
+		} else {
+			(void)fchmod(fd, GL_SLOTS_TICKET_MODE);
+			r = flock_retry(fd, LOCK_EX | LOCK_NB);
+			if (r < 0) {
+				(void)unlinkat(s->dirfd, name, 0);
+				close(fd);
+			}
+		}
+	}
+	(void)flock(s->dirfd, LOCK_UN);
+	if (r < 0) {
+		free(nums);
+		return r;
+	}
+	s->ticket_fd = fd;
+	s->ticket = num;
+	s->ahead = nums;
+	s->nahead = n;
+	/* Count the live ones; clear out the dead. */
+	for (size_t i = 0; i < n; i++) {
+		int pfd = -1;
+
+		r = probe(s->dirfd, nums[i], &pfd);
+		if (r == 1) {
+			live++;
+			close(pfd);
+		} else if (r == 0) {
+			nums[i] = 0; /* gone: no need to look again */
+		}
+	}
+	*ahead = live;
+	return 0;
+}
+
+void gl_slots_dequeue(struct gl_slots *s)
+{
+	char name[64];
+
+	if (s->ticket_fd < 0)
+		return;
+	/* Unlink first: the successor, woken by the close, finds it gone. */
+	ticket_name(name, sizeof name, s->ticket);
+	(void)unlinkat(s->dirfd, name, 0);
+	close(s->ticket_fd);
+	s->ticket_fd = -1;
+}
+
+/* ---- waiting for the first of several flocks ---- */
+
+/* flock(2) has no timeout and no "any of": one thread per file makes the
+ * blocking call, on its own duplicate of the fd, and the caller waits on a
+ * condition variable with a deadline. The first lock taken is the caller's;
+ * a thread that succeeds after that (or after the caller gave up) unlocks at
+ * once. A thread still blocked when the caller execs or exits dies with it. */
+struct race {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int winner; /* index of the first fd locked, -1 */
+	int error;  /* first error of a thread, 0 */
+	bool over;  /* the caller stopped waiting */
+	int refs;   /* threads still running, plus the caller */
+	int op;
+};
+
+struct racer {
+	struct race *race;
+	int fd; /* our duplicate */
+	int index;
+};
+
+static void race_unref(struct race *r, bool *last)
+{
+	*last = --r->refs == 0;
+}
+
+static void race_free(struct race *r)
+{
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+static void *racer_main(void *arg)
+{
+	struct racer *me = arg;
+	struct race *r = me->race;
+	int res = flock_retry(me->fd, r->op);
+	bool last;
+
+	pthread_mutex_lock(&r->mu);
+	if (res == 0 && !r->over && r->winner < 0)
+		r->winner = me->index;
+	else if (res == 0)
+		(void)flock(me->fd, LOCK_UN); /* too late: not ours to keep */
+	else if (!r->error)
+		r->error = res;
+	race_unref(r, &last);
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	/* The lock, if won, stays: the caller's fd shares the description. */
+	close(me->fd);
+	free(me);
+	if (last)
+		race_free(r);
+	return NULL;
+}
+
+static void deadline_ts(double deadline, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)deadline;
+	ts->tv_nsec = (long)((deadline - (double)ts->tv_sec) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+	if (ts->tv_nsec < 0)
+		ts->tv_nsec = 0;
+}
+
+/* Lock the first of fds[0..n) that can be locked with op. Returns 0 and
+ * *winner, -ETIMEDOUT, or -errno. */
+static int race(const int *fds, int n, int op, double deadline, int *winner)
+{
+	struct race *r;
+	pthread_condattr_t ca;
+	pthread_attr_t ta;
+	struct timespec ts;
+	sigset_t all;
+	int res = 0;
+	bool last;
+
+	if (deadline >= 0 && gl_slots_now() >= deadline)
+		return -ETIMEDOUT;
+	r = calloc(1, sizeof *r);
+	if (!r)
+		return -ENOMEM;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	r->winner = -1;
+	r->op = op;
+	r->refs = 1;
+
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&ta, (size_t)64 * 1024);
+	sigfillset(&all);
+	pthread_attr_setsigmask_np(&ta, &all); /* signals are for the main thread */
+	pthread_mutex_lock(&r->mu);
+	for (int i = 0; i < n; i++) {
+		struct racer *me = malloc(sizeof *me);
+		pthread_t tid;
+
+		if (!me) {
+			res = -ENOMEM;
+			break;
+		}
+		me->race = r;
+		me->index = i;
+		me->fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+		if (me->fd < 0) {
+			res = -errno;
+			free(me);
+			break;
+		}
+		r->refs++;
+		res = -pthread_create(&tid, &ta, racer_main, me);
+		if (res) {
+			r->refs--;
+			close(me->fd);
+			free(me);
+			break;
+		}
+	}
+	pthread_attr_destroy(&ta);
+	if (deadline >= 0)
+		deadline_ts(deadline, &ts);
+	while (res == 0 && r->winner < 0 && r->error == 0) {
+		int w = deadline < 0 ? pthread_cond_wait(&r->cv, &r->mu)
+		                     : pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		if (w == ETIMEDOUT && r->winner < 0 && r->error == 0)
+			res = -ETIMEDOUT;
+	}
+	if (res == 0 && r->winner >= 0)
+		*winner = r->winner;
+	else if (res == 0)
+		res = r->error;
+	else if (r->winner >= 0 && res != -ETIMEDOUT)
+		(void)flock(fds[r->winner], LOCK_UN); /* failed to start them all */
+	/* Threads that lock from now on unlock at once. */
+	r->over = true;
+	race_unref(r, &last);
+	pthread_mutex_unlock(&r->mu);
+	if (last)
+		race_free(r);
+	return res;
+}
+
+int gl_slots_wait_head(struct gl_slots *s, double deadline)
+{
+	char name[64];
+
+	/* Every ticket below ours is in s->ahead, and no new one can appear
+	 * below ours. Walk down from the nearest: block on a live one until it
+	 * leaves (it got its slot) or dies (the kernel drops its flock), then
+	 * go on to the next, which may be alive if the one we followed died. */
+	for (size_t i = s->nahead; i-- > 0;) {
+		int fd = -1, winner = -1, r;
+
+		if (s->ahead[i] == 0)
+			continue;
+		r = probe(s->dirfd, s->ahead[i], &fd);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			s->ahead[i] = 0;
+			continue;
+		}
+		r = race(&fd, 1, LOCK_SH, deadline, &winner);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		/* Its waiter removes its ticket before letting go; still there
+		 * means it was killed. */
+		ticket_name(name, sizeof name, s->ahead[i]);
+		remove_ticket(s->dirfd, name, fd);
+		close(fd);
+		s->ahead[i] = 0;
+	}
+	return 0;
+}
+
+int gl_slots_wait_slot(struct gl_slots *s, double deadline, gl_slots_wait_fn on_wait, void *arg)
+{
+	int winner = -1, r = sweep(s);
+
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (on_wait)
+		on_wait(s, arg);
+	/* Every slot file is open now (sweep opened them all). */
+	s->bad_slot = 0;
+	r = race(s->fds, (int)s->nslots, LOCK_EX, deadline, &winner);
+	if (r < 0)
+		return r;
+	s->held = (unsigned)winner + 1;
+	return 0;
+}
+
+int gl_slots_try(struct gl_slots *s)
+{
+	int r = sweep(s);
+
+	if (r <= 0)
+		return r;
+	/* Taken: now make sure no one was queued before us. Looking after
+	 * taking closes the race with a waiter that queued meanwhile: either
+	 * its ticket is visible now, or it queued after we had the slot. A
+	 * slot freed for the head and grabbed by us in between is handed back
+	 * at once: its blocked flock takes it. */
+	r = any_ticket(s->dirfd);
+	if (r != 0) {
+		gl_slots_release(s);
+		return r < 0 ? r : 0;
+	}
+	return 1;
+}
+
+/* ---- inspection ---- */
+
+/* The holder of a file's flock, from /proc/locks. The kernel produces that
+ * table a page per read(2), taking its locks anew for each: when locks come
+ * and go between two pages, a line can be skipped. A lock not seen is looked
+ * for twice more before the file is called free. */
+static pid_t holder(const struct stat *st, bool *held, int *err)
+{
+	struct gl_lock_entry e[16];
+	size_t total;
+
+	*held = false;
+	for (int tries = 0; tries < 3; tries++) {
+		int r = gl_proc_locks_find("/proc/locks", st->st_dev, st->st_ino, e, 16, &total);
+
+		if (r < 0) {
+			*err = r;
+			return 0;
+		}
+		for (size_t i = 0; i < total && i < 16; i++) {
+			if (!e[i].waiting) {
+				*held = true;
+				return e[i].pid > 0 ? e[i].pid : 0;
+			}
+		}
+	}
+	return 0;
+}
+
+int gl_slots_inspect_at(int dirfd, unsigned nslots, struct gl_slot_state *slots, size_t slot_cap,
+                        size_t *nslots_out, struct gl_ticket_state *tickets, size_t ticket_cap,
+                        size_t *ntickets_out)
+{
+	unsigned long long *nums;
+	struct timespec now;
+	unsigned max_slot;
+	size_t n;
+	int err = 0;
+	int r = scan(dirfd, &nums, &n, &max_slot);
+
+	*nslots_out = 0;
+	*ntickets_out = 0;
+	if (r < 0)
+		return r;
+	if (nslots == 0)
+		nslots = max_slot;
+	for (unsigned k = 1; k <= nslots; k++) {
+		struct gl_slot_state st = {.index = k};
+		struct stat sb;
+		char name[32];
+
+		snprintf(name, sizeof name, "slot%u", k);
+		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode)) {
+			st.exists = true;
+			st.pid = holder(&sb, &st.held, &err);
+		}
+		if (*nslots_out < slot_cap)
+			slots[*nslots_out] = st;
+		(*nslots_out)++;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (size_t i = 0; i < n; i++) {
+		struct gl_ticket_state t = {.number = nums[i]};
+		struct stat sb;
+		char name[64];
+
+		if (*ntickets_out >= ticket_cap) { /* counted, not looked at */
+			(*ntickets_out)++;
+			continue;
+		}
+		ticket_name(name, sizeof name, nums[i]);
+		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
+			continue; /* left meanwhile */
+		t.pid = holder(&sb, &t.live, &err);
+		t.waited = (double)(now.tv_sec - sb.st_mtim.tv_sec) +
+		           (now.tv_nsec - sb.st_mtim.tv_nsec) / 1e9;
+		if (t.waited < 0)
+			t.waited = 0;
+		tickets[(*ntickets_out)++] = t;
+	}
+	free(nums);
+	return err;
+}
+
+int gl_slots_inspect(const char *dir, unsigned nslots, struct gl_slot_state *slots,
+                     size_t slot_cap, size_t *nslots_out, struct gl_ticket_state *tickets,
+                     size_t ticket_cap, size_t *ntickets_out)
+{
+	int fd = open_dir(dir), r;
+
+	*nslots_out = 0;
+	*ntickets_out = 0;
+	if (fd < 0)
+		return fd;
+	r = gl_slots_inspect_at(fd, nslots, slots, slot_cap, nslots_out, tickets, ticket_cap,
+	                        ntickets_out);
+	close(fd);
+	return r;
+}

@@ -1,0 +1,422 @@
+#include "crh.h"
+#include "gl_proc.h"
+#include "gl_slots.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+char t_dir[64];
+char t_slots[128];
+char t_log[128];
+
+double t_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double t_scale(void)
+{
+	const char *v = getenv("GL_UNDER_VALGRIND");
+
+	return v && *v && strcmp(v, "0") != 0 ? 10 : 1;
+}
+
+void t_setup(void)
+{
+	strcpy(t_dir, "/tmp/cr-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(t_dir));
+	chmod(t_dir, 0755);
+	snprintf(t_slots, sizeof t_slots, "%s/slots", t_dir);
+	snprintf(t_log, sizeof t_log, "%s/log", t_dir);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	(void)remove(path); /* best effort: go on */
+	return 0;
+}
+
+void t_teardown(void)
+{
+	if (t_dir[0])
+		nftw(t_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	t_dir[0] = '\0';
+}
+
+static const char *artifact(const char *var)
+{
+	const char *v = getenv(var);
+
+	ck_assert_msg(v && *v, "%s is not set: run the tests through meson test", var);
+	return v;
+}
+
+const char *t_cpu_run(void)
+{
+	return artifact("CR_CPU_RUN");
+}
+
+const char *t_job(void)
+{
+	return artifact("CR_JOB");
+}
+
+const char *t_seed(void)
+{
+	return artifact("CR_SEED");
+}
+
+/* Settings of whoever runs the tests must not leak in. */
+static bool inherited_setting(const char *entry)
+{
+	static const char *const drop[] = {
+		"CPU_RUN_",           "OMP_NUM_THREADS=",        "OPENBLAS_NUM_THREADS=",
+		"MKL_NUM_THREADS=",   "NUMEXPR_NUM_THREADS=",    "VECLIB_MAXIMUM_THREADS=",
+		"BLIS_NUM_THREADS=",  "NUMBA_NUM_THREADS=",      "GOTO_NUM_THREADS=",
+		"RAYON_NUM_THREADS=", "POLARS_MAX_THREADS=",     "TF_NUM_INTRAOP_THREADS=",
+		"TF_NUM_INTEROP_THREADS=", "JULIA_NUM_THREADS=", "GOMAXPROCS=",
+		"CR_LOG=",            NULL,
+	};
+
+	for (int i = 0; drop[i]; i++)
+		if (strncmp(entry, drop[i], strlen(drop[i])) == 0)
+			return true;
+	return false;
+}
+
+void t_spawn_as(struct proc *p, const char *const argv[], const char *const extra[], uid_t uid)
+{
+	static char env_dir[160], env_log[160];
+	const char *env[512];
+	int n = 0, in[2], out[2], err[2];
+
+	/* getenv returns the first match: the test's own settings go first. */
+	for (int i = 0; extra && extra[i] && n < 32; i++)
+		env[n++] = extra[i];
+	snprintf(env_dir, sizeof env_dir, "CPU_RUN_SLOT_DIR=%s", t_slots);
+	snprintf(env_log, sizeof env_log, "CR_LOG=%s", t_log);
+	env[n++] = env_dir;
+	env[n++] = env_log;
+	for (char **e = environ; *e && n < 500; e++)
+		if (!inherited_setting(*e))
+			env[n++] = *e;
+	env[n] = NULL;
+
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		if (uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0))
+			_exit(120);
+		execvpe(argv[0], (char *const *)argv, (char *const *)env);
+		_exit(121);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	p->in = in[1];
+	p->out = out[0];
+	p->err = err[0];
+}
+
+void t_spawn(struct proc *p, const char *const argv[], const char *const extra[])
+{
+	t_spawn_as(p, argv, extra, (uid_t)-1);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+int t_wait(struct proc *p, double timeout)
+{
+	double deadline = t_now() + timeout * t_scale();
+	int pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	int status;
+	pid_t r;
+
+	/* A pidfd becomes readable when the process exits: no polling. */
+	while ((r = waitpid(p->pid, &status, WNOHANG)) == 0 && t_now() < deadline) {
+		struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+		if (pidfd < 0 || poll(&pf, 1, (int)((deadline - t_now()) * 1000) + 1) < 0)
+			usleep(2000); /* old kernel without pidfd */
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	if (r == 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, &status, 0);
+		ck_abort_msg("pid %d hung: still running after %.0fs", (int)p->pid, timeout);
+	}
+	ck_assert_int_eq(r, p->pid);
+	close_fd(&p->in);
+	close_fd(&p->out);
+	close_fd(&p->err);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+char *t_read_all(int fd)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, cap - len - 1)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		ck_assert_int_gt(n, 0);
+		len += (size_t)n;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+char *t_read_line(int fd, double timeout)
+{
+	double deadline = t_now() + timeout * t_scale();
+	char *buf = malloc(1024);
+	size_t len = 0;
+
+	/* Byte by byte: the rest stays in the pipe for the next reader. */
+	for (;;) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		double left = deadline - t_now();
+		ssize_t n;
+
+		ck_assert_msg(left > 0, "no line within %.0fs (so far: '%.*s')", timeout, (int)len, buf);
+		if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		n = read(fd, buf + len, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (len == 0) {
+				free(buf);
+				return NULL;
+			}
+			break;
+		}
+		if (buf[len] == '\n')
+			break;
+		if (++len == 1023)
+			break;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+bool t_readable(int fd)
+{
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+
+	return poll(&pf, 1, 0) == 1;
+}
+
+int t_run(const char *const argv[], const char *const extra[], char **out, char **err)
+{
+	struct proc p;
+	char *o, *e;
+
+	t_spawn(&p, argv, extra);
+	close_fd(&p.in);
+	o = t_read_all(p.out);
+	e = t_read_all(p.err);
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err)
+		*err = e;
+	else
+		free(e);
+	return t_wait(&p, 30);
+}
+
+bool t_lock_state(const char *path, pid_t pid, bool waiting)
+{
+	struct gl_lock_entry e[64];
+	struct stat st;
+	size_t total;
+
+	if (stat(path, &st) < 0 ||
+	    gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 64, &total) < 0)
+		return false;
+	for (size_t i = 0; i < total && i < 64; i++)
+		if (e[i].waiting == waiting && (pid == 0 || e[i].pid == pid))
+			return true;
+	return false;
+}
+
+void t_wait_lock(const char *path, pid_t pid, bool waiting)
+{
+	double deadline = t_now() + 20 * t_scale();
+
+	while (!t_lock_state(path, pid, waiting)) {
+		ck_assert_msg(t_now() < deadline, "pid %d never %s %s", (int)pid,
+		              waiting ? "waited for" : "held", path);
+		usleep(1000);
+	}
+}
+
+static bool has_ticket(pid_t pid)
+{
+	struct gl_slot_state s[1];
+	struct gl_ticket_state t[64];
+	size_t ns, nt;
+
+	if (gl_slots_inspect(t_slots, 1, s, 1, &ns, t, 64, &nt) < 0)
+		return false;
+	for (size_t i = 0; i < nt && i < 64; i++)
+		if (t[i].live && t[i].pid == pid)
+			return true;
+	return false;
+}
+
+void t_wait_ticket(pid_t pid)
+{
+	double deadline = t_now() + 20 * t_scale();
+
+	while (!has_ticket(pid)) {
+		ck_assert_msg(t_now() < deadline, "pid %d never queued", (int)pid);
+		usleep(1000);
+	}
+}
+
+void t_wait_follows(pid_t waiter, pid_t pred)
+{
+	double deadline = t_now() + 20 * t_scale();
+	char path[200] = "";
+
+	while (!path[0]) {
+		struct gl_slot_state s[1];
+		struct gl_ticket_state t[64];
+		size_t ns, nt;
+
+		ck_assert_int_eq(gl_slots_inspect(t_slots, 1, s, 1, &ns, t, 64, &nt), 0);
+		for (size_t i = 0; i < nt && i < 64; i++)
+			if (t[i].live && t[i].pid == pred)
+				snprintf(path, sizeof path, "%s/" GL_SLOTS_TICKET_PREFIX "%llu",
+				         t_slots, t[i].number);
+		ck_assert_msg(path[0] || t_now() < deadline, "pid %d holds no ticket", (int)pred);
+		if (!path[0])
+			usleep(1000);
+	}
+	t_wait_lock(path, waiter, true);
+}
+
+int t_tickets(void)
+{
+	struct gl_slot_state s[1];
+	struct gl_ticket_state t[1];
+	size_t ns, nt;
+
+	ck_assert_int_eq(gl_slots_inspect(t_slots, 1, s, 1, &ns, t, 0, &nt), 0);
+	return (int)nt;
+}
+
+const char *t_slot(unsigned k)
+{
+	static char path[160];
+
+	snprintf(path, sizeof path, "%s/slot%u", t_slots, k);
+	return path;
+}
+
+void t_flock_hold(struct proc *p, const char *path)
+{
+	const char *argv[] = {"flock", path, "cat", NULL};
+
+	t_spawn(p, argv, NULL);
+	t_wait_lock(path, p->pid, false);
+}
+
+void t_job_hold(struct proc *p, const char *tag, const char *const cpu_run_args[],
+                const char *const extra[])
+{
+	const char *argv[32];
+	int n = 0;
+	char *line;
+
+	argv[n++] = t_cpu_run();
+	for (int i = 0; cpu_run_args && cpu_run_args[i]; i++)
+		argv[n++] = cpu_run_args[i];
+	argv[n++] = t_job();
+	argv[n++] = "run";
+	argv[n++] = tag;
+	argv[n++] = "hold";
+	argv[n] = NULL;
+	t_spawn(p, argv, extra);
+	line = t_read_line(p->out, 20);
+	ck_assert_msg(line && strncmp(line, tag, strlen(tag)) == 0, "job %s did not start: '%s'", tag,
+	              line ? line : "(EOF)");
+	free(line);
+}
+
+int t_count(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		const char *hit = strstr(line, needle);
+		if (hit && hit < line + len)
+			n++;
+		line = nl ? nl + 1 : NULL;
+	}
+	return n;
+}
+
+void t_write_file(const char *path, const char *text)
+{
+	char tmp[256];
+	int fd;
+
+	/* Written aside and renamed: a reader never sees half of it. */
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* Under ASan the test program's own small strings are not worth freeing one
+ * by one; the processes under test still run with leak detection on. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}

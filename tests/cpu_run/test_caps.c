@@ -1,0 +1,381 @@
+/* What cpu_run does to the job's process: thread caps (and respect for
+ * values already set), niceness, I/O class, CPU pinning; and the RAM guard:
+ * admission by MemAvailable from a fake meminfo, and --mem-max. */
+#include "crh.h"
+
+#include <check.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const thread_vars[] = {
+	"OMP_NUM_THREADS",     "OPENBLAS_NUM_THREADS",   "MKL_NUM_THREADS",
+	"NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS",
+	"NUMBA_NUM_THREADS",   "GOTO_NUM_THREADS",       "RAYON_NUM_THREADS",
+	"POLARS_MAX_THREADS",  "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+	"JULIA_NUM_THREADS",   "GOMAXPROCS",             NULL,
+};
+
+static unsigned usable_cpus(void)
+{
+	cpu_set_t set;
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof set, &set), 0);
+	return (unsigned)CPU_COUNT(&set);
+}
+
+/* "cpu_run ARGS cr_job env <every thread variable>" with extra env. */
+static char *thread_env(const char *const args[], const char *const extra[])
+{
+	const char *argv[40];
+	int n = 0;
+	char *out, *err;
+
+	argv[n++] = t_cpu_run();
+	for (int i = 0; args && args[i]; i++)
+		argv[n++] = args[i];
+	argv[n++] = t_job();
+	argv[n++] = "env";
+	for (int i = 0; thread_vars[i]; i++)
+		argv[n++] = thread_vars[i];
+	argv[n] = NULL;
+	ck_assert_int_eq(t_run(argv, extra, &out, &err), 0);
+	ck_assert_str_eq(err, "");
+	free(err);
+	return out;
+}
+
+static void assert_var(const char *out, const char *var, const char *value)
+{
+	char want[128];
+
+	snprintf(want, sizeof want, "%s=%s\n", var, value);
+	ck_assert_msg(strstr(out, want), "want %s in:\n%s", want, out);
+}
+
+/* numba refuses more threads than CPUs it may use: capped there too. */
+static void numba_value(unsigned threads, char *buf, size_t len)
+{
+	unsigned cpus = usable_cpus();
+
+	snprintf(buf, len, "%u", cpus < threads ? cpus : threads);
+}
+
+START_TEST(every_thread_variable_is_capped)
+{
+	static const char *const five[] = {"CPU_RUN_THREADS=5", NULL};
+	char numba[16];
+	char *out;
+
+	t_setup();
+	out = thread_env(NULL, NULL);
+	numba_value(3, numba, sizeof numba);
+	for (int i = 0; thread_vars[i]; i++)
+		assert_var(out, thread_vars[i], strcmp(thread_vars[i], "NUMBA_NUM_THREADS") ? "3" : numba);
+	free(out);
+	out = thread_env(NULL, five);
+	numba_value(5, numba, sizeof numba);
+	for (int i = 0; thread_vars[i]; i++)
+		assert_var(out, thread_vars[i], strcmp(thread_vars[i], "NUMBA_NUM_THREADS") ? "5" : numba);
+	free(out);
+	{
+		static const char *const t1[] = {"-t", "1", NULL};
+		out = thread_env(t1, five);
+		for (int i = 0; thread_vars[i]; i++)
+			assert_var(out, thread_vars[i], "1");
+		free(out);
+	}
+}
+END_TEST
+
+START_TEST(existing_values_are_respected)
+{
+	static const char *const preset[] = {"OMP_NUM_THREADS=7", "GOMAXPROCS=1",
+	                                     "MKL_NUM_THREADS=", NULL};
+	static const char *const force[] = {"--force-threads", NULL};
+	static const char *const force_env[] = {"CPU_RUN_FORCE_THREADS=1", "OMP_NUM_THREADS=7", NULL};
+	char *out;
+
+	t_setup();
+	out = thread_env(NULL, preset);
+	assert_var(out, "OMP_NUM_THREADS", "7");
+	assert_var(out, "GOMAXPROCS", "1");
+	assert_var(out, "MKL_NUM_THREADS", "3"); /* empty is unset */
+	assert_var(out, "OPENBLAS_NUM_THREADS", "3");
+	free(out);
+	out = thread_env(force, preset);
+	assert_var(out, "OMP_NUM_THREADS", "3");
+	assert_var(out, "GOMAXPROCS", "3");
+	free(out);
+	out = thread_env(NULL, force_env);
+	assert_var(out, "OMP_NUM_THREADS", "3");
+	free(out);
+	{
+		static const char *const noforce[] = {"--no-force-threads", NULL};
+		out = thread_env(noforce, force_env);
+		assert_var(out, "OMP_NUM_THREADS", "7");
+		free(out);
+	}
+}
+END_TEST
+
+static char *info(const char *const args[], const char *const extra[])
+{
+	const char *argv[24];
+	int n = 0;
+	char *out;
+
+	argv[n++] = t_cpu_run();
+	for (int i = 0; args && args[i]; i++)
+		argv[n++] = args[i];
+	argv[n++] = t_job();
+	argv[n++] = "info";
+	argv[n] = NULL;
+	ck_assert_int_eq(t_run(argv, extra, &out, NULL), 0);
+	return out;
+}
+
+START_TEST(nice_and_idle_io_by_default)
+{
+	static const char *const five[] = {"--nice", "5", "--no-ionice", NULL};
+	static const char *const env[] = {"CPU_RUN_NICE=9", "CPU_RUN_IONICE=0", NULL};
+	static const char *const back[] = {"--ionice", NULL};
+	char *out;
+
+	t_setup();
+	out = info(NULL, NULL);
+	ck_assert_msg(strstr(out, "nice 15\n") && strstr(out, "ioclass 3\n"), "%s", out);
+	free(out);
+	out = info(five, NULL);
+	ck_assert_msg(strstr(out, "nice 5\n") && !strstr(out, "ioclass 3\n"), "%s", out);
+	free(out);
+	out = info(NULL, env);
+	ck_assert_msg(strstr(out, "nice 9\n") && !strstr(out, "ioclass 3\n"), "%s", out);
+	free(out);
+	out = info(back, env);
+	ck_assert_msg(strstr(out, "ioclass 3\n"), "%s", out);
+	free(out);
+}
+END_TEST
+
+START_TEST(pin_binds_threads_cpus_by_slot)
+{
+	static const char *const pin1[] = {"--pin", "-t", "1", "-s", "2", NULL};
+	static const char *const hold[] = {"-s", "2", NULL};
+	unsigned cpus = usable_cpus();
+	cpu_set_t set;
+	int second = -1, seen = 0;
+	struct proc h;
+	char *out, want[64];
+
+	t_setup();
+	out = info(NULL, NULL);
+	snprintf(want, sizeof want, "cpus %u ", cpus);
+	ck_assert_msg(strstr(out, want), "unpinned by default: %s", out);
+	free(out);
+	if (cpus < 2)
+		return; /* nothing to choose from */
+	out = info(pin1, NULL);
+	ck_assert_msg(strstr(out, "cpus 1 ") && strstr(out, "held slot1\n"), "%s", out);
+	free(out);
+	/* Slot 2 gets the next CPU of those allowed. */
+	sched_getaffinity(0, sizeof set, &set);
+	for (int c = 0; c < CPU_SETSIZE && second < 0; c++)
+		if (CPU_ISSET(c, &set) && ++seen == 2)
+			second = c;
+	t_job_hold(&h, "H", hold, NULL);
+	out = info(pin1, NULL);
+	snprintf(want, sizeof want, "cpus 1 first %d\n", second);
+	ck_assert_msg(strstr(out, want) && strstr(out, "held slot2\n"), "want %s: %s", want, out);
+	free(out);
+	close(h.in);
+	ck_assert_int_eq(t_wait(&h, 20), 0);
+	{
+		static const char *const many[] = {"--pin", "-t", "64", NULL};
+		out = info(many, NULL); /* more threads than CPUs: all of them */
+		snprintf(want, sizeof want, "cpus %u ", cpus);
+		ck_assert_msg(strstr(out, want), "%s", out);
+		free(out);
+	}
+}
+END_TEST
+
+/* ---- memory ---- */
+
+static char meminfo[160], meminfo_env[200];
+
+static void set_meminfo(unsigned long long total_kib, unsigned long long avail_kib)
+{
+	char text[256];
+
+	snprintf(text, sizeof text,
+	         "MemTotal:       %llu kB\nMemFree:         1000 kB\nMemAvailable:   %llu kB\n"
+	         "Buffers:          100 kB\n",
+	         total_kib, avail_kib);
+	t_write_file(meminfo, text);
+}
+
+static void mem_setup(void)
+{
+	t_setup();
+	snprintf(meminfo, sizeof meminfo, "%s/meminfo", t_dir);
+	snprintf(meminfo_env, sizeof meminfo_env, "CPU_RUN_MEMINFO_PATH=%s", meminfo);
+}
+
+#define GIB (1024ULL * 1024)
+
+START_TEST(mem_avail_admits_when_there_is_enough)
+{
+	const char *extra[] = {meminfo_env, NULL};
+	const char *argv[] = {t_cpu_run(), "--mem-avail", "2G", t_job(), "run", "M", NULL};
+	struct proc p;
+	char *line;
+
+	mem_setup();
+	set_meminfo(16 * GIB, 4 * GIB);
+	{
+		static const char *const ok[] = {"--mem-avail", "2G", NULL};
+		const char *a[] = {t_cpu_run(), ok[0], ok[1], t_job(), "run", "OK", NULL};
+		char *err;
+		ck_assert_int_eq(t_run(a, extra, NULL, &err), 0);
+		ck_assert_str_eq(err, "");
+		free(err);
+	}
+	set_meminfo(16 * GIB, 1 * GIB);
+	t_spawn(&p, argv, extra);
+	line = t_read_line(p.err, 20);
+	ck_assert_msg(strstr(line, "waiting for memory: MemAvailable is 1 GiB, --mem-avail needs 2 GiB"),
+	              "%s", line);
+	free(line);
+	ck_assert(!t_readable(p.out));
+	set_meminfo(16 * GIB, 3 * GIB);
+	line = t_read_line(p.out, 20);
+	ck_assert_msg(line && strncmp(line, "M ", 2) == 0, "%s", line ? line : "EOF");
+	free(line);
+	line = t_read_line(p.err, 20);
+	ck_assert_msg(strstr(line, "got slot 1 of 3 after"), "%s", line);
+	free(line);
+	ck_assert_int_eq(t_wait(&p, 20), 0);
+}
+END_TEST
+
+START_TEST(mem_avail_percent_of_memtotal)
+{
+	const char *extra[] = {meminfo_env, "CPU_RUN_MEM_AVAIL=25%", NULL};
+	const char *argv[] = {t_cpu_run(), "-w", "0.3", "--on-timeout=fail", t_job(), "run", "M", NULL};
+	char *err;
+
+	mem_setup();
+	set_meminfo(16 * GIB, 4 * GIB); /* exactly 25%: enough */
+	ck_assert_int_eq(t_run(argv, extra, NULL, NULL), 0);
+	set_meminfo(16 * GIB, 4 * GIB - 1);
+	unlink(t_log);
+	ck_assert_int_eq(t_run(argv, extra, NULL, &err), 75);
+	ck_assert_msg(strstr(err, "not enough memory available (--mem-avail)"), "%s", err);
+	free(err);
+	ck_assert_msg(access(t_log, F_OK) != 0, "ran short of memory");
+	ck_assert_int_eq(t_tickets(), 0);
+	{
+		/* --mem-avail 0 switches the variable's guard off. */
+		const char *off[] = {t_cpu_run(), "--mem-avail", "0", t_job(), "run", "M", NULL};
+		ck_assert_int_eq(t_run(off, extra, NULL, NULL), 0);
+	}
+}
+END_TEST
+
+START_TEST(mem_admission_is_one_job_at_a_time)
+{
+	const char *extra[] = {meminfo_env, NULL};
+	const char *a1[] = {t_cpu_run(), "-s", "2", "--mem-avail", "2G", t_job(), "run", "A", NULL};
+	const char *a2[] = {t_cpu_run(), "-s", "2", "--mem-avail", "2G", t_job(), "run", "B", NULL};
+	struct proc p1, p2;
+	char *line;
+
+	mem_setup();
+	set_meminfo(16 * GIB, 1 * GIB);
+	t_spawn(&p1, a1, extra);
+	line = t_read_line(p1.err, 20); /* waiting for memory, as the head, with its slot */
+	free(line);
+	t_wait_lock(t_slot(1), p1.pid, false);
+	t_spawn(&p2, a2, extra);
+	t_wait_ticket(p2.pid);
+	/* The second one queues behind the first, not beside it: slot 2 stays
+	 * free, and it does not look at memory until the first has started. */
+	ck_assert(!t_lock_state(t_slot(2), p2.pid, false));
+	ck_assert(!t_lock_state(t_slot(2), p2.pid, true));
+	set_meminfo(16 * GIB, 8 * GIB);
+	line = t_read_line(p1.out, 20);
+	ck_assert_msg(line && strncmp(line, "A ", 2) == 0, "%s", line ? line : "EOF");
+	free(line);
+	line = t_read_line(p2.out, 20);
+	ck_assert_msg(line && strncmp(line, "B ", 2) == 0, "%s", line ? line : "EOF");
+	free(line);
+	ck_assert_int_eq(t_wait(&p1, 20), 0);
+	ck_assert_int_eq(t_wait(&p2, 20), 0);
+}
+END_TEST
+
+START_TEST(unreadable_meminfo_is_a_setup_error)
+{
+	static const char *const extra[] = {"CPU_RUN_MEMINFO_PATH=/nonexistent/meminfo", NULL};
+	const char *argv[] = {t_cpu_run(), "--mem-avail", "1G", t_job(), "run", "M", NULL};
+	char *err;
+
+	t_setup();
+	ck_assert_int_eq(t_run(argv, extra, NULL, &err), 125);
+	ck_assert_msg(strstr(err, "cannot read /nonexistent/meminfo"), "%s", err);
+	free(err);
+	ck_assert_msg(access(t_log, F_OK) != 0, "the command ran");
+}
+END_TEST
+
+START_TEST(mem_max_caps_or_refuses_before_running)
+{
+	const char *argv[] = {t_cpu_run(), "--mem-max", "256M", t_job(), "cgroup", NULL};
+	char *out, *err;
+	int status;
+
+	t_setup();
+	status = t_run(argv, NULL, &out, &err);
+	if (status == 125) {
+		/* No cgroup v2 memory controller of ours here (and no systemd
+		 * user manager): refused, clearly, and nothing ran. */
+		ck_assert_msg(strstr(err, "--mem-max 256 MiB: cannot cap memory here:"), "%s", err);
+		ck_assert_str_eq(out, "");
+	} else {
+		ck_assert_msg(status == 0, "exit %d: %s", status, err);
+		ck_assert_msg(strstr(out, "memory.max 268435456\n"), "%s", out);
+	}
+	free(out);
+	free(err);
+}
+END_TEST
+
+Suite *caps_suite(void);
+Suite *caps_suite(void)
+{
+	Suite *s = suite_create("caps");
+	TCase *threads = tcase_create("threads and politeness");
+	TCase *mem = tcase_create("memory");
+
+	tcase_add_test(threads, every_thread_variable_is_capped);
+	tcase_add_test(threads, existing_values_are_respected);
+	tcase_add_test(threads, nice_and_idle_io_by_default);
+	tcase_add_test(threads, pin_binds_threads_cpus_by_slot);
+	tcase_add_test(mem, mem_avail_admits_when_there_is_enough);
+	tcase_add_test(mem, mem_avail_percent_of_memtotal);
+	tcase_add_test(mem, mem_admission_is_one_job_at_a_time);
+	tcase_add_test(mem, unreadable_meminfo_is_a_setup_error);
+	tcase_add_test(mem, mem_max_caps_or_refuses_before_running);
+	tcase_set_timeout(threads, 60);
+	tcase_set_timeout(mem, 60);
+	tcase_add_checked_fixture(threads, NULL, t_teardown);
+	suite_add_tcase(s, threads);
+	tcase_add_checked_fixture(mem, NULL, t_teardown);
+	suite_add_tcase(s, mem);
+	return s;
+}
