@@ -5,7 +5,10 @@
  *                 "holder": null | PROC + "held_seconds": num|null,
  *                 "waiters": [PROC + "waiting_seconds": num|null, ...],
  *                 "more_waiters": int},
- *    "cpu_run": ...see cpu_status_json}
+ *    "cpu_run": {"dir": str, "exists": bool,
+ *                "slots": [{"slot": int, "state": "free"|"held",
+ *                           "holder": null | PROC}, ...],
+ *                "queue": [{"ticket": int, "waiter": PROC + "waiting_seconds"}, ...]}}
  *   PROC = {"pid": int, "uid": int|null, "user": str|null, "command": str|null,
  *           "running_seconds": num|null}   (null fields: the process exited
  *                                           while we read it)
@@ -13,11 +16,13 @@
 #include "gpulock.h"
 #include "gl_lockfile.h"
 #include "gl_log.h"
+#include "gl_slots.h"
 #include "gl_status.h"
 
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *user_name(uid_t uid, char *buf, size_t len)
@@ -94,12 +99,96 @@ static void text_proc(const char *role, const struct gl_status_proc *p, const ch
 	       user_name(p->uid, user, sizeof user), col, p->command);
 }
 
+#define MAX_SLOTS 64
+#define MAX_TICKETS 64
+
+/* cpu_run's slots and queue, read without taking anything. */
+static void cpu_slots(const char *dir, bool json)
+{
+	struct gl_slot_state slots[MAX_SLOTS];
+	struct gl_ticket_state tickets[MAX_TICKETS];
+	const char *env_slots = getenv("CPU_RUN_SLOTS");
+	unsigned nslots = env_slots ? (unsigned)strtoul(env_slots, NULL, 10) : 0;
+	size_t ns = 0, nt = 0, busy = 0, live = 0;
+	int r;
+
+	if (nslots > GL_SLOTS_MAX)
+		nslots = 0; /* status reports what is there rather than refusing */
+	r = gl_slots_inspect(dir, nslots, slots, MAX_SLOTS, &ns, tickets, MAX_TICKETS, &nt);
+	if (ns > MAX_SLOTS)
+		ns = MAX_SLOTS;
+	if (nt > MAX_TICKETS)
+		nt = MAX_TICKETS;
+	for (size_t i = 0; r == 0 && i < ns; i++)
+		busy += slots[i].held;
+	for (size_t i = 0; r == 0 && i < nt; i++)
+		live += tickets[i].live;
+	if (json) {
+		printf(", \"cpu_run\": {\"dir\": ");
+		json_string(dir);
+		printf(", \"exists\": %s, \"slots\": [", r == 0 ? "true" : "false");
+		for (size_t i = 0; r == 0 && i < ns; i++) {
+			struct gl_status_proc p;
+			printf("%s{\"slot\": %u, \"state\": \"%s\", \"holder\": ", i ? ", " : "",
+			       slots[i].index, slots[i].held ? "held" : "free");
+			if (slots[i].held && slots[i].pid > 0) {
+				gl_status_describe(slots[i].pid, &p);
+				json_proc(&p, "held_seconds");
+			} else {
+				printf("null");
+			}
+			putchar('}');
+		}
+		printf("], \"queue\": [");
+		for (size_t i = 0, k = 0; r == 0 && i < nt; i++) {
+			struct gl_status_proc p;
+			if (!tickets[i].live)
+				continue;
+			gl_status_describe(tickets[i].pid, &p);
+			p.since = tickets[i].waited;
+			printf("%s{\"ticket\": %llu, \"waiter\": ", k++ ? ", " : "", tickets[i].number);
+			json_proc(&p, "waiting_seconds");
+			putchar('}');
+		}
+		printf("]}");
+		return;
+	}
+	if (r < 0) {
+		printf("CPU slots %s: %s\n", dir,
+		       r == -ENOENT ? "none (no slot directory yet)" : gl_slots_strerror(r));
+		return;
+	}
+	printf("CPU slots %s: %zu of %zu busy, %zu queued\n", dir, busy, ns, live);
+	for (size_t i = 0; i < ns; i++) {
+		struct gl_status_proc p;
+		char role[16];
+		snprintf(role, sizeof role, "slot %u", slots[i].index);
+		if (!slots[i].held) {
+			printf("  %-8s free\n", role);
+		} else if (slots[i].pid > 0) {
+			gl_status_describe(slots[i].pid, &p);
+			text_proc(role, &p, "held for");
+		} else {
+			printf("  %-8s held (by a process this system does not show)\n", role);
+		}
+	}
+	for (size_t i = 0; i < nt; i++) {
+		struct gl_status_proc p;
+		char role[32];
+		if (!tickets[i].live)
+			continue;
+		gl_status_describe(tickets[i].pid, &p);
+		p.since = tickets[i].waited;
+		snprintf(role, sizeof role, "queued");
+		text_proc(role, &p, "waiting");
+	}
+}
+
 int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
 {
 	struct gl_status st;
 	int r = gl_status_read(s->cfg.lock_path, &st);
 
-	(void)slot_dir;
 	if (r < 0) {
 		fprintf(stderr, "gpulock: cannot read /proc/locks: %s\n", strerror(-r));
 		return EXIT_SETUP;
@@ -124,7 +213,9 @@ int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
 				printf(", ");
 			json_proc(&st.waiters[i], "waiting_seconds");
 		}
-		printf("], \"more_waiters\": %zu}}\n", st.more);
+		printf("], \"more_waiters\": %zu}", st.more);
+		cpu_slots(slot_dir, true);
+		printf("}\n");
 	} else {
 		printf("GPU lock %s: %s%s\n", st.path, st.held ? "held" : "free",
 		       st.error ? " (no lock file yet)" : "");
@@ -134,6 +225,7 @@ int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
 			text_proc("waiting", &st.waiters[i], "waiting");
 		if (st.more)
 			printf("  ... and %zu more waiting\n", st.more);
+		cpu_slots(slot_dir, false);
 	}
 	return st.held ? 1 : 0;
 }

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static void describe(pid_t pid, struct gl_status_proc *p)
+void gl_status_describe(pid_t pid, struct gl_status_proc *p)
 {
 	memset(p, 0, sizeof *p);
 	p->pid = pid;
@@ -56,11 +56,11 @@ int gl_status_read(const char *path, struct gl_status *st)
 	for (size_t i = 0; i < total && i < GL_STATUS_MAX_WAITERS + 1; i++) {
 		if (!e[i].waiting && e[i].exclusive && !st->held) {
 			st->held = true;
-			describe(e[i].pid, &st->holder);
+			gl_status_describe(e[i].pid, &st->holder);
 			st->holder.since = held_since_stamp(&fst, st->holder.running);
 		} else if (e[i].waiting && st->nwaiters < GL_STATUS_MAX_WAITERS) {
 			struct gl_status_proc *w = &st->waiters[st->nwaiters];
-			describe(e[i].pid, w);
+			gl_status_describe(e[i].pid, w);
 			if (w->gone)
 				continue; /* it stopped waiting while we looked */
 			if (gl_proc_blocked_for(w->pid, &w->since) < 0 || w->since < 0 ||

@@ -30,6 +30,9 @@ struct gl_status {
 	struct gl_status_proc waiters[GL_STATUS_MAX_WAITERS];
 };
 
+/* Describes pid (uid, command, running time); gone when it vanished. */
+void gl_status_describe(pid_t pid, struct gl_status_proc *p);
+
 /* Fills st for the lock file at path. Returns 0, or -errno when /proc/locks
  * cannot be read (st->error covers the lock file itself). */
 int gl_status_read(const char *path, struct gl_status *st);
