@@ -220,7 +220,8 @@ static int run_lazy(struct cli_settings *s, char **cmd)
 	if (s->lock_given)
 		setenv("GPU_LOCK_PATH", s->cfg.lock_path, 1);
 	if (s->timeout_given) {
-		snprintf(buf, sizeof buf, "%g", s->cfg.timeout);
+		/* Not %g: the preload refuses its 1e+06 and waits forever. */
+		snprintf(buf, sizeof buf, "%.9f", s->cfg.timeout);
 		setenv("GPU_LOCK_TIMEOUT", buf, 1);
 	}
 	if (s->quiet_given)
@@ -401,8 +402,8 @@ static int cmd_shell_init(int argc, char **argv)
 		const char *sh = getenv("SHELL");
 		shell = sh && (base = strrchr(sh, '/')) ? base + 1 : "bash";
 	}
-	if (strcmp(shell, "bash") && strcmp(shell, "zsh") && strcmp(shell, "sh") &&
-	    strcmp(shell, "fish"))
+	if (strcmp(shell, "bash") != 0 && strcmp(shell, "zsh") != 0 && strcmp(shell, "sh") != 0 &&
+	    strcmp(shell, "fish") != 0)
 		return usage_error("shell-init: unknown shell '%s': expected bash, zsh, sh or fish",
 		                   shell);
 	if (!lib) {

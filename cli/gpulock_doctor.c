@@ -115,13 +115,14 @@ static void check_lock(const char *path)
 static int spawn_traced(char *const argv[], const char *lib, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
+	const char *old;
 	int p[2], r;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	setenv("GPU_LOCK_DEBUG", "1", 1);
-	if (lib && !(getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "libgpulock_preload.so"))) {
-		const char *old = getenv("LD_PRELOAD");
+	old = getenv("LD_PRELOAD");
+	if (lib && !(old && strstr(old, "libgpulock_preload.so"))) {
 		char value[2 * PATH_MAX];
 		snprintf(value, sizeof value, "%s%s%s", old && *old ? old : "", old && *old ? ":" : "",
 		         lib);

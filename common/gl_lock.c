@@ -94,7 +94,7 @@ static int wait_bounded(int fd, int op, double timeout)
 
 	pthread_attr_init(&ta);
 	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&ta, 64 * 1024);
+	pthread_attr_setstacksize(&ta, (size_t)64 * 1024);
 	sigfillset(&all);
 	pthread_attr_setsigmask_np(&ta, &all); /* the host's signals never land here */
 	r = -pthread_create(&tid, &ta, waiter_main, w);

@@ -14,7 +14,7 @@ void gl_log_v(const char *fmt, va_list ap)
 	if (m < 0)
 		m = 0;
 	if ((size_t)m > sizeof buf - n - 2)
-		m = sizeof buf - n - 2; /* truncated: keep the newline */
+		m = (int)(sizeof buf - n - 2); /* truncated: keep the newline */
 	n += m;
 	buf[n++] = '\n';
 	for (int off = 0; off < n;) {
@@ -23,7 +23,7 @@ void gl_log_v(const char *fmt, va_list ap)
 			continue;
 		if (w <= 0)
 			break;
-		off += w;
+		off += (int)w; /* at most sizeof buf */
 	}
 	errno = saved;
 }

@@ -1,7 +1,9 @@
 /* Built only where the CUDA toolkit is installed: fails the build if a hook's
  * signature or an error code drifts from the toolkit's cuda.h. Nothing from
  * here is linked. */
-#define __CUDA_API_VERSION_INTERNAL 1 /* declares the 4-argument cuGetProcAddress */
+/* cuda.h's own switch that declares the 4-argument cuGetProcAddress.
+ * NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+#define __CUDA_API_VERSION_INTERNAL 1
 #include <cuda.h>
 #include <cuda_runtime_api.h>
 

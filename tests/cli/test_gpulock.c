@@ -16,12 +16,19 @@ static const char *gpulock(void)
 	return h_artifact("GL_GPULOCK");
 }
 
-/* Runs gpulock (not preloaded itself) and checks status and output. */
+/* Runs gpulock (not preloaded itself) and checks status and output. A
+ * sanitizer runtime, where there is one, is put in LD_PRELOAD: gpulock run
+ * and doctor add the preload after it, as they must. */
 static void expect(const char *const argv[], int want_status, const char *want_out,
                    const char *want_err)
 {
-	char *out, *err;
-	int status = h_run(argv, NULL, false, &out, &err);
+	const char *prefix = getenv("GL_TEST_PRELOAD_PREFIX");
+	char env_preload[4200], *out, *err;
+	const char *extra[] = {env_preload, NULL};
+	int status;
+
+	snprintf(env_preload, sizeof env_preload, "LD_PRELOAD=%s", prefix ? prefix : "");
+	status = h_run(argv, prefix ? extra : NULL, false, &out, &err);
 
 	ck_assert_msg(status == want_status, "%s %s: exit %d, not %d; stderr:\n%s", argv[1],
 	              argv[2] ? argv[2] : "", status, want_status, err);
@@ -136,8 +143,9 @@ START_TEST(run_lazy_locks_only_gpu_commands)
 	const char *plain[] = {gpulock(), "run", "--", "sh", "-c", "echo hi", NULL};
 	const char *gpu[] = {gpulock(), "run", "--", h_artifact("GL_CLIENT_DLSYM"), NULL};
 	const char *keep[] = {gpulock(), "run", "--", "sh", "-c", "echo $LD_PRELOAD", NULL};
-	static const char *const other[] = {"LD_PRELOAD=/nonexistent-first.so", NULL};
-	char want[4200], *trace, *out;
+	const char *prefix = getenv("GL_TEST_PRELOAD_PREFIX"); /* a sanitizer runtime */
+	char first[4200], env_preload[4300], want[8600], *trace, *out;
+	const char *other[] = {env_preload, NULL};
 
 	h_setup();
 	expect(plain, 0, "hi\n", NULL);
@@ -147,8 +155,11 @@ START_TEST(run_lazy_locks_only_gpu_commands)
 	ck_assert_int_eq(h_count(trace, "held=1"), 1);
 	ck_assert_int_eq(h_count(trace, "held=0"), 0);
 	/* An existing LD_PRELOAD stays first; ours is added once. */
+	snprintf(first, sizeof first, "%s%s/nonexistent-first.so", prefix ? prefix : "",
+	         prefix ? ":" : "");
+	snprintf(env_preload, sizeof env_preload, "LD_PRELOAD=%s", first);
 	ck_assert_int_eq(h_run(keep, other, false, &out, NULL), 0);
-	snprintf(want, sizeof want, "/nonexistent-first.so:%s\n", h_artifact("GL_PRELOAD"));
+	snprintf(want, sizeof want, "%s:%s\n", first, h_artifact("GL_PRELOAD"));
 	ck_assert_str_eq(out, want);
 }
 END_TEST
@@ -226,6 +237,53 @@ START_TEST(status_shows_holder_and_waiters)
 }
 END_TEST
 
+/* The cpu_run side of status: a slot held the old way (flock on slotK) and
+ * a cpu_run queued behind it. */
+START_TEST(status_shows_cpu_run_slots_and_queue)
+{
+	char dir[200], slot[240], script[900], want[96], *out;
+	const char *holder_argv[] = {"flock", slot, "cat", NULL};
+	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "true", NULL};
+	const char *text[] = {gpulock(), "status", "--slot-dir", dir, NULL};
+	const char *json[] = {"sh", "-c", script, NULL};
+	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
+	struct child holder, queued;
+
+	h_setup();
+	snprintf(dir, sizeof dir, "%s/slots", h_dir);
+	ck_assert_int_eq(mkdir(dir, 01777), 0);
+	snprintf(slot, sizeof slot, "%s/slot1", dir);
+	h_spawn(&holder, holder_argv, NULL, false);
+	h_wait_holder(slot, 0);
+	h_spawn(&queued, queued_argv, one, false);
+	close(queued.in);
+	for (int i = 0; i < 20000; i++) { /* until its ticket shows: a state, not a sleep */
+		ck_assert_int_le(h_run(text, one, false, &out, NULL), 1);
+		if (strstr(out, "1 queued"))
+			break;
+		free(out);
+		usleep(1000);
+	}
+	ck_assert_msg(strstr(out, "CPU slots") && strstr(out, ": 1 of 1 busy, 1 queued"), "%s", out);
+	snprintf(want, sizeof want, "queued   pid %-7d", (int)queued.pid);
+	ck_assert_msg(h_count(out, want) == 1, "%s", out);
+	ck_assert_msg(h_count(out, "slot 1   pid ") == 1, "%s", out);
+	snprintf(script, sizeof script,
+	         "CPU_RUN_SLOTS=1 \"%s\" status --json --slot-dir %s | python3 -c '"
+	         "import json, sys; c = json.load(sys.stdin)[\"cpu_run\"]; "
+	         "assert c[\"exists\"] and len(c[\"slots\"]) == 1; "
+	         "assert c[\"slots\"][0][\"state\"] == \"held\"; "
+	         "print(c[\"queue\"][0][\"waiter\"][\"pid\"], c[\"queue\"][0][\"ticket\"] > 0)'",
+	         gpulock(), dir);
+	ck_assert_int_eq(h_run(json, NULL, false, &out, NULL), 0);
+	snprintf(want, sizeof want, "%d True\n", (int)queued.pid);
+	ck_assert_str_eq(out, want);
+	close(holder.in);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(h_wait(&queued, 30), 0);
+}
+END_TEST
+
 START_TEST(wait_blocks_until_free_without_taking_it)
 {
 	const char *argv[] = {gpulock(), "wait", NULL};
@@ -284,6 +342,42 @@ START_TEST(doctor_reports_how_a_program_reaches_the_gpu)
 }
 END_TEST
 
+/* --timeout reaches the command's preload as a value it accepts: "%g" once
+ * gave it 1e+06, which it refused, waiting forever (found by fuzz_cli).
+ * A sanitizer runtime, where there is one, stays first in LD_PRELOAD. */
+START_TEST(run_passes_any_timeout_to_the_preload_exactly)
+{
+	static const char *const cases[][2] = {{"1000000", "1000000.000000000"},
+	                                       {"31536000", "31536000.000000000"},
+	                                       {"0.0000001", "0.000000100"},
+	                                       {"2.5", "2.500000000"}};
+	const char *prefix = getenv("GL_TEST_PRELOAD_PREFIX");
+	char env_preload[4200], want[64];
+	const char *extra[] = {env_preload, NULL};
+	char *out, *err;
+
+	h_setup();
+	snprintf(env_preload, sizeof env_preload, "LD_PRELOAD=%s", prefix ? prefix : "");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *env[] = {gpulock(), "run", "-t", cases[i][0], "--", "sh", "-c",
+		                     "printf '%s\\n' \"$GPU_LOCK_TIMEOUT\"", NULL};
+		const char *client[] = {gpulock(), "run", "-t", cases[i][0], "--",
+		                        h_artifact("GL_CLIENT_DLSYM"), NULL};
+
+		ck_assert_int_eq(h_run(env, prefix ? extra : NULL, false, &out, &err), 0);
+		snprintf(want, sizeof want, "%s\n", cases[i][1]);
+		ck_assert_str_eq(out, want);
+		free(out);
+		free(err);
+		ck_assert_int_eq(h_run(client, prefix ? extra : NULL, false, &out, &err), 0);
+		ck_assert_str_eq(out, "cuInit=0\n");
+		ck_assert_str_eq(err, ""); /* no "GPU_LOCK_TIMEOUT=...: expected seconds" */
+		free(out);
+		free(err);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("gpulock");
@@ -297,9 +391,11 @@ int main(void)
 	tcase_add_test(tc, run_lazy_locks_only_gpu_commands);
 	tcase_add_test(tc, run_eager_holds_the_lock_for_the_tree);
 	tcase_add_test(tc, status_shows_holder_and_waiters);
+	tcase_add_test(tc, status_shows_cpu_run_slots_and_queue);
 	tcase_add_test(tc, wait_blocks_until_free_without_taking_it);
 	tcase_add_test(tc, shell_init_sourced_twice_adds_the_preload_once);
 	tcase_add_test(tc, doctor_reports_how_a_program_reaches_the_gpu);
+	tcase_add_test(tc, run_passes_any_timeout_to_the_preload_exactly);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -1,0 +1,109 @@
+/* gl_gpu_config_load with a fuzzed environment, through its getenv
+ * callback. The input is NAME=VALUE entries separated by NUL bytes (the
+ * first entry of a name wins, as getenv's does). Checks that every result is
+ * one the preload can use, that each bad value is warned about once, and
+ * that only documented variables are read. The standard warning
+ * (gl_config_warn_stderr, with its truncation of long values) runs too, with
+ * stderr sent to /dev/null. */
+#include "fuzz.h"
+#include "gl_config.h"
+#include "gl_lock.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+static const char *const known[] = {
+	"GPU_LOCK_PATH",  "GPU_LOCK_TIMEOUT",    "GPU_LOCK_ON_TIMEOUT", "GPU_LOCK_ON_ERROR",
+	"GPU_LOCK_QUIET", "GPU_LOCK_DEBUG",      "PSRUN_SKIP_GPU_LOCK", "GPU_SKIP_LOCK",
+	"GPU_LOCK_HELD",  NULL};
+#define NKNOWN (sizeof known / sizeof known[0] - 1)
+
+static char *entries[256];
+static size_t nentries;
+static int warned[NKNOWN];
+static int null_fd = -1;
+
+static int known_index(const char *name)
+{
+	for (size_t i = 0; known[i]; i++)
+		if (strcmp(name, known[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *fake_getenv(const char *name)
+{
+	size_t len = strlen(name);
+
+	FUZZ_ASSERT(known_index(name) >= 0); /* an undocumented variable */
+	for (size_t i = 0; i < nentries; i++)
+		if (strncmp(entries[i], name, len) == 0 && entries[i][len] == '=')
+			return entries[i] + len + 1;
+	return NULL;
+}
+
+static void warn(const char *var, const char *value, const char *expected, const char *fallback)
+{
+	int i = known_index(var);
+	int saved;
+
+	FUZZ_ASSERT(i >= 0 && value && expected && *expected && fallback && *fallback);
+	FUZZ_ASSERT(fake_getenv(var) == value); /* names the value it read */
+	warned[i]++;
+	saved = dup(STDERR_FILENO);
+	if (saved >= 0 && null_fd >= 0 && dup2(null_fd, STDERR_FILENO) >= 0) {
+		gl_config_warn_stderr(var, value, expected, fallback);
+		dup2(saved, STDERR_FILENO);
+	}
+	if (saved >= 0)
+		close(saved);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct gl_gpu_config cfg;
+	char *buf = fuzz_cstring(data, size), *p = buf;
+	const char *v;
+
+	if (null_fd < 0)
+		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	nentries = 0;
+	memset(warned, 0, sizeof warned);
+	/* NUL-separated entries; fuzz_cstring added the final NUL. */
+	while (p < buf + size && nentries < sizeof entries / sizeof entries[0]) {
+		entries[nentries++] = p;
+		p += strlen(p) + 1;
+	}
+
+	gl_gpu_config_load(&cfg, fake_getenv, warn);
+
+	FUZZ_ASSERT(memchr(cfg.lock_path, '\0', sizeof cfg.lock_path) != NULL);
+	FUZZ_ASSERT(cfg.lock_path[0] == '/');
+	v = fake_getenv("GPU_LOCK_PATH");
+	if (v && v[0] == '/' && strlen(v) < sizeof cfg.lock_path)
+		FUZZ_ASSERT(strcmp(cfg.lock_path, v) == 0 && !warned[0]);
+	else
+		FUZZ_ASSERT(strcmp(cfg.lock_path, GL_DEFAULT_LOCK_PATH) == 0 && warned[0] == !!v);
+	FUZZ_ASSERT(cfg.timeout == GL_WAIT_FOREVER ||
+	            (cfg.timeout >= 0 && cfg.timeout <= GL_TIMEOUT_MAX));
+	if (!fake_getenv("GPU_LOCK_TIMEOUT"))
+		FUZZ_ASSERT(cfg.timeout == GL_WAIT_FOREVER);
+	if (warned[1])
+		FUZZ_ASSERT(cfg.timeout == GL_WAIT_FOREVER);
+	FUZZ_ASSERT(cfg.skip_var == NULL || strcmp(cfg.skip_var, "PSRUN_SKIP_GPU_LOCK") == 0 ||
+	            strcmp(cfg.skip_var, "GPU_SKIP_LOCK") == 0);
+	v = fake_getenv("GPU_LOCK_HELD");
+	FUZZ_ASSERT(cfg.held == (v && *v ? v : NULL));
+	/* A bad value falls back to the default: fail, not run. */
+	if (warned[2])
+		FUZZ_ASSERT(!cfg.run_on_timeout);
+	if (warned[3])
+		FUZZ_ASSERT(!cfg.run_on_error);
+	/* A bad skip value takes the lock (it fails closed). */
+	if (warned[6] && warned[7])
+		FUZZ_ASSERT(cfg.skip_var == NULL);
+	for (size_t i = 0; i < NKNOWN; i++)
+		FUZZ_ASSERT(warned[i] <= 1); /* each bad value is reported once */
+	free(buf);
+	return 0;
+}
