@@ -102,86 +102,111 @@ static void text_proc(const char *role, const struct gl_status_proc *p, const ch
 #define MAX_SLOTS 64
 #define MAX_TICKETS 64
 
-/* cpu_run's slots and queue, read without taking anything. */
-static void cpu_slots(const char *dir, bool json)
-{
+struct slots_view {
+	const char *dir;
+	int error;
 	struct gl_slot_state slots[MAX_SLOTS];
 	struct gl_ticket_state tickets[MAX_TICKETS];
+	size_t nslots, ntickets, busy, queued;
+};
+
+/* cpu_run's slots and queue, read without taking anything. */
+static void slots_read(const char *dir, struct slots_view *v)
+{
 	const char *env_slots = getenv("CPU_RUN_SLOTS");
 	unsigned nslots = env_slots ? (unsigned)strtoul(env_slots, NULL, 10) : 0;
-	size_t ns = 0, nt = 0, busy = 0, live = 0;
-	int r;
 
 	if (nslots > GL_SLOTS_MAX)
 		nslots = 0; /* status reports what is there rather than refusing */
-	r = gl_slots_inspect(dir, nslots, slots, MAX_SLOTS, &ns, tickets, MAX_TICKETS, &nt);
-	if (ns > MAX_SLOTS)
-		ns = MAX_SLOTS;
-	if (nt > MAX_TICKETS)
-		nt = MAX_TICKETS;
-	for (size_t i = 0; r == 0 && i < ns; i++)
-		busy += slots[i].held;
-	for (size_t i = 0; r == 0 && i < nt; i++)
-		live += tickets[i].live;
-	if (json) {
-		printf(", \"cpu_run\": {\"dir\": ");
-		json_string(dir);
-		printf(", \"exists\": %s, \"slots\": [", r == 0 ? "true" : "false");
-		for (size_t i = 0; r == 0 && i < ns; i++) {
-			struct gl_status_proc p;
-			printf("%s{\"slot\": %u, \"state\": \"%s\", \"holder\": ", i ? ", " : "",
-			       slots[i].index, slots[i].held ? "held" : "free");
-			if (slots[i].held && slots[i].pid > 0) {
-				gl_status_describe(slots[i].pid, &p);
-				json_proc(&p, "held_seconds");
-			} else {
-				printf("null");
-			}
-			putchar('}');
-		}
-		printf("], \"queue\": [");
-		for (size_t i = 0, k = 0; r == 0 && i < nt; i++) {
-			struct gl_status_proc p;
-			if (!tickets[i].live)
-				continue;
-			gl_status_describe(tickets[i].pid, &p);
-			p.since = tickets[i].waited;
-			printf("%s{\"ticket\": %llu, \"waiter\": ", k++ ? ", " : "", tickets[i].number);
-			json_proc(&p, "waiting_seconds");
-			putchar('}');
-		}
-		printf("]}");
+	memset(v, 0, sizeof *v);
+	v->dir = dir;
+	v->error = gl_slots_inspect(dir, nslots, v->slots, MAX_SLOTS, &v->nslots, v->tickets,
+	                            MAX_TICKETS, &v->ntickets);
+	if (v->error < 0) {
+		v->nslots = v->ntickets = 0;
 		return;
 	}
-	if (r < 0) {
-		printf("CPU slots %s: %s\n", dir,
-		       r == -ENOENT ? "none (no slot directory yet)" : gl_slots_strerror(r));
+	v->nslots = v->nslots < MAX_SLOTS ? v->nslots : MAX_SLOTS;
+	v->ntickets = v->ntickets < MAX_TICKETS ? v->ntickets : MAX_TICKETS;
+	for (size_t i = 0; i < v->nslots; i++)
+		v->busy += v->slots[i].held;
+	for (size_t i = 0; i < v->ntickets; i++)
+		v->queued += v->tickets[i].live;
+}
+
+static void slots_json(const struct slots_view *v)
+{
+	struct gl_status_proc p;
+	size_t k = 0;
+
+	printf(", \"cpu_run\": {\"dir\": ");
+	json_string(v->dir);
+	printf(", \"exists\": %s, \"slots\": [", v->error == 0 ? "true" : "false");
+	for (size_t i = 0; i < v->nslots; i++) {
+		printf("%s{\"slot\": %u, \"state\": \"%s\", \"holder\": ", i ? ", " : "",
+		       v->slots[i].index, v->slots[i].held ? "held" : "free");
+		if (v->slots[i].held && v->slots[i].pid > 0) {
+			gl_status_describe(v->slots[i].pid, &p);
+			json_proc(&p, "held_seconds");
+		} else {
+			printf("null");
+		}
+		putchar('}');
+	}
+	printf("], \"queue\": [");
+	for (size_t i = 0; i < v->ntickets; i++) {
+		if (!v->tickets[i].live)
+			continue;
+		gl_status_describe(v->tickets[i].pid, &p);
+		p.since = v->tickets[i].waited;
+		printf("%s{\"ticket\": %llu, \"waiter\": ", k++ ? ", " : "", v->tickets[i].number);
+		json_proc(&p, "waiting_seconds");
+		putchar('}');
+	}
+	printf("]}");
+}
+
+static void slots_text(const struct slots_view *v)
+{
+	struct gl_status_proc p;
+	char role[16];
+
+	if (v->error < 0) {
+		printf("CPU slots %s: %s\n", v->dir,
+		       v->error == -ENOENT ? "none (no slot directory yet)"
+		                           : gl_slots_strerror(v->error));
 		return;
 	}
-	printf("CPU slots %s: %zu of %zu busy, %zu queued\n", dir, busy, ns, live);
-	for (size_t i = 0; i < ns; i++) {
-		struct gl_status_proc p;
-		char role[16];
-		snprintf(role, sizeof role, "slot %u", slots[i].index);
-		if (!slots[i].held) {
+	printf("CPU slots %s: %zu of %zu busy, %zu queued\n", v->dir, v->busy, v->nslots, v->queued);
+	for (size_t i = 0; i < v->nslots; i++) {
+		snprintf(role, sizeof role, "slot %u", v->slots[i].index);
+		if (!v->slots[i].held) {
 			printf("  %-8s free\n", role);
-		} else if (slots[i].pid > 0) {
-			gl_status_describe(slots[i].pid, &p);
+		} else if (v->slots[i].pid > 0) {
+			gl_status_describe(v->slots[i].pid, &p);
 			text_proc(role, &p, "held for");
 		} else {
 			printf("  %-8s held (by a process this system does not show)\n", role);
 		}
 	}
-	for (size_t i = 0; i < nt; i++) {
-		struct gl_status_proc p;
-		char role[32];
-		if (!tickets[i].live)
+	for (size_t i = 0; i < v->ntickets; i++) {
+		if (!v->tickets[i].live)
 			continue;
-		gl_status_describe(tickets[i].pid, &p);
-		p.since = tickets[i].waited;
-		snprintf(role, sizeof role, "queued");
-		text_proc(role, &p, "waiting");
+		gl_status_describe(v->tickets[i].pid, &p);
+		p.since = v->tickets[i].waited;
+		text_proc("queued", &p, "waiting");
 	}
+}
+
+static void cpu_slots(const char *dir, bool json)
+{
+	static struct slots_view v; /* large: not on the stack */
+
+	slots_read(dir, &v);
+	if (json)
+		slots_json(&v);
+	else
+		slots_text(&v);
 }
 
 int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
