@@ -110,11 +110,6 @@ static void collect(const struct gl_lock_entry *e, void *arg)
 
 	if (e->ino != c->ino || e->maj != c->maj || e->min != c->min)
 		return;
-	/* Newer kernels print waiters as a tree under whom they wait for, and
-	 * the same waiter can show up more than once: count each process once. */
-	for (size_t i = 0; i < c->n; i++)
-		if (c->out[i].pid == e->pid && c->out[i].waiting == e->waiting)
-			return;
 	if (c->n < c->cap)
 		c->out[c->n++] = *e;
 	c->total++;

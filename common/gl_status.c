@@ -32,6 +32,16 @@ static double held_since_stamp(const struct stat *st, double running)
 	return held >= 0 && running >= 0 && held <= running + 1 ? held : -1;
 }
 
+/* Newer kernels print waiters as a tree under whom they wait for, and the
+ * same waiter can show up more than once: list each process once. */
+static bool listed(const struct gl_status *st, pid_t pid)
+{
+	for (size_t i = 0; i < st->nwaiters; i++)
+		if (st->waiters[i].pid == pid)
+			return true;
+	return false;
+}
+
 int gl_status_read(const char *path, struct gl_status *st)
 {
 	struct gl_lock_entry e[GL_STATUS_MAX_WAITERS + 1];
@@ -58,7 +68,8 @@ int gl_status_read(const char *path, struct gl_status *st)
 			st->held = true;
 			gl_status_describe(e[i].pid, &st->holder);
 			st->holder.since = held_since_stamp(&fst, st->holder.running);
-		} else if (e[i].waiting && st->nwaiters < GL_STATUS_MAX_WAITERS) {
+		} else if (e[i].waiting && st->nwaiters < GL_STATUS_MAX_WAITERS &&
+		           !listed(st, e[i].pid)) {
 			struct gl_status_proc *w = &st->waiters[st->nwaiters];
 			gl_status_describe(e[i].pid, w);
 			if (w->gone)
