@@ -170,7 +170,7 @@ static void wrap_gpa_result(const char *symbol, void **pfn, int version, enum ro
 			what = "cuGetProcAddress (4 arguments)";
 		}
 	}
-	if (what && gl_gate_config()->debug)
+	if (what && gl_gate_config() && gl_gate_config()->debug)
 		gl_log("pid %d: %s(\"%s\", version %d) asked by %s: handing out our %s",
 		       (int)getpid(), route == ROUTE_GPA_V2 ? "cuGetProcAddress_v2" : "cuGetProcAddress",
 		       symbol, version,

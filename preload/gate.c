@@ -10,7 +10,9 @@ atomic_bool gl_gate_open_flag;
 
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static int lock_fd = -1; /* the held lock, or the one being waited for */
-static struct gl_gpu_config config;
+/* On the heap, from the first GPU call on: a 4 KiB path in .bss would cost
+ * every process an extra mmap at load time. */
+static struct gl_gpu_config *config;
 /* Not pthread_once: a fork while another thread is inside it would leave
  * the child stuck. 0 unread, 1 being read, 2 read. */
 static atomic_int config_state;
@@ -26,14 +28,16 @@ const struct gl_gpu_config *gl_gate_config(void)
 	int expect = 0;
 
 	if (atomic_load_explicit(&config_state, memory_order_acquire) == 2)
-		return &config;
+		return config;
 	if (atomic_compare_exchange_strong(&config_state, &expect, 1)) {
-		gl_gpu_config_load(&config, env, gl_config_warn_stderr);
+		config = calloc(1, sizeof *config);
+		if (config)
+			gl_gpu_config_load(config, env, gl_config_warn_stderr);
 		atomic_store_explicit(&config_state, 2, memory_order_release);
 	}
 	while (atomic_load_explicit(&config_state, memory_order_acquire) != 2)
 		sched_yield(); /* another thread is reading a few variables */
-	return &config;
+	return config;
 }
 
 /* In a child forked while another thread of the parent was inside the gate,
@@ -59,6 +63,10 @@ enum gl_gpu_result gl_gate_enter(const char *point, const char *how)
 	const struct gl_gpu_config *cfg = gl_gate_config();
 	enum gl_gpu_result r = GL_GPU_LOCKED;
 
+	if (!cfg) {
+		gl_log("pid %d: %s: out of memory for the GPU lock settings", (int)getpid(), point);
+		return GL_GPU_FAILED;
+	}
 	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&gate_mu);
 	if (!gl_gate_open()) {

@@ -16,7 +16,8 @@ static inline bool gl_gate_open(void)
 	return atomic_load_explicit(&gl_gate_open_flag, memory_order_acquire);
 }
 
-/* Settings, read from the environment on first use. */
+/* Settings, read from the environment on first use; NULL only when out of
+ * memory. */
 const struct gl_gpu_config *gl_gate_config(void);
 
 /* Take the lock for this process (once; concurrent callers wait for the
