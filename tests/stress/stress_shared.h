@@ -18,4 +18,9 @@ struct referee {
 
 struct referee *referee_map(const char *path, int create);
 
+/* pid is alive and not on its way out. An exiting process drops its locks
+ * (its files close) before it becomes a zombie, so a successor may see it
+ * still there: PF_EXITING, set before the files close, tells them apart. */
+int referee_alive(pid_t pid);
+
 #endif

@@ -60,6 +60,47 @@ START_TEST(five_hundred_waiters_finish_one_at_a_time)
 }
 END_TEST
 
+/* The same for cpu_run's slots: never more than N jobs in, first come first
+ * served among the survivors, under random kills and stops of launchers
+ * waiting in the queue and of running jobs. */
+START_TEST(cpu_run_slots_under_kills_and_stops)
+{
+	const char *argv[] = {h_artifact("GL_SLOT_STRESS"), "chaos", "3", slow() ? "4" : "20",
+	                      slow() ? "4" : "10", "20000", "600", NULL};
+	char slots[4200], *out, *err;
+	const char *extra[] = {slots, NULL};
+	int status;
+
+	h_setup();
+	snprintf(slots, sizeof slots, "CPU_RUN_SLOT_DIR=%s/slots", h_dir);
+	status = h_run(argv, extra, false, &out, &err);
+	ck_assert_msg(status == 0, "exit %d:\n%s%s", status, out, err);
+	ck_assert_msg(strstr(out, "over=0 fifo_breaks=0 failed_workers=0 unfinished=0"), "%s", out);
+	fprintf(stderr, "%s", out);
+}
+END_TEST
+
+/* 500 launchers queued behind a held slot all run, one at a time and in
+ * order, and leave no file or fd behind. */
+START_TEST(cpu_run_five_hundred_waiters)
+{
+	const char *argv[] = {h_artifact("GL_SLOT_STRESS"), "burst", slow() ? "40" : "500", NULL};
+	char slots[4200], *out, *err;
+	const char *extra[] = {slots, NULL};
+	int status;
+
+	h_setup();
+	snprintf(slots, sizeof slots, "CPU_RUN_SLOT_DIR=%s/slots", h_dir);
+	status = h_run(argv, extra, false, &out, &err);
+	ck_assert_msg(status == 0, "exit %d:\n%s%s", status, out, err);
+	ck_assert_msg(strstr(out, slow() ? "clients=40 queued=40 entries=40 most_in=1 over=0 fifo_breaks=0 failed=0"
+	                                 : "clients=500 queued=500 entries=500 most_in=1 over=0 fifo_breaks=0 failed=0"),
+	              "%s", out);
+	ck_assert_msg(strstr(out, "dir_files=1->1"), "%s", out);
+	fprintf(stderr, "%s", out);
+}
+END_TEST
+
 /* kill -9 of the holder in the middle of its work: the next waiter is in
  * within 50 ms, and there is nothing to clean up. */
 START_TEST(hand_off_after_kill_9_is_immediate)
@@ -235,6 +276,8 @@ int main(void)
 
 	tcase_add_test(tc, mutual_exclusion_under_kills_and_stops);
 	tcase_add_test(tc, five_hundred_waiters_finish_one_at_a_time);
+	tcase_add_test(tc, cpu_run_slots_under_kills_and_stops);
+	tcase_add_test(tc, cpu_run_five_hundred_waiters);
 	tcase_add_test(tc, hand_off_after_kill_9_is_immediate);
 	tcase_add_test(tc, host_signals_undisturbed_blocking_wait);
 	tcase_add_test(tc, host_signals_undisturbed_bounded_wait);
