@@ -64,14 +64,6 @@ static struct board *b;
 static const char *cpu_run, *slot_dir;
 static char self_exe[PATH_MAX], arrival_path[PATH_MAX + 16];
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static struct board *board_map(const char *path, int capacity)
 {
 	size_t size = sizeof(struct board) + (size_t)capacity * sizeof(struct job);
@@ -169,19 +161,13 @@ static int seq_of(pid_t pid)
  * it has open. */
 static void describe(int seq, pid_t pid)
 {
-	char path[64], link[PATH_MAX], buf[512], slots[256] = "", *p;
+	char path[64], link[PATH_MAX], slots[256] = "", *p;
 	unsigned long flags = 0;
 	char state = '?';
 	struct dirent *e;
-	FILE *f;
 	DIR *d;
 
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (f && fgets(buf, sizeof buf, f) && (p = strrchr(buf, ')')))
-		sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags);
-	if (f)
-		fclose(f);
+	stress_proc_stat(pid, &state, &flags);
 	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
 	d = opendir(path);
 	while (d && (e = readdir(d)) != NULL) {
@@ -299,13 +285,6 @@ static int finish_job(int seq, pid_t pid)
 	return status;
 }
 
-/* Exit 0, or ended by the chaos signals: anything else is a failure. */
-static int failed(int status)
-{
-	return WIFEXITED(status) ? WEXITSTATUS(status) != 0
-	                         : WTERMSIG(status) != SIGKILL && WTERMSIG(status) != SIGTERM;
-}
-
 static int worker(int rounds, const char *work_us)
 {
 	int arrival = open(arrival_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600), bad = 0;
@@ -321,7 +300,7 @@ static int worker(int rounds, const char *work_us)
 		pid = spawn_job(seq, work_us);
 		wait_placed(seq, pid);
 		flock(arrival, LOCK_UN);
-		bad += failed(finish_job(seq, pid));
+		bad += stress_failed(finish_job(seq, pid));
 	}
 	return bad ? 1 : 0;
 }
@@ -333,7 +312,7 @@ static void chaos(int window)
 	unsigned seed = (unsigned)getpid();
 
 	for (;;) {
-		int hi, k, dice;
+		int hi, k;
 		pid_t pid;
 
 		usleep(1000 + rand_r(&seed) % 15000);
@@ -344,16 +323,7 @@ static void chaos(int window)
 		pid = atomic_load(&b->job[k].pid);
 		if (pid <= 0 || atomic_load(&b->job[k].state) != 1)
 			continue;
-		dice = rand_r(&seed) % 10;
-		if (dice < 3) {
-			kill(pid, SIGKILL);
-		} else if (dice < 6) {
-			kill(pid, SIGTERM);
-		} else {
-			kill(pid, SIGSTOP);
-			usleep(1000 + rand_r(&seed) % 20000);
-			kill(pid, SIGCONT);
-		}
+		stress_random_signal(pid, &seed);
 		atomic_fetch_add(&b->signals, 1);
 	}
 }
@@ -370,8 +340,8 @@ static void report_violations(void)
 static int run_chaos(int workers, int rounds, const char *work_us, double seconds)
 {
 	pid_t chaos_pid, *worker_pid = calloc((size_t)workers, sizeof *worker_pid);
-	double start = now();
-	int failed_workers = 0, alive = workers;
+	double start = stress_now();
+	int failed_workers, alive;
 
 	chaos_pid = fork();
 	if (chaos_pid == 0) {
@@ -383,60 +353,22 @@ static int run_chaos(int workers, int rounds, const char *work_us, double second
 		if (worker_pid[w] == 0)
 			_exit(worker(rounds, work_us));
 	}
-	while (alive > 0 && now() - start < seconds) {
-		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
-
-		if (pid > 0 && pid != chaos_pid) {
-			alive--;
-			failed_workers += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-		} else if (pid <= 0) {
-			usleep(5000); /* the deadline needs a clock; the workers report by exit */
-		}
-	}
-	kill(chaos_pid, SIGKILL);
-	waitpid(chaos_pid, NULL, 0);
-	if (alive > 0) { /* a hang: leave nothing behind */
-		for (int w = 0; w < workers; w++)
-			kill(worker_pid[w], SIGKILL);
+	alive = stress_supervise(chaos_pid, worker_pid, workers, seconds, &failed_workers);
+	if (alive > 0) /* the launchers and jobs of the killed workers too */
 		for (int k = 0; k < atomic_load(&b->next_seq); k++)
 			if (atomic_load(&b->job[k].state) == 1)
 				kill(atomic_load(&b->job[k].pid), SIGKILL);
-		while (wait(NULL) > 0)
-			;
-	}
 	printf("slot chaos: slots=%d workers=%d rounds=%d entries=%ld signals=%ld most_in=%d "
 	       "over=%d fifo_breaks=%d failed_workers=%d unfinished=%d seconds=%.2f\n",
 	       b->slots, workers, rounds, atomic_load(&b->entries), atomic_load(&b->signals),
 	       atomic_load(&b->most_in), atomic_load(&b->over), atomic_load(&b->fifo_breaks),
-	       failed_workers, alive, now() - start);
+	       failed_workers, alive, stress_now() - start);
 	report_violations();
 	free(worker_pid);
 	return atomic_load(&b->over) || atomic_load(&b->fifo_breaks) || failed_workers || alive;
 }
 
 /* ---- the burst ---- */
-
-static int count_entries(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)) != NULL)
-		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static int fd_count(pid_t pid)
-{
-	char path[64];
-
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	return count_entries(path);
-}
 
 /* A holder of slot 1 the old way (flock(1) on the file, as cpu_run.sh
  * does), in a child: it holds until release closes. */
@@ -482,30 +414,11 @@ static int blocked(pid_t pid)
 	return pid == 0;
 }
 
-/* The fds a launcher inherits from us: 0-2 and whatever we hold without
- * close-on-exec (a calling shell may have left some). */
-static int inheritable_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0, fd;
-
-	while (d && (e = readdir(d)) != NULL) {
-		fd = atoi(e->d_name);
-		if (e->d_name[0] != '.' && fd != dirfd(d) &&
-		    (fd <= 2 || !(fcntl(fd, F_GETFD) & FD_CLOEXEC)))
-			n++;
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
 static int run_burst(int clients)
 {
 	pid_t *pid = calloc((size_t)clients, sizeof *pid), warm, holder;
 	int files_before, fds_before, release, status, bad = 0, queued = 0;
-	int head_fds, tail_fds, inherited = inheritable_fds();
+	int head_fds, tail_fds, inherited = stress_inheritable_fds();
 	double start, drain;
 
 	/* The directory and slot1 as any earlier run leaves them. */
@@ -515,14 +428,14 @@ static int run_burst(int clients)
 		_exit(127);
 	}
 	waitpid(warm, &status, 0);
-	files_before = count_entries(slot_dir);
-	fds_before = fd_count(getpid());
+	files_before = stress_dir_entries(slot_dir);
+	fds_before = stress_fd_count(getpid());
 	holder = hold_slot(&release);
 	if (status != 0 || holder < 0) {
 		fprintf(stderr, "slot_stress: cannot set up %s\n", slot_dir);
 		return 2;
 	}
-	start = now();
+	start = stress_now();
 	for (int i = 0; i < clients; i++) {
 		int seq = atomic_fetch_add(&b->next_seq, 1);
 
@@ -531,21 +444,21 @@ static int run_burst(int clients)
 	}
 	/* The head blocks on the slot, the last on its predecessor's ticket. */
 	while (queued == clients && !(blocked(pid[0]) && blocked(pid[clients - 1])) &&
-	       now() - start < 300)
+	       stress_now() - start < 300)
 		usleep(2000);
-	head_fds = fd_count(pid[0]);
-	tail_fds = fd_count(pid[clients - 1]);
-	start = now();
+	head_fds = stress_fd_count(pid[0]);
+	tail_fds = stress_fd_count(pid[clients - 1]);
+	start = stress_now();
 	close(release);
 	waitpid(holder, NULL, 0);
 	for (int i = 0; i < clients; i++)
 		bad += finish_job(i, pid[i]) != 0;
-	drain = now() - start;
+	drain = stress_now() - start;
 	printf("slot burst: clients=%d queued=%d entries=%ld most_in=%d over=%d fifo_breaks=%d "
 	       "failed=%d drain_seconds=%.2f waiter_fds=%d,%d/%d,%d runner_fds=%d->%d dir_files=%d->%d\n",
 	       clients, queued, atomic_load(&b->entries), atomic_load(&b->most_in),
 	       atomic_load(&b->over), atomic_load(&b->fifo_breaks), bad, drain, head_fds, tail_fds,
-	       inherited + 4, inherited + 5,	       fds_before, fd_count(getpid()), files_before, count_entries(slot_dir));
+	       inherited + 4, inherited + 5,	       fds_before, stress_fd_count(getpid()), files_before, stress_dir_entries(slot_dir));
 	report_violations();
 	free(pid);
 	/* A waiter has what it inherited, the directory, slot 1 and its ticket;
@@ -555,8 +468,8 @@ static int run_burst(int clients)
 		bad++;
 	return queued != clients || bad || atomic_load(&b->entries) != clients ||
 	       atomic_load(&b->most_in) != 1 || atomic_load(&b->over) ||
-	       atomic_load(&b->fifo_breaks) || fd_count(getpid()) != fds_before ||
-	       count_entries(slot_dir) != files_before;
+	       atomic_load(&b->fifo_breaks) || stress_fd_count(getpid()) != fds_before ||
+	       stress_dir_entries(slot_dir) != files_before;
 }
 
 int main(int argc, char **argv)

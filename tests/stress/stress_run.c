@@ -37,14 +37,6 @@
 static const char *lock_path, *client;
 static char work_arg[32] = "0";
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static pid_t spawn_client(void)
 {
 	pid_t pid = fork();
@@ -60,19 +52,6 @@ static pid_t spawn_client(void)
 		_exit(127);
 	}
 	return pid;
-}
-
-static int count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
 }
 
 /* The lock's entries in /proc/locks, holders and waiters. */
@@ -115,7 +94,6 @@ static void chaos(_Atomic long *sent)
 	for (;;) {
 		size_t waiting, n;
 		pid_t pid;
-		int dice;
 
 		usleep(1000 + rand_r(&seed) % 15000);
 		n = lock_entries(e, 256, &waiting);
@@ -124,16 +102,7 @@ static void chaos(_Atomic long *sent)
 		pid = e[rand_r(&seed) % n].pid;
 		if (pid <= 0 || !is_client(pid))
 			continue;
-		dice = rand_r(&seed) % 10;
-		if (dice < 3) {
-			kill(pid, SIGKILL);
-		} else if (dice < 6) {
-			kill(pid, SIGTERM);
-		} else {
-			kill(pid, SIGSTOP);
-			usleep(1000 + rand_r(&seed) % 20000);
-			kill(pid, SIGCONT);
-		}
+		stress_random_signal(pid, &seed);
 		atomic_fetch_add(sent, 1);
 	}
 }
@@ -143,8 +112,8 @@ static int run_chaos(struct referee *ref, int workers, int rounds, double second
 	_Atomic long *sent = mmap(NULL, sizeof *sent, PROT_READ | PROT_WRITE,
 	                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t chaos_pid, *worker = calloc(workers, sizeof *worker);
-	double start = now();
-	int failed_workers = 0, alive = workers;
+	double start = stress_now();
+	int failed_workers, alive;
 
 	chaos_pid = fork();
 	if (chaos_pid == 0) {
@@ -159,37 +128,16 @@ static int run_chaos(struct referee *ref, int workers, int rounds, double second
 				int status;
 				pid_t pid = spawn_client();
 				waitpid(pid, &status, 0);
-				/* exit 0, or ended by the chaos signals: anything else is a failure */
-				if (WIFEXITED(status) ? WEXITSTATUS(status) != 0
-				                      : WTERMSIG(status) != SIGKILL &&
-				                                WTERMSIG(status) != SIGTERM)
-					bad++;
+				bad += stress_failed(status);
 			}
 			_exit(bad ? 1 : 0);
 		}
 	}
-	while (alive > 0 && now() - start < seconds) {
-		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
-		if (pid > 0 && pid != chaos_pid) {
-			alive--;
-			failed_workers += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-		} else if (pid <= 0) {
-			usleep(5000); /* the deadline needs a clock; the workers report by exit */
-		}
-	}
-	kill(chaos_pid, SIGKILL);
-	waitpid(chaos_pid, NULL, 0);
-	if (alive > 0) { /* a hang: leave nothing behind */
-		for (int w = 0; w < workers; w++)
-			kill(worker[w], SIGKILL);
-		while (wait(NULL) > 0)
-			;
-	}
+	alive = stress_supervise(chaos_pid, worker, workers, seconds, &failed_workers);
 	printf("chaos: workers=%d rounds=%d entries=%ld signals=%ld overlaps=%d failed_workers=%d "
 	       "unfinished=%d seconds=%.2f\n",
 	       workers, rounds, atomic_load(&ref->entries), atomic_load(sent),
-	       atomic_load(&ref->overlaps), failed_workers, alive, now() - start);
+	       atomic_load(&ref->overlaps), failed_workers, alive, stress_now() - start);
 	if (atomic_load(&ref->overlaps))
 		printf("overlap: pid %d and pid %d held the lock at once\n",
 		       atomic_load(&ref->last_overlap[0]), atomic_load(&ref->last_overlap[1]));
@@ -198,41 +146,14 @@ static int run_chaos(struct referee *ref, int workers, int rounds, double second
 	return atomic_load(&ref->overlaps) || failed_workers || alive ? 1 : 0;
 }
 
-static int fd_count(pid_t pid)
-{
-	char path[64];
-
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	return count_dir(path);
-}
-
-/* The fds a client inherits from us: 0-2 (made /dev/null) and whatever we
- * hold without close-on-exec (a calling shell may have left some). */
-static int inheritable_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0, fd;
-
-	while (d && (e = readdir(d)) != NULL) {
-		fd = atoi(e->d_name);
-		if (e->d_name[0] != '.' && fd != dirfd(d) &&
-		    (fd <= 2 || !(fcntl(fd, F_GETFD) & FD_CLOEXEC)))
-			n++;
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
 static int run_burst(struct referee *ref, int clients)
 {
 	char dir[4096];
 	struct gl_lock_entry e[8];
 	size_t waiting = 0;
 	pid_t *pid = calloc(clients, sizeof *pid);
-	int fds_before = fd_count(getpid()), files_before, lock, failed = 0, waiter_fds = -1;
-	int want_fds = inheritable_fds() + 1; /* and the lock file */
+	int fds_before = stress_fd_count(getpid()), files_before, lock, failed = 0, waiter_fds = -1;
+	int want_fds = stress_inheritable_fds() + 1; /* and the lock file */
 	int ready[2], release[2], status;
 	pid_t holder;
 	char byte;
@@ -261,11 +182,11 @@ static int run_burst(struct referee *ref, int clients)
 		return 2;
 	}
 	close(ready[0]);
-	files_before = count_dir(dir);
+	files_before = stress_dir_entries(dir);
 	for (int i = 0; i < clients; i++)
 		pid[i] = spawn_client();
-	deadline = now() + 120;
-	while (waiting < (size_t)clients && now() < deadline) {
+	deadline = stress_now() + 120;
+	while (waiting < (size_t)clients && stress_now() < deadline) {
 		struct gl_lock_entry all[1024];
 		lock_entries(all, 1024, &waiting);
 		if (waiting < (size_t)clients)
@@ -274,8 +195,8 @@ static int run_burst(struct referee *ref, int clients)
 	lock_entries(e, 8, &waiting);
 	for (size_t i = 0; i < 8 && waiter_fds < 0; i++)
 		if (e[i].waiting)
-			waiter_fds = fd_count(e[i].pid);
-	start = now();
+			waiter_fds = stress_fd_count(e[i].pid);
+	start = stress_now();
 	close(release[1]); /* release: the queue drains one at a time */
 	waitpid(holder, &status, 0);
 	for (int i = 0; i < clients; i++) {
@@ -285,14 +206,14 @@ static int run_burst(struct referee *ref, int clients)
 	}
 	printf("burst: clients=%d queued=%s entries=%ld overlaps=%d failed=%d drain_seconds=%.2f "
 	       "waiter_fds=%d/%d runner_fds=%d->%d dir_files=%d->%d\n",
-	       clients, now() <= deadline ? "all" : "NOT ALL", atomic_load(&ref->entries),
-	       atomic_load(&ref->overlaps), failed, now() - start, waiter_fds, want_fds, fds_before,
-	       fd_count(getpid()), files_before, count_dir(dir));
+	       clients, stress_now() <= deadline ? "all" : "NOT ALL", atomic_load(&ref->entries),
+	       atomic_load(&ref->overlaps), failed, stress_now() - start, waiter_fds, want_fds, fds_before,
+	       stress_fd_count(getpid()), files_before, stress_dir_entries(dir));
 	free(pid);
 	/* A waiter has what it inherited and the lock file: nothing else. */
 	return atomic_load(&ref->overlaps) || failed || atomic_load(&ref->entries) != clients ||
 	                       (waiter_fds != want_fds && !getenv("GL_UNDER_VALGRIND")) ||
-	                       fd_count(getpid()) != fds_before || count_dir(dir) != files_before
+	                       stress_fd_count(getpid()) != fds_before || stress_dir_entries(dir) != files_before
 	               ? 1
 	               : 0;
 }
@@ -331,10 +252,10 @@ static int run_crash(int rounds)
 		waiter = spawn_client();
 		while (!state_is(waiter, true))
 			usleep(200);
-		t0 = now();
+		t0 = stress_now();
 		kill(holder, SIGKILL);
 		waitpid(waiter, &status, 0);
-		ms[r] = (now() - t0) * 1e3;
+		ms[r] = (stress_now() - t0) * 1e3;
 		waitpid(holder, NULL, 0);
 		bad += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 	}
