@@ -11,6 +11,7 @@
  * Compatible with the original cpu_run.sh: same variables and defaults, and
  * the same slot files, so a slot held by either launcher is busy for the
  * other. The queue, the slots and the status reader are in common/gl_slots.c. */
+#include "gl_log.h"
 #include "gl_memcap.h"
 #include "gl_meminfo.h"
 #include "gl_parse.h"
@@ -139,20 +140,6 @@ static void __attribute__((noreturn)) die_bad(const char *name, const char *valu
 {
 	msg("%s='%s': expected %s", name, value, expected);
 	exit(EXIT_SETUP);
-}
-
-static void duration(double s, char *buf, size_t len)
-{
-	long t = (long)s;
-
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(buf, len, "%.1fs", s);
-	else if (t < 3600)
-		snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
-	else
-		snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
 }
 
 static void command_text(char *const *cmd, char *buf, size_t len)
@@ -646,7 +633,7 @@ static void announce_start(struct run *r, const char *how)
 
 	if (!r->announced || r->o.quiet)
 		return;
-	duration(gl_slots_now() - r->start, took, sizeof took);
+	gl_log_duration(gl_slots_now() - r->start, took, sizeof took);
 	msg("pid %d %s after %s", (int)getpid(), how, took);
 }
 
@@ -850,7 +837,7 @@ static void __attribute__((noreturn)) timed_out(struct run *r, const char *what)
 {
 	char cmd[512], waited[32];
 
-	duration(gl_slots_now() - r->start, waited, sizeof waited);
+	gl_log_duration(gl_slots_now() - r->start, waited, sizeof waited);
 	if (r->o.fail_on_timeout) {
 		msg("pid %d gave up after %s: %s (--on-timeout=fail)", (int)getpid(), waited, what);
 		gl_slots_dequeue(&r->slots);

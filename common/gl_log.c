@@ -43,7 +43,7 @@ void gl_log_duration(double s, char *buf, size_t len)
 
 	if (s < 0)
 		s = 0;
-	if (s < 10)
+	if (s < 60)
 		snprintf(buf, len, "%.1fs", s);
 	else if (t < 3600)
 		snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);

@@ -11,7 +11,7 @@
 void gl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gl_log_v(const char *fmt, va_list ap);
 
-/* "2m05s", "1h02m", "0.4s": a duration for humans. */
+/* "0.4s", "42.0s", "2m05s", "1h02m": a duration for humans. */
 void gl_log_duration(double seconds, char *buf, size_t len);
 
 #endif

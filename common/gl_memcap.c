@@ -1,4 +1,5 @@
 #include "gl_memcap.h"
+#include "gl_proc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,26 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n, total = 0;
-
-	if (fd < 0)
-		return -errno;
-	while ((size_t)total < len - 1) {
-		n = read(fd, buf + total, len - 1 - total);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		total += n;
-	}
-	close(fd);
-	buf[total] = '\0';
-	return 0;
-}
 
 static int write_text(const char *dir, const char *file, const char *text)
 {
@@ -98,10 +79,10 @@ static int own_cgroup(char *buf, size_t len)
 {
 	char text[8192];
 	const char *p;
-	int r = read_text("/proc/self/cgroup", text, sizeof text);
+	ssize_t r = gl_read_small("/proc/self/cgroup", text, sizeof text);
 
 	if (r < 0)
-		return r;
+		return (int)r;
 	for (p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		if (strncmp(p, "0::", 3) == 0) {
 			size_t n = strcspn(p + 3, "\n");
@@ -221,7 +202,7 @@ int gl_memcap_enter(unsigned long long bytes, char *path, size_t len, char *why,
 	 * a parent usually does when it is ours to write. */
 	for (;;) {
 		snprintf(file, sizeof file, "%s/cgroup.subtree_control", dir);
-		if (read_text(file, ctl, sizeof ctl) == 0 && has_word(ctl, "memory") &&
+		if (gl_read_small(file, ctl, sizeof ctl) >= 0 && has_word(ctl, "memory") &&
 		    access(dir, W_OK) == 0) {
 			r = enter_under(dir, bytes, path, len, why, whylen);
 			if (r == 0)

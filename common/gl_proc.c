@@ -12,8 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Reads a small /proc file into buf, NUL-terminated. Returns length or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t len)
+ssize_t gl_read_small(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n, total = 0;
@@ -143,7 +142,7 @@ int gl_proc_cmdline(pid_t pid, char *buf, size_t len)
 	ssize_t n;
 
 	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-	n = read_small(path, buf, len);
+	n = gl_read_small(path, buf, len);
 	if (n < 0)
 		return (int)n;
 	while (n > 0 && buf[n - 1] == '\0')
@@ -154,7 +153,7 @@ int gl_proc_cmdline(pid_t pid, char *buf, size_t len)
 	buf[n] = '\0';
 	if (n == 0) { /* kernel thread or zombie: fall back to comm */
 		snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-		n = read_small(path, buf, len);
+		n = gl_read_small(path, buf, len);
 		if (n < 0)
 			return (int)n;
 		if (n > 0 && buf[n - 1] == '\n')
@@ -171,7 +170,7 @@ static int read_stat(pid_t pid, char *buf, size_t len, char **fields)
 	ssize_t n;
 
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	n = read_small(path, buf, len);
+	n = gl_read_small(path, buf, len);
 	if (n < 0)
 		return (int)n;
 	*fields = strrchr(buf, ')');
@@ -263,10 +262,10 @@ int gl_proc_blocked_for(pid_t pid, double *seconds)
 		if (d->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof path, "/proc/%d/task/%s/wchan", (int)pid, d->d_name);
-		if (read_small(path, buf, sizeof buf) <= 0 || !waits_for_lock(buf))
+		if (gl_read_small(path, buf, sizeof buf) <= 0 || !waits_for_lock(buf))
 			continue;
 		snprintf(path, sizeof path, "/proc/%d/task/%s/sched", (int)pid, d->d_name);
-		if (read_small(path, buf, sizeof buf) <= 0 || !(p = strstr(buf, "se.exec_start")) ||
+		if (gl_read_small(path, buf, sizeof buf) <= 0 || !(p = strstr(buf, "se.exec_start")) ||
 		    !(p = strchr(p, ':')) || sscanf(p + 1, "%lf", &ms) != 1)
 			continue;
 		/* exec_start is the scheduler clock in ms, close to CLOCK_MONOTONIC. */

@@ -17,6 +17,10 @@ struct gl_lock_entry {
 	unsigned long long ino;
 };
 
+/* Read a small file (of /proc, /sys) into buf, NUL-terminated, at most
+ * len - 1 bytes. Returns the length or -errno. */
+ssize_t gl_read_small(const char *path, char *buf, size_t len);
+
 /* Parse one line of /proc/locks. Returns 0 or -EINVAL. */
 int gl_proc_locks_parse_line(const char *line, struct gl_lock_entry *e);
 
