@@ -53,6 +53,7 @@ struct board {
 	int slots, capacity;
 	_Atomic int next_seq;
 	_Atomic long entries, signals;
+	_Atomic long entered; /* counts up before a job marks itself in */
 	_Atomic int most_in, over, fifo_breaks;
 	_Atomic int over_seq, fifo_pair[2]; /* for the report */
 	struct job job[];
@@ -184,18 +185,36 @@ static void describe(int seq, pid_t pid)
 	        slots);
 }
 
+/* Jobs in, this one included, as one consistent count. Reading the board
+ * takes time, and a job may leave after it was counted and another come in
+ * before the end (a false overrun): the count stands only when no job
+ * entered while it was taken. Every job counted was then in when it began. */
+static int count_in(int seq)
+{
+	for (int tries = 0;; tries++) {
+		long before = atomic_load(&b->entered);
+		int in = 1;
+
+		for (int k = 0; k < b->capacity; k++)
+			if (k != seq && atomic_load(&b->job[k].in) &&
+			    referee_alive(atomic_load(&b->job[k].pid)))
+				in++;
+		if (atomic_load(&b->entered) == before || tries == 1000)
+			return in;
+	}
+}
+
 static int job(int seq, int work_us)
 {
 	static struct holding h[4096];
 	struct job *me = &b->job[seq];
-	int in = 1, most;
+	int in, most;
 	size_t n;
 
 	atomic_store(&me->pid, getpid());
+	atomic_fetch_add(&b->entered, 1);
 	atomic_store(&me->in, 1);
-	for (int k = 0; k < b->capacity; k++)
-		if (k != seq && atomic_load(&b->job[k].in) && referee_alive(atomic_load(&b->job[k].pid)))
-			in++;
+	in = count_in(seq);
 	most = atomic_load(&b->most_in);
 	while (in > most && !atomic_compare_exchange_weak(&b->most_in, &most, in))
 		;
