@@ -570,7 +570,7 @@ static void describe_holders(struct run *r, char *buf, size_t len)
 	unsigned shown = 0;
 
 	buf[0] = '\0';
-	if (gl_slots_inspect_at(r->slots.dirfd, r->o.slots, st, GL_SLOTS_MAX, &n, NULL, 0, &nt) < 0 &&
+	if (gl_slots_inspect_at(r->slots.dirfd, r->o.slots, st, GL_SLOTS_MAX, &n, NULL, 0, &nt, NULL) < 0 &&
 	    n == 0)
 		return;
 	for (size_t i = 0; i < n && off + 1 < len; i++) {
@@ -920,7 +920,7 @@ static bool inside_a_slot(struct run *r)
 
 	if (!env("CPU_RUN_ACTIVE"))
 		return false;
-	gl_slots_inspect_at(r->slots.dirfd, 0, st, GL_SLOTS_MAX, &n, NULL, 0, &nt);
+	gl_slots_inspect_at(r->slots.dirfd, 0, st, GL_SLOTS_MAX, &n, NULL, 0, &nt, NULL);
 	if (n > GL_SLOTS_MAX)
 		n = GL_SLOTS_MAX;
 	for (size_t i = 0; i < n; i++)

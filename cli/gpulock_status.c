@@ -8,7 +8,8 @@
  *    "cpu_run": {"dir": str, "exists": bool,
  *                "slots": [{"slot": int, "state": "free"|"held",
  *                           "holder": null | PROC}, ...],
- *                "queue": [{"ticket": int, "waiter": PROC + "waiting_seconds"}, ...]}}
+ *                "queue": [{"ticket": int, "waiter": PROC + "waiting_seconds"}, ...],
+ *                "more_queued": int}}
  *   PROC = {"pid": int, "uid": int|null, "user": str|null, "command": str|null,
  *           "running_seconds": num|null}   (null fields: the process exited
  *                                           while we read it)
@@ -99,15 +100,15 @@ static void text_proc(const char *role, const struct gl_status_proc *p, const ch
 	       user_name(p->uid, user, sizeof user), col, p->command);
 }
 
-#define MAX_SLOTS 64
-#define MAX_TICKETS 64
+#define MAX_SLOTS GL_SLOTS_MAX
+#define MAX_TICKETS 64 /* described; all are counted */
 
 struct slots_view {
 	const char *dir;
 	int error;
 	struct gl_slot_state slots[MAX_SLOTS];
 	struct gl_ticket_state tickets[MAX_TICKETS];
-	size_t nslots, ntickets, busy, queued;
+	size_t nslots, ntickets, busy, queued, listed;
 };
 
 /* cpu_run's slots and queue, read without taking anything. */
@@ -121,7 +122,7 @@ static void slots_read(const char *dir, struct slots_view *v)
 	memset(v, 0, sizeof *v);
 	v->dir = dir;
 	v->error = gl_slots_inspect(dir, nslots, v->slots, MAX_SLOTS, &v->nslots, v->tickets,
-	                            MAX_TICKETS, &v->ntickets);
+	                            MAX_TICKETS, &v->ntickets, &v->queued);
 	if (v->error < 0) {
 		v->nslots = v->ntickets = 0;
 		return;
@@ -131,7 +132,7 @@ static void slots_read(const char *dir, struct slots_view *v)
 	for (size_t i = 0; i < v->nslots; i++)
 		v->busy += v->slots[i].held;
 	for (size_t i = 0; i < v->ntickets; i++)
-		v->queued += v->tickets[i].live;
+		v->listed += v->tickets[i].live;
 }
 
 static void slots_json(const struct slots_view *v)
@@ -163,7 +164,7 @@ static void slots_json(const struct slots_view *v)
 		json_proc(&p, "waiting_seconds");
 		putchar('}');
 	}
-	printf("]}");
+	printf("], \"more_queued\": %zu}", v->queued - v->listed);
 }
 
 static void slots_text(const struct slots_view *v)
@@ -196,6 +197,8 @@ static void slots_text(const struct slots_view *v)
 		p.since = v->tickets[i].waited;
 		text_proc("queued", &p, "waiting");
 	}
+	if (v->queued > v->listed)
+		printf("  ... and %zu more queued\n", v->queued - v->listed);
 }
 
 static void cpu_slots(const char *dir, bool json)

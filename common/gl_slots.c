@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -753,100 +754,157 @@ int gl_slots_try(struct gl_slots *s)
 
 /* ---- inspection ---- */
 
-/* The holder of a file's flock, from /proc/locks. The kernel produces that
- * table a page per read(2), taking its locks anew for each: when locks come
- * and go between two pages, a line can be skipped. A lock not seen is looked
- * for twice more before the file is called free. */
-static pid_t holder(const struct stat *st, bool *held, int *err)
+/* The files looked at, and who holds them. */
+struct looked {
+	bool exists;
+	bool held;
+	pid_t pid;
+	unsigned maj, min;
+	unsigned long long ino;
+	struct timespec mtime;
+};
+
+struct holder_pass {
+	struct looked *files;
+	size_t n;
+	size_t found; /* files seen held so far */
+};
+
+/* A linear search per lock line: slot directories hold a few hundred files
+ * at most, and this keeps one read of /proc/locks per pass however long the
+ * queue is (gpulock status reads the whole queue). */
+static void note_holder(const struct gl_lock_entry *e, void *arg)
 {
-	struct gl_lock_entry e[16];
-	size_t total;
+	struct holder_pass *p = arg;
 
-	*held = false;
-	for (int tries = 0; tries < 3; tries++) {
-		int r = gl_proc_locks_find("/proc/locks", st->st_dev, st->st_ino, e, 16, &total);
+	if (e->waiting)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		struct looked *f = &p->files[i];
 
-		if (r < 0) {
-			*err = r;
-			return 0;
+		if (f->exists && !f->held && f->ino == e->ino && f->maj == e->maj && f->min == e->min) {
+			f->held = true;
+			f->pid = e->pid > 0 ? e->pid : 0;
+			p->found++;
 		}
-		for (size_t i = 0; i < total && i < 16; i++) {
-			if (!e[i].waiting) {
-				*held = true;
-				return e[i].pid > 0 ? e[i].pid : 0;
-			}
-		}
+	}
+}
+
+/* Who holds each file, from /proc/locks. The kernel produces that table a
+ * page per read(2), taking its locks anew for each: when locks come and go
+ * between two pages, a line can be skipped. Files not seen held are looked
+ * for twice more (free slots and dead tickets always are). */
+static int find_holders(struct looked *files, size_t n)
+{
+	struct holder_pass p = {files, n, 0};
+	size_t existing = 0;
+
+	for (size_t i = 0; i < n; i++)
+		existing += files[i].exists;
+	for (int pass = 0; pass < 3 && p.found < existing; pass++) {
+		int r = gl_proc_locks_scan("/proc/locks", note_holder, &p);
+
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
 
+static void look_at(int dirfd, const char *name, struct looked *f)
+{
+	struct stat sb;
+
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode)) {
+		f->exists = true;
+		f->maj = major(sb.st_dev);
+		f->min = minor(sb.st_dev);
+		f->ino = sb.st_ino;
+		f->mtime = sb.st_mtim;
+	}
+}
+
 int gl_slots_inspect_at(int dirfd, unsigned nslots, struct gl_slot_state *slots, size_t slot_cap,
                         size_t *nslots_out, struct gl_ticket_state *tickets, size_t ticket_cap,
-                        size_t *ntickets_out)
+                        size_t *ntickets_out, size_t *nlive_out)
 {
 	unsigned long long *nums;
+	struct looked *files;
 	struct timespec now;
 	unsigned max_slot;
 	size_t n;
-	int err = 0;
 	int r = scan(dirfd, &nums, &n, &max_slot);
 
 	*nslots_out = 0;
 	*ntickets_out = 0;
+	if (nlive_out)
+		*nlive_out = 0;
 	if (r < 0)
 		return r;
 	if (nslots == 0)
 		nslots = max_slot;
+	files = calloc((size_t)nslots + n + 1, sizeof *files);
+	if (!files) {
+		free(nums);
+		return -ENOMEM;
+	}
 	for (unsigned k = 1; k <= nslots; k++) {
-		struct gl_slot_state st = {.index = k};
-		struct stat sb;
 		char name[32];
 
 		snprintf(name, sizeof name, "slot%u", k);
-		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode)) {
-			st.exists = true;
-			st.pid = holder(&sb, &st.held, &err);
-		}
+		look_at(dirfd, name, &files[k - 1]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char name[64];
+
+		ticket_name(name, sizeof name, nums[i]);
+		look_at(dirfd, name, &files[nslots + i]);
+	}
+	r = find_holders(files, nslots + n);
+	for (unsigned k = 1; k <= nslots; k++) {
+		const struct looked *f = &files[k - 1];
+
 		if (*nslots_out < slot_cap)
-			slots[*nslots_out] = st;
+			slots[*nslots_out] = (struct gl_slot_state){k, f->exists, f->held, f->pid};
 		(*nslots_out)++;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	for (size_t i = 0; i < n; i++) {
-		struct gl_ticket_state t = {.number = nums[i]};
-		struct stat sb;
-		char name[64];
+		const struct looked *f = &files[nslots + i];
+		struct gl_ticket_state t = {.number = nums[i], .live = f->held, .pid = f->pid};
 
-		if (*ntickets_out >= ticket_cap) { /* counted, not looked at */
+		if (!f->exists)
+			continue; /* left meanwhile */
+		if (nlive_out)
+			*nlive_out += f->held;
+		if (*ntickets_out >= ticket_cap) { /* counted, not described */
 			(*ntickets_out)++;
 			continue;
 		}
-		ticket_name(name, sizeof name, nums[i]);
-		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
-			continue; /* left meanwhile */
-		t.pid = holder(&sb, &t.live, &err);
-		t.waited = (double)(now.tv_sec - sb.st_mtim.tv_sec) +
-		           (now.tv_nsec - sb.st_mtim.tv_nsec) / 1e9;
+		t.waited = (double)(now.tv_sec - f->mtime.tv_sec) +
+		           (now.tv_nsec - f->mtime.tv_nsec) / 1e9;
 		if (t.waited < 0)
 			t.waited = 0;
 		tickets[(*ntickets_out)++] = t;
 	}
+	free(files);
 	free(nums);
-	return err;
+	return r;
 }
 
 int gl_slots_inspect(const char *dir, unsigned nslots, struct gl_slot_state *slots,
                      size_t slot_cap, size_t *nslots_out, struct gl_ticket_state *tickets,
-                     size_t ticket_cap, size_t *ntickets_out)
+                     size_t ticket_cap, size_t *ntickets_out, size_t *nlive_out)
 {
 	int fd = open_dir(dir), r;
 
 	*nslots_out = 0;
 	*ntickets_out = 0;
+	if (nlive_out)
+		*nlive_out = 0;
 	if (fd < 0)
 		return fd;
 	r = gl_slots_inspect_at(fd, nslots, slots, slot_cap, nslots_out, tickets, ticket_cap,
-	                        ntickets_out);
+	                        ntickets_out, nlive_out);
 	close(fd);
 	return r;
 }

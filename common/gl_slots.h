@@ -125,14 +125,16 @@ struct gl_ticket_state {
  * alone: nothing is locked, created or removed. nslots == 0 reports
  * slot1..slotK for the highest slotK present. Fills at most slot_cap slots
  * and ticket_cap tickets (in queue order); *nslots_out and *ntickets_out
- * count all. Returns 0, -ENOENT when dir does not exist, -ELOOP for a
+ * count all, and *nlive_out (when not NULL) the live tickets among all of
+ * them. /proc/locks is read once (three times when some file is not held).
+ * Returns 0, -ENOENT when dir does not exist, -ELOOP for a
  * symlink, or another -errno (e.g. /proc/locks unreadable). */
 int gl_slots_inspect(const char *dir, unsigned nslots, struct gl_slot_state *slots,
                      size_t slot_cap, size_t *nslots_out, struct gl_ticket_state *tickets,
-                     size_t ticket_cap, size_t *ntickets_out);
+                     size_t ticket_cap, size_t *ntickets_out, size_t *nlive_out);
 /* The same on an open directory fd. */
 int gl_slots_inspect_at(int dirfd, unsigned nslots, struct gl_slot_state *slots, size_t slot_cap,
                         size_t *nslots_out, struct gl_ticket_state *tickets, size_t ticket_cap,
-                        size_t *ntickets_out);
+                        size_t *ntickets_out, size_t *nlive_out);
 
 #endif

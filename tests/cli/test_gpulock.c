@@ -273,6 +273,7 @@ START_TEST(status_shows_cpu_run_slots_and_queue)
 	         "import json, sys; c = json.load(sys.stdin)[\"cpu_run\"]; "
 	         "assert c[\"exists\"] and len(c[\"slots\"]) == 1; "
 	         "assert c[\"slots\"][0][\"state\"] == \"held\"; "
+	         "assert c[\"more_queued\"] == 0; "
 	         "print(c[\"queue\"][0][\"waiter\"][\"pid\"], c[\"queue\"][0][\"ticket\"] > 0)'",
 	         gpulock(), dir);
 	ck_assert_int_eq(h_run(json, NULL, false, &out, NULL), 0);
@@ -281,6 +282,55 @@ START_TEST(status_shows_cpu_run_slots_and_queue)
 	close(holder.in);
 	ck_assert_int_eq(h_wait(&holder, 30), 0);
 	ck_assert_int_eq(h_wait(&queued, 30), 0);
+}
+END_TEST
+
+/* A queue longer than status lists: every launcher is counted, the first 64
+ * are listed, and the rest are summed up. */
+START_TEST(status_counts_a_long_queue)
+{
+	enum { QUEUED = 70 };
+	char dir[200], slot[240], script[900], *out = NULL;
+	const char *holder_argv[] = {"flock", slot, "cat", NULL};
+	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "true", NULL};
+	const char *text[] = {gpulock(), "status", "--slot-dir", dir, NULL};
+	const char *json[] = {"sh", "-c", script, NULL};
+	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
+	struct child holder, queued[QUEUED];
+
+	h_setup();
+	snprintf(dir, sizeof dir, "%s/slots", h_dir);
+	ck_assert_int_eq(mkdir(dir, 01777), 0);
+	snprintf(slot, sizeof slot, "%s/slot1", dir);
+	h_spawn(&holder, holder_argv, NULL, false);
+	h_wait_holder(slot, 0);
+	for (int i = 0; i < QUEUED; i++) {
+		h_spawn(&queued[i], queued_argv, one, false);
+		close(queued[i].in);
+	}
+	for (int i = 0; i < 20000; i++) { /* until all have tickets: a state, not a sleep */
+		free(out);
+		ck_assert_int_le(h_run(text, one, false, &out, NULL), 1);
+		if (strstr(out, ": 1 of 1 busy, 70 queued"))
+			break;
+		usleep(1000);
+	}
+	ck_assert_msg(strstr(out, ": 1 of 1 busy, 70 queued"), "%s", out);
+	ck_assert_msg(h_count(out, "  queued   pid ") == 64, "%s", out);
+	ck_assert_msg(h_count(out, "  ... and 6 more queued") == 1, "%s", out);
+	free(out);
+	snprintf(script, sizeof script,
+	         "CPU_RUN_SLOTS=1 \"%s\" status --json --slot-dir %s | python3 -c '"
+	         "import json, sys; c = json.load(sys.stdin)[\"cpu_run\"]; "
+	         "print(len(c[\"queue\"]), c[\"more_queued\"])'",
+	         gpulock(), dir);
+	ck_assert_int_eq(h_run(json, NULL, false, &out, NULL), 0);
+	ck_assert_str_eq(out, "64 6\n");
+	free(out);
+	close(holder.in);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	for (int i = 0; i < QUEUED; i++)
+		ck_assert_int_eq(h_wait(&queued[i], 60), 0);
 }
 END_TEST
 
@@ -392,6 +442,7 @@ int main(void)
 	tcase_add_test(tc, run_eager_holds_the_lock_for_the_tree);
 	tcase_add_test(tc, status_shows_holder_and_waiters);
 	tcase_add_test(tc, status_shows_cpu_run_slots_and_queue);
+	tcase_add_test(tc, status_counts_a_long_queue);
 	tcase_add_test(tc, wait_blocks_until_free_without_taking_it);
 	tcase_add_test(tc, shell_init_sourced_twice_adds_the_preload_once);
 	tcase_add_test(tc, doctor_reports_how_a_program_reaches_the_gpu);

@@ -296,7 +296,7 @@ static bool has_ticket(pid_t pid)
 	struct gl_ticket_state t[64];
 	size_t ns, nt;
 
-	if (gl_slots_inspect(t_slots, 1, s, 1, &ns, t, 64, &nt) < 0)
+	if (gl_slots_inspect(t_slots, 1, s, 1, &ns, t, 64, &nt, NULL) < 0)
 		return false;
 	for (size_t i = 0; i < nt && i < 64; i++)
 		if (t[i].live && t[i].pid == pid)
@@ -324,7 +324,7 @@ void t_wait_follows(pid_t waiter, pid_t pred)
 		struct gl_ticket_state t[64];
 		size_t ns, nt;
 
-		ck_assert_int_eq(gl_slots_inspect(t_slots, 1, s, 1, &ns, t, 64, &nt), 0);
+		ck_assert_int_eq(gl_slots_inspect(t_slots, 1, s, 1, &ns, t, 64, &nt, NULL), 0);
 		for (size_t i = 0; i < nt && i < 64; i++)
 			if (t[i].live && t[i].pid == pred)
 				snprintf(path, sizeof path, "%s/" GL_SLOTS_TICKET_PREFIX "%llu",
@@ -342,7 +342,7 @@ int t_tickets(void)
 	struct gl_ticket_state t[1];
 	size_t ns, nt;
 
-	ck_assert_int_eq(gl_slots_inspect(t_slots, 1, s, 1, &ns, t, 0, &nt), 0);
+	ck_assert_int_eq(gl_slots_inspect(t_slots, 1, s, 1, &ns, t, 0, &nt, NULL), 0);
 	return (int)nt;
 }
 

@@ -278,7 +278,7 @@ START_TEST(inspect_reads_slots_and_queue_without_taking)
 	int fd;
 
 	t_setup();
-	ck_assert_int_eq(gl_slots_inspect(t_slots, 0, st, 8, &ns, tk, 8, &nt), -ENOENT);
+	ck_assert_int_eq(gl_slots_inspect(t_slots, 0, st, 8, &ns, tk, 8, &nt, NULL), -ENOENT);
 	ck_assert_int_eq(gl_slots_open(&a, t_slots, 3, true, &owner, &created), 0);
 	ck_assert_int_eq(gl_slots_open(&w1, t_slots, 3, true, &owner, &created), 0);
 	ck_assert_int_eq(gl_slots_open(&w2, t_slots, 3, true, &owner, &created), 0);
@@ -295,7 +295,7 @@ START_TEST(inspect_reads_slots_and_queue_without_taking)
 	ck_assert_uint_eq(w2.ticket, w1.ticket + 2);
 	ck_assert_int_eq(access(dead, F_OK), -1);
 
-	ck_assert_int_eq(gl_slots_inspect(t_slots, 3, st, 8, &ns, tk, 8, &nt), 0);
+	ck_assert_int_eq(gl_slots_inspect(t_slots, 3, st, 8, &ns, tk, 8, &nt, NULL), 0);
 	ck_assert_uint_eq(ns, 3);
 	ck_assert(st[0].exists && st[0].held && st[0].pid == getpid());
 	ck_assert(!st[1].exists && !st[1].held && st[1].pid == 0);
@@ -304,18 +304,18 @@ START_TEST(inspect_reads_slots_and_queue_without_taking)
 	ck_assert(tk[1].number == w2.ticket && tk[1].live);
 	ck_assert(tk[0].waited >= 0 && tk[0].waited < 60);
 	/* nslots 0: as many as there are files. */
-	ck_assert_int_eq(gl_slots_inspect(t_slots, 0, st, 8, &ns, tk, 1, &nt), 0);
+	ck_assert_int_eq(gl_slots_inspect(t_slots, 0, st, 8, &ns, tk, 1, &nt, NULL), 0);
 	ck_assert_uint_eq(ns, 1);
 	ck_assert_uint_eq(nt, 2); /* counted beyond the cap */
 	/* Taking nothing: the holder and the waiters still hold. */
 	t_wait_lock(t_slot(1), getpid(), false);
 	gl_slots_close(&w1);
-	ck_assert_int_eq(gl_slots_inspect(t_slots, 3, st, 8, &ns, tk, 8, &nt), 0);
+	ck_assert_int_eq(gl_slots_inspect(t_slots, 3, st, 8, &ns, tk, 8, &nt, NULL), 0);
 	ck_assert_uint_eq(nt, 1);
 	ck_assert_int_eq(gl_slots_wait_head(&w2, t_now() + 5), 0);
 	gl_slots_close(&w2);
 	gl_slots_close(&a);
-	ck_assert_int_eq(gl_slots_inspect(t_slots, 3, st, 8, &ns, tk, 8, &nt), 0);
+	ck_assert_int_eq(gl_slots_inspect(t_slots, 3, st, 8, &ns, tk, 8, &nt, NULL), 0);
 	ck_assert(!st[0].held);
 	ck_assert_uint_eq(nt, 0);
 }
