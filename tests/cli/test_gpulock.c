@@ -1,6 +1,7 @@
 /* gpulock, the command: every subcommand against real processes and the
  * fake driver, every exit code, every bad input. */
 #include "harness.h"
+#include "procs.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -432,8 +433,6 @@ int main(void)
 {
 	Suite *s = suite_create("gpulock");
 	TCase *tc = tcase_create("gpulock");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, bad_input_is_refused_before_anything_runs);
 	tcase_add_test(tc, help_and_version);
@@ -449,9 +448,5 @@ int main(void)
 	tcase_add_test(tc, run_passes_any_timeout_to_the_preload_exactly);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tp_run_suite(s);
 }

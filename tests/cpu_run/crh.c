@@ -1,5 +1,5 @@
 #include "crh.h"
-#include "gl_proc.h"
+#include "procs.h"
 #include "gl_slots.h"
 
 #include <check.h>
@@ -26,10 +26,7 @@ char t_log[128];
 
 double t_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return tp_now();
 }
 
 double t_scale(void)
@@ -160,47 +157,17 @@ static void close_fd(int *fd)
 
 int t_wait(struct proc *p, double timeout)
 {
-	double deadline = t_now() + timeout * t_scale();
-	int pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-	int status;
-	pid_t r;
+	int status = tp_wait(p->pid, timeout * t_scale());
 
-	/* A pidfd becomes readable when the process exits: no polling. */
-	while ((r = waitpid(p->pid, &status, WNOHANG)) == 0 && t_now() < deadline) {
-		struct pollfd pf = {.fd = pidfd, .events = POLLIN};
-		if (pidfd < 0 || poll(&pf, 1, (int)((deadline - t_now()) * 1000) + 1) < 0)
-			usleep(2000); /* old kernel without pidfd */
-	}
-	if (pidfd >= 0)
-		close(pidfd);
-	if (r == 0) {
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, &status, 0);
-		ck_abort_msg("pid %d hung: still running after %.0fs", (int)p->pid, timeout);
-	}
-	ck_assert_int_eq(r, p->pid);
 	close_fd(&p->in);
 	close_fd(&p->out);
 	close_fd(&p->err);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return status;
 }
 
 char *t_read_all(int fd)
 {
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	ssize_t n;
-
-	while ((n = read(fd, buf + len, cap - len - 1)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		ck_assert_int_gt(n, 0);
-		len += (size_t)n;
-		if (cap - len < 2)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	return buf;
+	return tp_read_all(fd);
 }
 
 char *t_read_line(int fd, double timeout)
@@ -266,28 +233,12 @@ int t_run(const char *const argv[], const char *const extra[], char **out, char 
 
 bool t_lock_state(const char *path, pid_t pid, bool waiting)
 {
-	struct gl_lock_entry e[64];
-	struct stat st;
-	size_t total;
-
-	if (stat(path, &st) < 0 ||
-	    gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 64, &total) < 0)
-		return false;
-	for (size_t i = 0; i < total && i < 64; i++)
-		if (e[i].waiting == waiting && (pid == 0 || e[i].pid == pid))
-			return true;
-	return false;
+	return tp_lock_state(path, pid, waiting);
 }
 
 void t_wait_lock(const char *path, pid_t pid, bool waiting)
 {
-	double deadline = t_now() + 20 * t_scale();
-
-	while (!t_lock_state(path, pid, waiting)) {
-		ck_assert_msg(t_now() < deadline, "pid %d never %s %s", (int)pid,
-		              waiting ? "waited for" : "held", path);
-		usleep(1000);
-	}
+	tp_wait_lock(path, pid, waiting, 20 * t_scale());
 }
 
 static bool has_ticket(pid_t pid)
@@ -386,17 +337,7 @@ void t_job_hold(struct proc *p, const char *tag, const char *const cpu_run_args[
 
 int t_count(const char *text, const char *needle)
 {
-	int n = 0;
-
-	for (const char *line = text; line && *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		const char *hit = strstr(line, needle);
-		if (hit && hit < line + len)
-			n++;
-		line = nl ? nl + 1 : NULL;
-	}
-	return n;
+	return tp_count(text, needle);
 }
 
 void t_write_file(const char *path, const char *text)
@@ -411,12 +352,4 @@ void t_write_file(const char *path, const char *text)
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
 	ck_assert_int_eq(rename(tmp, path), 0);
-}
-
-/* Under ASan the test program's own small strings are not worth freeing one
- * by one; the processes under test still run with leak detection on. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-	return "detect_leaks=0";
 }

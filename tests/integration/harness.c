@@ -1,5 +1,5 @@
 #include "harness.h"
-#include "gl_proc.h"
+#include "procs.h"
 
 #include <check.h>
 #include <errno.h>
@@ -97,54 +97,14 @@ void h_spawn(struct child *c, const char *const argv[], const char *const extra[
 	c->err = err[0];
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int h_wait(struct child *c, double timeout)
 {
-	double deadline = now() + timeout;
-	int pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-	int status;
-	pid_t r;
-
-	/* A pidfd becomes readable when the process exits: no polling. */
-	while ((r = waitpid(c->pid, &status, WNOHANG)) == 0 && now() < deadline) {
-		struct pollfd p = {.fd = pidfd, .events = POLLIN};
-		if (pidfd < 0 || poll(&p, 1, (int)((deadline - now()) * 1000) + 1) < 0)
-			usleep(2000); /* old kernel without pidfd: bounded polling */
-	}
-	if (pidfd >= 0)
-		close(pidfd);
-	if (r == 0) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, &status, 0);
-		ck_abort_msg("pid %d hung: still running after %.0fs", (int)c->pid, timeout);
-	}
-	ck_assert_int_eq(r, c->pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return tp_wait(c->pid, timeout);
 }
 
 char *h_read_all(int fd)
 {
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	ssize_t n;
-
-	while ((n = read(fd, buf + len, cap - len - 1)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		ck_assert_int_gt(n, 0);
-		len += n;
-		if (cap - len < 2)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	return buf;
+	return tp_read_all(fd);
 }
 
 int h_run(const char *const argv[], const char *const extra[], bool preload, char **out, char **err)
@@ -171,40 +131,14 @@ int h_run(const char *const argv[], const char *const extra[], bool preload, cha
 	return status;
 }
 
-static bool lock_state(const char *path, pid_t pid, bool waiting)
-{
-	struct gl_lock_entry e[64];
-	struct stat st;
-	size_t total;
-
-	if (stat(path, &st) < 0 || gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 64,
-	                                              &total) < 0)
-		return false;
-	for (size_t i = 0; i < total && i < 64; i++)
-		if (e[i].waiting == waiting && (pid == 0 || e[i].pid == pid))
-			return true;
-	return false;
-}
-
-static void wait_state(const char *path, pid_t pid, bool waiting)
-{
-	double deadline = now() + 20;
-
-	while (!lock_state(path, pid, waiting)) {
-		ck_assert_msg(now() < deadline, "pid %d never %s %s", (int)pid,
-		              waiting ? "waited for" : "held", path);
-		usleep(1000);
-	}
-}
-
 void h_wait_holder(const char *path, pid_t pid)
 {
-	wait_state(path, pid, false);
+	tp_wait_lock(path, pid, false, 20);
 }
 
 void h_wait_waiter(const char *path, pid_t pid)
 {
-	wait_state(path, pid, true);
+	tp_wait_lock(path, pid, true, 20);
 }
 
 void h_start_gpu_holder(struct child *c)
@@ -221,17 +155,7 @@ void h_start_gpu_holder(struct child *c)
 
 int h_count(const char *text, const char *needle)
 {
-	int n = 0;
-
-	for (const char *line = text; line && *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		const char *hit = strstr(line, needle);
-		if (hit && hit < line + len)
-			n++;
-		line = nl ? nl + 1 : NULL;
-	}
-	return n;
+	return tp_count(text, needle);
 }
 
 char *h_slurp(const char *path)
@@ -244,12 +168,4 @@ char *h_slurp(const char *path)
 	s = h_read_all(fd);
 	close(fd);
 	return s;
-}
-
-/* Under ASan the test program's own small strings are not worth freeing one
- * by one; the processes under test still run with leak detection on. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-	return "detect_leaks=0";
 }

@@ -7,6 +7,7 @@
  * Every test runs in its own process (Check's fork mode): some drop to
  * nobody, some change directory. */
 #include "harness.h"
+#include "procs.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -686,8 +687,6 @@ int main(void)
 {
 	Suite *s = suite_create("hostile");
 	TCase *tc = tcase_create("hostile");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, lock_file_of_another_user_mode_0600);
 	tcase_add_test(tc, lock_file_of_another_user_mode_0644_is_locked_read_only);
@@ -699,9 +698,5 @@ int main(void)
 	tcase_add_test(tc, filesystem_without_flock_eopnotsupp);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tp_run_suite(s);
 }

@@ -3,6 +3,7 @@
  * escape hatches, bad settings, threads, and programs that never touch the
  * GPU. The fake cuInit records whether the lock was held when it ran. */
 #include "harness.h"
+#include "procs.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -546,8 +547,6 @@ int main(void)
 	TCase *routes = tcase_create("routes"), *waits = tcase_create("waits"),
 	      *errors = tcase_create("errors"), *settings = tcase_create("settings"),
 	      *hygiene = tcase_create("hygiene");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(routes, route_plt);
 	tcase_add_test(routes, route_dlsym);
@@ -589,9 +588,5 @@ int main(void)
 	suite_add_tcase(s, errors);
 	suite_add_tcase(s, settings);
 	suite_add_tcase(s, hygiene);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tp_run_suite(s);
 }

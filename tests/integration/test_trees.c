@@ -3,6 +3,7 @@
  * does not run unlocked. Every test has a hard timeout (a deadlock fails it)
  * and checks who held the lock when, from the fake driver's trace. */
 #include "harness.h"
+#include "procs.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -341,8 +342,6 @@ int main(void)
 {
 	Suite *s = suite_create("trees");
 	TCase *tc = tcase_create("trees");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, fork_child_shares_the_lock);
 	tcase_add_test(tc, forked_child_keeps_the_lock_after_its_parent_exits);
@@ -358,9 +357,5 @@ int main(void)
 	tcase_add_test(tc, threads_racing_a_fork);
 	tcase_set_timeout(tc, 60); /* a deadlock fails the test, it does not hang the suite */
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tp_run_suite(s);
 }

@@ -3,6 +3,7 @@
  * after a crash, the host's signals, and a lock file deleted or replaced
  * while it is held. */
 #include "harness.h"
+#include "procs.h"
 #include "gl_proc.h"
 
 #include <check.h>
@@ -258,8 +259,6 @@ int main(void)
 {
 	Suite *s = suite_create("faults");
 	TCase *tc = tcase_create("faults");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, mutual_exclusion_under_kills_and_stops);
 	tcase_add_test(tc, five_hundred_waiters_finish_one_at_a_time);
@@ -273,9 +272,5 @@ int main(void)
 	tcase_add_test(tc, lock_file_deleted_while_waited_for);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tp_run_suite(s);
 }
