@@ -99,39 +99,13 @@ struct run {
 /* ---- messages ---- */
 
 /* One line on stderr, one write(2), so lines of concurrent jobs never mix. */
-static void msg_v(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-static void msg_v(const char *fmt, va_list ap)
-{
-	static const char prefix[] = "cpu_run: ";
-	char buf[2048];
-	int n = (int)sizeof prefix - 1;
-	int m;
-
-	memcpy(buf, prefix, sizeof prefix - 1);
-	m = vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
-	if (m < 0)
-		m = 0;
-	if ((size_t)m > sizeof buf - n - 2)
-		m = (int)(sizeof buf - n - 2);
-	n += m;
-	buf[n++] = '\n';
-	for (int off = 0; off < n;) {
-		ssize_t w = write(STDERR_FILENO, buf + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (int)w;
-	}
-}
-
 static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void msg(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	msg_v(fmt, ap);
+	gl_log_as_v("cpu_run", fmt, ap);
 	va_end(ap);
 }
 

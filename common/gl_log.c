@@ -4,13 +4,16 @@
 #include <stdio.h>
 #include <unistd.h>
 
-void gl_log_v(const char *fmt, va_list ap)
+void gl_log_as_v(const char *prefix, const char *fmt, va_list ap)
 {
-	char buf[1024];
+	char buf[2048];
 	int saved = errno;
-	int n = snprintf(buf, sizeof buf, "gpulock: ");
-	int m = vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
+	int n = snprintf(buf, sizeof buf, "%s: ", prefix);
+	int m;
 
+	if (n < 0 || n >= (int)sizeof buf - 2)
+		n = 0;
+	m = vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;
 	if ((size_t)m > sizeof buf - n - 2)
@@ -33,7 +36,7 @@ void gl_log(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	gl_log_v(fmt, ap);
+	gl_log_as_v("gpulock", fmt, ap);
 	va_end(ap);
 }
 

@@ -9,7 +9,8 @@
 #include <stddef.h>
 
 void gl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void gl_log_v(const char *fmt, va_list ap);
+/* The same for another program: "PREFIX: message". */
+void gl_log_as_v(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* "0.4s", "42.0s", "2m05s", "1h02m": a duration for humans. */
 void gl_log_duration(double seconds, char *buf, size_t len);
