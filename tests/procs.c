@@ -64,6 +64,20 @@ char *tp_read_all(int fd)
 	return buf;
 }
 
+void tp_collect(int out_fd, int err_fd, char **out, char **err)
+{
+	char *o = tp_read_all(out_fd), *e = tp_read_all(err_fd);
+
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err)
+		*err = e;
+	else
+		free(e);
+}
+
 bool tp_lock_state(const char *path, pid_t pid, bool waiting)
 {
 	struct gl_lock_entry e[64];

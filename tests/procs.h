@@ -18,6 +18,10 @@ int tp_wait(pid_t pid, double timeout);
 /* Everything the fd delivers until EOF (malloc'd, NUL-terminated). */
 char *tp_read_all(int fd);
 
+/* Read out_fd then err_fd to their ends (the outputs of tests are small)
+ * and hand each text to *out / *err, or free it where that is NULL. */
+void tp_collect(int out_fd, int err_fd, char **out, char **err);
+
 /* Does pid (0: anyone) hold (waiting false) or wait for (true) a flock on
  * path? tp_wait_lock waits until it does, failing the test after timeout
  * seconds. */

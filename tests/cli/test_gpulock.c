@@ -238,34 +238,55 @@ START_TEST(status_shows_holder_and_waiters)
 }
 END_TEST
 
+/* A slot directory of the test's with slot 1 held the old way (flock(1) on
+ * the file, as cpu_run.sh takes it) by *holder, until its stdin closes. */
+static void hold_slot_one(char *dir, size_t dirlen, struct child *holder)
+{
+	static char slot[300];
+	const char *argv[] = {"flock", slot, "cat", NULL};
+
+	snprintf(dir, dirlen, "%s/slots", h_dir);
+	ck_assert_int_eq(mkdir(dir, 01777), 0);
+	snprintf(slot, sizeof slot, "%s/slot1", dir);
+	h_spawn(holder, argv, NULL, false);
+	h_wait_holder(slot, 0);
+}
+
+/* gpulock status for dir, run until its text contains want: the launchers'
+ * tickets show in it (a state, not a sleep). Returns that text. */
+static char *status_until(const char *dir, const char *want)
+{
+	const char *text[] = {gpulock(), "status", "--slot-dir", dir, NULL};
+	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
+	char *out = NULL;
+
+	for (int i = 0; i < 20000; i++) {
+		free(out);
+		ck_assert_int_le(h_run(text, one, false, &out, NULL), 1);
+		if (strstr(out, want))
+			break;
+		usleep(1000);
+	}
+	ck_assert_msg(strstr(out, want), "%s", out);
+	return out;
+}
+
 /* The cpu_run side of status: a slot held the old way (flock on slotK) and
  * a cpu_run queued behind it. */
 START_TEST(status_shows_cpu_run_slots_and_queue)
 {
-	char dir[200], slot[240], script[900], want[96], *out;
-	const char *holder_argv[] = {"flock", slot, "cat", NULL};
+	char dir[200], script[900], want[96], *out;
 	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "true", NULL};
-	const char *text[] = {gpulock(), "status", "--slot-dir", dir, NULL};
 	const char *json[] = {"sh", "-c", script, NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
 	struct child holder, queued;
 
 	h_setup();
-	snprintf(dir, sizeof dir, "%s/slots", h_dir);
-	ck_assert_int_eq(mkdir(dir, 01777), 0);
-	snprintf(slot, sizeof slot, "%s/slot1", dir);
-	h_spawn(&holder, holder_argv, NULL, false);
-	h_wait_holder(slot, 0);
+	hold_slot_one(dir, sizeof dir, &holder);
 	h_spawn(&queued, queued_argv, one, false);
 	close(queued.in);
-	for (int i = 0; i < 20000; i++) { /* until its ticket shows: a state, not a sleep */
-		ck_assert_int_le(h_run(text, one, false, &out, NULL), 1);
-		if (strstr(out, "1 queued"))
-			break;
-		free(out);
-		usleep(1000);
-	}
-	ck_assert_msg(strstr(out, "CPU slots") && strstr(out, ": 1 of 1 busy, 1 queued"), "%s", out);
+	out = status_until(dir, ": 1 of 1 busy, 1 queued");
+	ck_assert_msg(strstr(out, "CPU slots"), "%s", out);
 	snprintf(want, sizeof want, "queued   pid %-7d", (int)queued.pid);
 	ck_assert_msg(h_count(out, want) == 1, "%s", out);
 	ck_assert_msg(h_count(out, "slot 1   pid ") == 1, "%s", out);
@@ -291,32 +312,19 @@ END_TEST
 START_TEST(status_counts_a_long_queue)
 {
 	enum { QUEUED = 70 };
-	char dir[200], slot[240], script[900], *out = NULL;
-	const char *holder_argv[] = {"flock", slot, "cat", NULL};
+	char dir[200], script[900], *out;
 	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "true", NULL};
-	const char *text[] = {gpulock(), "status", "--slot-dir", dir, NULL};
 	const char *json[] = {"sh", "-c", script, NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
 	struct child holder, queued[QUEUED];
 
 	h_setup();
-	snprintf(dir, sizeof dir, "%s/slots", h_dir);
-	ck_assert_int_eq(mkdir(dir, 01777), 0);
-	snprintf(slot, sizeof slot, "%s/slot1", dir);
-	h_spawn(&holder, holder_argv, NULL, false);
-	h_wait_holder(slot, 0);
+	hold_slot_one(dir, sizeof dir, &holder);
 	for (int i = 0; i < QUEUED; i++) {
 		h_spawn(&queued[i], queued_argv, one, false);
 		close(queued[i].in);
 	}
-	for (int i = 0; i < 20000; i++) { /* until all have tickets: a state, not a sleep */
-		free(out);
-		ck_assert_int_le(h_run(text, one, false, &out, NULL), 1);
-		if (strstr(out, ": 1 of 1 busy, 70 queued"))
-			break;
-		usleep(1000);
-	}
-	ck_assert_msg(strstr(out, ": 1 of 1 busy, 70 queued"), "%s", out);
+	out = status_until(dir, ": 1 of 1 busy, 70 queued");
 	ck_assert_msg(h_count(out, "  queued   pid ") == 64, "%s", out);
 	ck_assert_msg(h_count(out, "  ... and 6 more queued") == 1, "%s", out);
 	free(out);

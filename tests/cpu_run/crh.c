@@ -214,20 +214,10 @@ bool t_readable(int fd)
 int t_run(const char *const argv[], const char *const extra[], char **out, char **err)
 {
 	struct proc p;
-	char *o, *e;
 
 	t_spawn(&p, argv, extra);
 	close_fd(&p.in);
-	o = t_read_all(p.out);
-	e = t_read_all(p.err);
-	if (out)
-		*out = o;
-	else
-		free(o);
-	if (err)
-		*err = e;
-	else
-		free(e);
+	tp_collect(p.out, p.err, out, err);
 	return t_wait(&p, 30);
 }
 

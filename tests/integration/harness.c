@@ -110,24 +110,14 @@ char *h_read_all(int fd)
 int h_run(const char *const argv[], const char *const extra[], bool preload, char **out, char **err)
 {
 	struct child c;
-	char *o, *e;
 	int status;
 
 	h_spawn(&c, argv, extra, preload);
 	close(c.in);
-	o = h_read_all(c.out); /* stdout then stderr: both are small */
-	e = h_read_all(c.err);
+	tp_collect(c.out, c.err, out, err);
 	status = h_wait(&c, 30);
 	close(c.out);
 	close(c.err);
-	if (out)
-		*out = o;
-	else
-		free(o);
-	if (err)
-		*err = e;
-	else
-		free(e);
 	return status;
 }
 
