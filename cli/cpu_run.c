@@ -544,7 +544,8 @@ static void describe_holders(struct run *r, char *buf, size_t len)
 	unsigned shown = 0;
 
 	buf[0] = '\0';
-	if (gl_slots_inspect_at(r->slots.dirfd, r->o.slots, st, GL_SLOTS_MAX, &n, NULL, 0, &nt, NULL) < 0 &&
+	if (gl_slots_inspect_at(r->slots.dirfd, r->o.slots, st, GL_SLOTS_MAX, &n, NULL, 0, &nt,
+	                        NULL) < 0 &&
 	    n == 0)
 		return;
 	for (size_t i = 0; i < n && off + 1 < len; i++) {
