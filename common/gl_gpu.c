@@ -34,7 +34,7 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 	double age, held;
 
 	if (fstat(fd, &st) < 0 ||
-	    gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 1, &total) < 0 ||
+	    gl_proc_locks_find_held("/proc/locks", st.st_dev, st.st_ino, e, 1, &total) < 0 ||
 	    total == 0 || e[0].waiting) {
 		snprintf(buf, len, "by a process this system does not show");
 		return;
@@ -62,6 +62,9 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 
 struct wait_ctx {
 	const struct gl_gpu_config *cfg;
+	const struct gl_held *named; /* our GPU_LOCK_HELD, parsed, or NULL */
+	pid_t holder;                /* found holding the lock for our tree */
+	struct stat st;              /* and the lock file it holds */
 };
 
 static void announce_wait(int fd, void *arg)
@@ -101,31 +104,66 @@ static void export_held(pid_t holder, dev_t dev, ino_t ino)
 	setenv(GL_HELD_VAR, value, 1);
 }
 
-/* Is the lock held on behalf of our process tree? Yes when its holder (the
- * process that took it, as /proc/locks records) is our ancestor, or is the
+enum holder_kind { HOLDER_OURS, HOLDER_OTHER, HOLDER_UNSEEN };
+
+/* Who holds the lock on the file st describes, as /proc/locks records it:
+ * ours when the holder (the process that took it) is our ancestor, or is the
  * holder our GPU_LOCK_HELD names: then a forked child of it still holds the
  * same open file description, after the holder itself has gone. An ancestor
- * merely *waiting* does not count. Sets *holder. */
-static bool held_for_our_tree(const struct gl_gpu_config *cfg, const struct gl_held *named,
-                              pid_t *holder, struct stat *st)
+ * merely *waiting* does not count. Sets *holder when a holder shows. */
+static enum holder_kind holder_kind(const struct gl_held *named, const struct stat *st,
+                                    pid_t *holder)
 {
 	struct gl_lock_entry e[16];
 	size_t total;
+	bool seen = false;
 
-	if (lstat(cfg->lock_path, st) < 0 || !S_ISREG(st->st_mode) ||
-	    gl_proc_locks_find("/proc/locks", st->st_dev, st->st_ino, e, 16, &total) < 0)
-		return false;
+	if (gl_proc_locks_find("/proc/locks", st->st_dev, st->st_ino, e, 16, &total) < 0)
+		return HOLDER_OTHER; /* nothing to go on: wait our turn */
 	for (size_t i = 0; i < total && i < 16; i++) {
-		if (e[i].waiting || !e[i].exclusive || e[i].pid <= 0)
+		if (e[i].waiting)
+			continue;
+		seen = true;
+		if (!e[i].exclusive || e[i].pid <= 0)
 			continue;
 		*holder = e[i].pid;
 		if (named && named->pid == e[i].pid && named->ino == st->st_ino &&
 		    named->maj == major(st->st_dev) && named->min == minor(st->st_dev))
-			return true;
+			return HOLDER_OURS;
 		if (gl_proc_is_ancestor(e[i].pid))
-			return true;
+			return HOLDER_OURS;
 	}
-	return false;
+	return seen ? HOLDER_OTHER : HOLDER_UNSEEN;
+}
+
+/* One try for the lock on fd; when it is busy, is it held for our process
+ * tree? 0: locked; 1: held for our tree; -EWOULDBLOCK: held by another;
+ * -errno. Trying first keeps /proc/locks out of the uncontended path.
+ * The kernel produces /proc/locks a page per read(2), taking its locks anew
+ * for each: when locks come and go between two pages, a line can be skipped.
+ * A busy lock has a holder, so a read that shows none is taken again, after
+ * another try (the lock may have been freed meanwhile). A holder that never
+ * shows (another PID namespace's) counts as another's. */
+static int try_for_tree(struct wait_ctx *ctx, int fd)
+{
+	for (int reads = 0; reads < 16; reads++) {
+		bool busy;
+		int r = gl_lock_acquire(fd, 0, NULL, NULL, &busy);
+
+		if (r != -ETIMEDOUT)
+			return r;
+		if (fstat(fd, &ctx->st) < 0)
+			return -errno;
+		switch (holder_kind(ctx->named, &ctx->st, &ctx->holder)) {
+		case HOLDER_OURS:
+			return 1;
+		case HOLDER_OTHER:
+			return -EWOULDBLOCK;
+		case HOLDER_UNSEEN:
+			break;
+		}
+	}
+	return -EWOULDBLOCK;
 }
 
 /* Does the lock path still name the file we locked? An age clean-up of /tmp
@@ -239,7 +277,8 @@ static int wait_for_orphan(const struct gl_gpu_config *cfg, struct wait_ctx *ctx
 }
 
 /* Opens (unless a fork handed us a description in progress) and locks the
- * file the path names, until the lock and the path agree. */
+ * file the path names, until the lock and the path agree. 0: locked; 1: held
+ * for our tree (ctx says by whom); -ETIMEDOUT or -errno. */
 static int acquire_on_path(const struct gl_gpu_config *cfg, struct wait_ctx *ctx, int *fd,
                            bool *waited)
 {
@@ -251,9 +290,14 @@ static int acquire_on_path(const struct gl_gpu_config *cfg, struct wait_ctx *ctx
 			*fd = -1;
 			return r;
 		}
-		r = gl_lock_acquire(*fd, cfg->timeout, announce_wait, ctx, &w);
-		*waited |= w;
-		if (r < 0)
+		r = try_for_tree(ctx, *fd);
+		if (r == -EWOULDBLOCK) {
+			*waited = true;
+			if (cfg->timeout == 0)
+				return -ETIMEDOUT;
+			r = gl_lock_acquire(*fd, cfg->timeout, announce_wait, ctx, &w);
+		}
+		if (r != 0)
 			return r;
 		if (path_names_fd(cfg->lock_path, *fd))
 			return wait_for_orphan(cfg, ctx, *fd);
@@ -269,13 +313,12 @@ static int acquire_on_path(const struct gl_gpu_config *cfg, struct wait_ctx *ctx
 
 enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point, int *fd)
 {
-	struct wait_ctx ctx = {cfg};
+	struct wait_ctx ctx = {.cfg = cfg};
 	struct gl_held named;
 	struct stat st;
 	double start;
 	bool waited, ours = false;
 	char who[256];
-	pid_t holder;
 	int r;
 
 	if (cfg->skip_var) {
@@ -292,23 +335,25 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char 
 			return GL_GPU_NESTED;
 		}
 	}
-	if (*fd < 0 && held_for_our_tree(cfg, ours ? &named : NULL, &holder, &st)) {
+	/* An fd already open here was inherited through fork from a parent that
+	 * was waiting for the lock: waiting on the same open file description
+	 * makes parent and child share the lock, whoever of them gets it. */
+	ctx.named = ours ? &named : NULL;
+	start = now_monotonic();
+	waited = false;
+	r = acquire_on_path(cfg, &ctx, fd, &waited);
+	if (r == 1) {
+		close(*fd); /* the lock is our tree's already; its file is not needed */
+		*fd = -1;
 		if (cfg->debug)
 			gl_log("%s: the GPU lock %s is held by pid %d for this process tree", point,
-			       cfg->lock_path, (int)holder);
-		export_held(holder, st.st_dev, st.st_ino);
+			       cfg->lock_path, (int)ctx.holder);
+		export_held(ctx.holder, ctx.st.st_dev, ctx.st.st_ino);
 		return GL_GPU_NESTED;
 	}
 	if (ours && cfg->debug)
 		gl_log("%s: GPU_LOCK_HELD names pid %d, which no longer holds the GPU lock for us",
 		       point, (int)named.pid);
-
-	/* An fd already open here was inherited through fork from a parent that
-	 * was waiting for the lock: waiting on the same open file description
-	 * makes parent and child share the lock, whoever of them gets it. */
-	start = now_monotonic();
-	waited = false;
-	r = acquire_on_path(cfg, &ctx, fd, &waited);
 	if (r < 0 && *fd < 0 && r != -ETIMEDOUT)
 		return unusable(cfg, point, r);
 	if (r == 0) {

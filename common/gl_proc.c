@@ -136,6 +136,19 @@ int gl_proc_locks_find(const char *path, dev_t dev, unsigned long long ino,
 	return 0;
 }
 
+int gl_proc_locks_find_held(const char *path, dev_t dev, unsigned long long ino,
+                            struct gl_lock_entry *out, size_t cap, size_t *total)
+{
+	int r = 0;
+
+	for (int reads = 0; reads < 3; reads++) {
+		r = gl_proc_locks_find(path, dev, ino, out, cap, total);
+		if (r < 0 || (cap > 0 && *total > 0 && !out[0].waiting))
+			break;
+	}
+	return r;
+}
+
 int gl_proc_cmdline(pid_t pid, char *buf, size_t len)
 {
 	char path[64];

@@ -35,6 +35,13 @@ int gl_proc_locks_scan(const char *path, gl_lock_visit_fn visit, void *arg);
 int gl_proc_locks_find(const char *path, dev_t dev, unsigned long long ino,
                        struct gl_lock_entry *out, size_t cap, size_t *total);
 
+/* The same, for a file that is likely held: the kernel produces /proc/locks a
+ * page per read(2), taking its locks anew for each, so when locks come and
+ * go between two pages a line can be skipped. A read that shows no holder is
+ * taken again, up to 3 reads in all. */
+int gl_proc_locks_find_held(const char *path, dev_t dev, unsigned long long ino,
+                            struct gl_lock_entry *out, size_t cap, size_t *total);
+
 /* The command line of pid, arguments joined by spaces, truncated to len.
  * Returns 0 or -errno (-ENOENT when the process is gone). */
 int gl_proc_cmdline(pid_t pid, char *buf, size_t len);

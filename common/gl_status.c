@@ -59,8 +59,8 @@ int gl_status_read(const char *path, struct gl_status *st)
 		st->error = S_ISLNK(fst.st_mode) ? -ELOOP : S_ISDIR(fst.st_mode) ? -EISDIR : -EBADFD;
 		return 0;
 	}
-	r = gl_proc_locks_find("/proc/locks", fst.st_dev, fst.st_ino, e, GL_STATUS_MAX_WAITERS + 1,
-	                       &total);
+	r = gl_proc_locks_find_held("/proc/locks", fst.st_dev, fst.st_ino, e,
+	                            GL_STATUS_MAX_WAITERS + 1, &total);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < total && i < GL_STATUS_MAX_WAITERS + 1; i++) {

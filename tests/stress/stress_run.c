@@ -14,9 +14,16 @@
  *       the runner holds the lock while CLIENTS clients queue up; it checks
  *       a waiter's fds, releases, and all must finish one at a time; its own
  *       fds and the lock directory are back as they were.
+ *   stress_run tree LOCKS CALLS
+ *       the runner holds the lock; a child of it asks for the lock CALLS
+ *       times (timeout 0) and must find it held for its tree every time,
+ *       while another child keeps LOCKS other flocks coming and going, which
+ *       makes /proc/locks skip lines between its pages. unseen= counts the
+ *       child's own reads of /proc/locks that missed the holder.
  * Needs GPU_LOCK_PATH and STRESS_CLIENT. Prints one summary line. */
 
 #include "stress_shared.h"
+#include "gl_gpu.h"
 #include "gl_proc.h"
 
 #include <dirent.h>
@@ -267,6 +274,99 @@ static int run_crash(int rounds)
 	return bad ? 1 : 0;
 }
 
+/* LOCKS flocks on files of dir, all dropped and all taken again, over and
+ * over: the number of lines before the holder's in /proc/locks keeps
+ * changing. Writes a byte on ready once they are first held. */
+static void churn(const char *dir, int locks, int ready)
+{
+	int *fds = calloc(locks, sizeof *fds);
+
+	for (int i = 0; i < locks; i++) {
+		char path[4300];
+		snprintf(path, sizeof path, "%s/churn.%d", dir, i);
+		fds[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fds[i] < 0 || flock(fds[i], LOCK_EX) < 0)
+			_exit(3);
+	}
+	if (write(ready, "r", 1) != 1)
+		_exit(3);
+	for (;;) {
+		for (int i = 0; i < locks; i++)
+			flock(fds[i], LOCK_UN);
+		for (int i = 0; i < locks; i++)
+			flock(fds[i], LOCK_EX);
+	}
+}
+
+static const char *env(const char *name)
+{
+	return getenv(name);
+}
+
+/* The child: every call must find the lock held for its tree (its parent's). */
+static int ask_as_child(int calls, const struct stat *lock)
+{
+	struct gl_gpu_config cfg;
+	int nested = 0, unseen = 0;
+
+	unsetenv("GPU_LOCK_HELD"); /* the parent is found as an ancestor */
+	gl_gpu_config_load(&cfg, env, gl_config_warn_stderr);
+	cfg.timeout = 0;
+	cfg.quiet = true;
+	for (int i = 0; i < calls; i++) {
+		struct gl_lock_entry e[4];
+		size_t total = 0;
+		int fd = -1;
+
+		nested += gl_gpu_lock_take(&cfg, "tree", &fd) == GL_GPU_NESTED;
+		if (fd >= 0)
+			close(fd);
+		if (gl_proc_locks_find("/proc/locks", lock->st_dev, lock->st_ino, e, 4, &total) == 0)
+			unseen += total == 0;
+	}
+	printf("tree: calls=%d nested=%d unseen=%d\n", calls, nested, unseen);
+	fflush(stdout); /* the caller _exits */
+	return nested == calls ? 0 : 1;
+}
+
+static int run_tree(int locks, int calls)
+{
+	char dir[4200];
+	struct stat st;
+	int fd, ready[2], status;
+	pid_t churner, child;
+	char byte;
+
+	snprintf(dir, sizeof dir, "%s", lock_path);
+	snprintf(dir, sizeof dir, "%s", dirname(dir));
+	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0 || pipe(ready) < 0) {
+		perror(lock_path);
+		return 2;
+	}
+	churner = fork();
+	if (churner == 0)
+		churn(dir, locks, ready[1]);
+	if (read(ready[0], &byte, 1) != 1) {
+		fprintf(stderr, "stress_run: the churn process failed\n");
+		return 2;
+	}
+	fflush(stdout);
+	child = fork();
+	if (child == 0)
+		_exit(ask_as_child(calls, &st));
+	waitpid(child, &status, 0);
+	kill(churner, SIGKILL);
+	waitpid(churner, NULL, 0);
+	for (int i = 0; i < locks; i++) {
+		char path[4300];
+		snprintf(path, sizeof path, "%s/churn.%d", dir, i);
+		unlink(path);
+	}
+	close(fd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 int main(int argc, char **argv)
 {
 	char referee_path[4200];
@@ -276,6 +376,7 @@ int main(int argc, char **argv)
 	client = getenv("STRESS_CLIENT");
 	if (!lock_path || !client || argc < 3) {
 		fprintf(stderr, "usage: stress_run chaos WORKERS ROUNDS WORK_US SECONDS | crash ROUNDS | burst CLIENTS\n"
+		                "       | tree LOCKS CALLS\n"
 		                "(with GPU_LOCK_PATH and STRESS_CLIENT set)\n");
 		return 2;
 	}
@@ -295,6 +396,8 @@ int main(int argc, char **argv)
 		return run_crash(atoi(argv[2]));
 	if (strcmp(argv[1], "burst") == 0)
 		return run_burst(ref, atoi(argv[2]));
+	if (strcmp(argv[1], "tree") == 0 && argc == 4)
+		return run_tree(atoi(argv[2]), atoi(argv[3]));
 	fprintf(stderr, "stress_run: unknown mode %s\n", argv[1]);
 	return 2;
 }

@@ -4,8 +4,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 START_TEST(parses_holder_and_waiter_lines)
@@ -65,6 +69,85 @@ START_TEST(finds_holders_first_then_waiters)
 }
 END_TEST
 
+/* A locks table that changes between reads, as /proc/locks does: a FIFO a
+ * child writes one table into per opening. Before the next table it waits
+ * for the reader to close (else the reader would read on into it). Returns
+ * the child. */
+static pid_t serve_tables(const char *fifo, const char *const *tables)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct inotify_event ev;
+		int in = inotify_init1(IN_CLOEXEC);
+
+		if (in < 0 || inotify_add_watch(in, fifo, IN_CLOSE_NOWRITE) < 0)
+			_exit(1);
+		for (; *tables; tables++) {
+			FILE *f = fopen(fifo, "w");
+			if (!f)
+				_exit(1);
+			fputs(*tables, f);
+			fclose(f);
+			if (read(in, &ev, sizeof ev) != (ssize_t)sizeof ev)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	return pid;
+}
+
+#define WAITER "2: -> FLOCK  ADVISORY  WRITE 21 fe:00:42 0 EOF\n"
+#define HOLDER "2: FLOCK  ADVISORY  WRITE 20 fe:00:42 0 EOF\n"
+
+/* A read that misses the holder (a line skipped between two pages) is taken
+ * again, three reads in all; gl_proc_locks_find takes what it reads. */
+START_TEST(find_held_reads_again_when_no_holder_shows)
+{
+	char dir[] = "/tmp/gl-fifo-XXXXXX", fifo[64];
+	const char *third[] = {WAITER, WAITER, HOLDER WAITER, NULL};
+	const char *fourth[] = {WAITER, "", WAITER, HOLDER, NULL};
+	const char *once[] = {HOLDER, "", NULL};
+	struct gl_lock_entry e[4];
+	size_t total;
+	int status;
+	pid_t child;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(fifo, sizeof fifo, "%s/locks", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+
+	child = serve_tables(fifo, third);
+	ck_assert_int_eq(gl_proc_locks_find_held(fifo, makedev(0xfe, 0), 42, e, 4, &total), 0);
+	ck_assert_uint_eq(total, 2);
+	ck_assert_int_eq(e[0].pid, 20);
+	ck_assert(!e[0].waiting);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_int_eq(status, 0); /* all three tables were read */
+
+	/* No holder in three reads: the last read stands; the fourth table is
+	 * never read. */
+	child = serve_tables(fifo, fourth);
+	ck_assert_int_eq(gl_proc_locks_find_held(fifo, makedev(0xfe, 0), 42, e, 4, &total), 0);
+	ck_assert_uint_eq(total, 1);
+	ck_assert(e[0].waiting);
+	kill(child, SIGKILL); /* blocked opening the FIFO for the fourth */
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert(WIFSIGNALED(status));
+
+	/* One read when the holder shows at once: the second table is not read. */
+	child = serve_tables(fifo, once);
+	ck_assert_int_eq(gl_proc_locks_find_held(fifo, makedev(0xfe, 0), 42, e, 4, &total), 0);
+	ck_assert_uint_eq(total, 1);
+	ck_assert(!e[0].waiting);
+	kill(child, SIGKILL);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert(WIFSIGNALED(status));
+	unlink(fifo);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(reads_own_process)
 {
 	char cmd[256];
@@ -89,6 +172,7 @@ Suite *proc_suite(void)
 
 	tcase_add_test(tc, parses_holder_and_waiter_lines);
 	tcase_add_test(tc, finds_holders_first_then_waiters);
+	tcase_add_test(tc, find_held_reads_again_when_no_holder_shows);
 	tcase_add_test(tc, reads_own_process);
 	suite_add_tcase(s, tc);
 	return s;
