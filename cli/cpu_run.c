@@ -373,8 +373,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'V':
 			printf("cpu_run (gpulock) %s\n", GL_VERSION);
 			exit(0);
-		case ':':
-			msg("option %s needs a value; see cpu_run --help", argv[optind - 1]);
+		case ':': /* only the last argument can lack its value; where optind
+		           * points then differs between C libraries */
+			if (strncmp(argv[argc - 1], "--", 2) == 0)
+				msg("option %s needs a value; see cpu_run --help", argv[argc - 1]);
+			else
+				msg("option -%c needs a value; see cpu_run --help", optopt);
 			exit(EXIT_SETUP);
 		default:
 			if (optopt > 0 && optopt < 128 && argv[optind - 1][1] != '-')

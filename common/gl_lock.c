@@ -1,10 +1,10 @@
 #include "gl_lock.h"
 #include "gl_lockfile.h"
+#include "gl_thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <time.h>
@@ -71,10 +71,7 @@ static int wait_bounded(int fd, int op, double timeout)
 {
 	struct waiter *w = calloc(1, sizeof *w);
 	pthread_condattr_t ca;
-	pthread_attr_t ta;
 	struct timespec deadline;
-	sigset_t all;
-	pthread_t tid;
 	int r;
 
 	if (!w)
@@ -92,13 +89,7 @@ static int wait_bounded(int fd, int op, double timeout)
 	pthread_cond_init(&w->cv, &ca);
 	pthread_condattr_destroy(&ca);
 
-	pthread_attr_init(&ta);
-	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&ta, (size_t)64 * 1024);
-	sigfillset(&all);
-	pthread_attr_setsigmask_np(&ta, &all); /* the host's signals never land here */
-	r = -pthread_create(&tid, &ta, waiter_main, w);
-	pthread_attr_destroy(&ta);
+	r = gl_thread_start(waiter_main, w);
 	if (r) {
 		waiter_free(w);
 		return r;

@@ -1,18 +1,20 @@
 #include "gl_slots.h"
 #include "gl_proc.h"
+#include "gl_thread.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -381,7 +383,11 @@ static int scan(int dirfd, unsigned long long **out, size_t *n, unsigned *max_sl
 
 /* Is there any ticket at all (live or not)? 1, 0 or -errno. On the fast
  * path of every launch: getdents64 into a stack buffer, no DIR (whose 32 KiB
- * buffer costs a malloc and its page faults). */
+ * buffer costs a malloc and its page faults); through syscall(2), since not
+ * every C library wraps it alike. */
+_Static_assert(offsetof(struct dirent, d_reclen) == 16 && offsetof(struct dirent, d_name) == 19,
+               "struct dirent is laid out as getdents64 writes it");
+
 static int any_ticket(int dirfd)
 {
 	char buf[4096] __attribute__((aligned(8)));
@@ -392,9 +398,11 @@ static int any_ticket(int dirfd)
 
 	if (fd < 0)
 		return -errno;
-	while (!found && (n = getdents64(fd, buf, sizeof buf)) > 0) {
+	while (!found && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
 		for (ssize_t off = 0; off < n && !found;) {
-			const struct dirent64 *d = (const struct dirent64 *)(const void *)(buf + off);
+			/* getdents64's record is struct dirent with 64-bit
+			 * offsets, as meson builds (and in musl always) */
+			const struct dirent *d = (const struct dirent *)(const void *)(buf + off);
 
 			found = ticket_number(d->d_name, &num);
 			off += d->d_reclen;
@@ -606,9 +614,7 @@ static int race(const int *fds, int n, int op, double deadline, int *winner)
 {
 	struct race *r;
 	pthread_condattr_t ca;
-	pthread_attr_t ta;
 	struct timespec ts;
-	sigset_t all;
 	int res = 0;
 	bool last;
 
@@ -626,15 +632,9 @@ static int race(const int *fds, int n, int op, double deadline, int *winner)
 	r->op = op;
 	r->refs = 1;
 
-	pthread_attr_init(&ta);
-	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&ta, (size_t)64 * 1024);
-	sigfillset(&all);
-	pthread_attr_setsigmask_np(&ta, &all); /* signals are for the main thread */
 	pthread_mutex_lock(&r->mu);
 	for (int i = 0; i < n; i++) {
 		struct racer *me = malloc(sizeof *me);
-		pthread_t tid;
 
 		if (!me) {
 			res = -ENOMEM;
@@ -649,7 +649,7 @@ static int race(const int *fds, int n, int op, double deadline, int *winner)
 			break;
 		}
 		r->refs++;
-		res = -pthread_create(&tid, &ta, racer_main, me);
+		res = gl_thread_start(racer_main, me); /* signals are for the main thread */
 		if (res) {
 			r->refs--;
 			close(me->fd);
@@ -657,7 +657,6 @@ static int race(const int *fds, int n, int op, double deadline, int *winner)
 			break;
 		}
 	}
-	pthread_attr_destroy(&ta);
 	if (deadline >= 0)
 		deadline_ts(deadline, &ts);
 	while (res == 0 && r->winner < 0 && r->error == 0) {

@@ -124,6 +124,7 @@ START_TEST(usage_errors_are_125)
 	static const char *const unknown_short[] = {"-x", "true", NULL};
 	static const char *const missing[] = {"--slots", NULL};
 	static const char *const missing_short[] = {"-t", NULL};
+	static const char *const missing_in_cluster[] = {"-qt", NULL};
 	char *err;
 
 	t_setup();
@@ -140,6 +141,9 @@ START_TEST(usage_errors_are_125)
 	ck_assert_msg(strstr(err, "option --slots needs a value"), "%s", err);
 	free(err);
 	ck_assert_int_eq(cpu_run(missing_short, NULL, NULL, NULL, &err), 125);
+	ck_assert_msg(strstr(err, "option -t needs a value"), "%s", err);
+	free(err);
+	ck_assert_int_eq(cpu_run(missing_in_cluster, NULL, NULL, NULL, &err), 125);
 	ck_assert_msg(strstr(err, "option -t needs a value"), "%s", err);
 	free(err);
 }

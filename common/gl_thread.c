@@ -1,0 +1,34 @@
+#include "gl_thread.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+int gl_thread_start(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t ta;
+	pthread_t tid;
+	sigset_t all;
+	int r;
+
+	sigfillset(&all);
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&ta, (size_t)64 * 1024);
+#ifdef __GLIBC__
+	pthread_attr_setsigmask_np(&ta, &all); /* the caller's own mask never moves */
+	r = pthread_create(&tid, &ta, fn, arg);
+#else
+	/* No such attribute in other C libraries (musl, for cpu_run): the new
+	 * thread inherits the creator's mask, so block everything around the
+	 * create. A signal arriving meanwhile stays pending, it is not lost. */
+	{
+		sigset_t old;
+
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		r = pthread_create(&tid, &ta, fn, arg);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+#endif
+	pthread_attr_destroy(&ta);
+	return -r;
+}
