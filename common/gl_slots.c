@@ -382,7 +382,8 @@ static int scan(int dirfd, unsigned long long **out, size_t *n, unsigned *max_sl
 }
 
 /* Is there any ticket at all (live or not)? 1, 0 or -errno. On the fast
- * path of every launch: getdents64 into a stack buffer, no DIR (whose 32 KiB
+ * path of every launch: getdents64 into a small stack buffer (a 4 KiB one
+ * reached a new stack page, a page fault per launch), no DIR (whose 32 KiB
  * buffer costs a malloc and its page faults); through syscall(2), since not
  * every C library wraps it alike. */
 _Static_assert(offsetof(struct dirent, d_reclen) == 16 && offsetof(struct dirent, d_name) == 19,
@@ -390,7 +391,7 @@ _Static_assert(offsetof(struct dirent, d_reclen) == 16 && offsetof(struct dirent
 
 static int any_ticket(int dirfd)
 {
-	char buf[4096] __attribute__((aligned(8)));
+	char buf[1024] __attribute__((aligned(8)));
 	unsigned long long num;
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int found = 0;
