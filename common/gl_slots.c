@@ -139,7 +139,9 @@ int gl_slots_open(struct gl_slots *s, const char *dir, unsigned nslots, bool cre
 		close(fd);
 		return r;
 	}
-	s->fds = malloc(nslots * sizeof *s->fds);
+	s->fds = nslots <= sizeof s->inline_fds / sizeof *s->inline_fds
+	                 ? s->inline_fds
+	                 : malloc(nslots * sizeof *s->fds);
 	if (!s->fds) {
 		close(fd);
 		return -ENOMEM;
@@ -157,7 +159,8 @@ void gl_slots_close(struct gl_slots *s)
 	for (unsigned i = 0; s->fds && i < s->nslots; i++)
 		if (s->fds[i] >= 0)
 			close(s->fds[i]);
-	free(s->fds);
+	if (s->fds != s->inline_fds)
+		free(s->fds);
 	free(s->ahead);
 	if (s->dirfd >= 0)
 		close(s->dirfd);

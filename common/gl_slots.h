@@ -42,6 +42,7 @@ struct gl_slots {
 	int dirfd;                 /* the slot directory, checked once, used for everything */
 	unsigned nslots;
 	int *fds;                  /* fds[k-1] is slot k, opened on first use, -1 before */
+	int inline_fds[16];        /* fds for up to 16 slots: no malloc on cpu_run's fast path */
 	unsigned held;             /* the slot we hold (1-based), 0 for none */
 	unsigned bad_slot;         /* after an error: the slot whose file could not be used */
 	int ticket_fd;             /* our ticket, -1 when not queued */

@@ -105,17 +105,17 @@ static bool inherited_setting(const char *entry)
 void t_spawn_as(struct proc *p, const char *const argv[], const char *const extra[], uid_t uid)
 {
 	static char env_dir[160], env_log[160];
-	const char *env[512];
+	const char *env[1024];
 	int n = 0, in[2], out[2], err[2];
 
 	/* getenv returns the first match: the test's own settings go first. */
-	for (int i = 0; extra && extra[i] && n < 32; i++)
+	for (int i = 0; extra && extra[i] && n < 512; i++)
 		env[n++] = extra[i];
 	snprintf(env_dir, sizeof env_dir, "CPU_RUN_SLOT_DIR=%s", t_slots);
 	snprintf(env_log, sizeof env_log, "CR_LOG=%s", t_log);
 	env[n++] = env_dir;
 	env[n++] = env_log;
-	for (char **e = environ; *e && n < 500; e++)
+	for (char **e = environ; *e && n < 1020; e++)
 		if (!inherited_setting(*e))
 			env[n++] = *e;
 	env[n] = NULL;

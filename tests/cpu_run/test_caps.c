@@ -123,6 +123,63 @@ START_TEST(existing_values_are_respected)
 }
 END_TEST
 
+static int count_lines_starting(const char *out, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *p = out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		n += strncmp(p, prefix, strlen(prefix)) == 0;
+	return n;
+}
+
+/* The job gets the whole environment, each capped variable once, however
+ * long the environment (cpu_run builds the job's environ itself, in place
+ * below 256 entries and allocated above), and names that merely begin like
+ * a thread variable are left alone. */
+START_TEST(the_job_gets_the_whole_environment)
+{
+	static char vars[300][32];
+	const char *extra[304];
+	const char *argv[] = {t_cpu_run(), "-t", "2", "/usr/bin/env", NULL};
+	char *out, *err, want[48];
+	int n = 0;
+
+	t_setup();
+	for (int i = 0; i < 300; i++) {
+		snprintf(vars[i], sizeof vars[i], "GL_TEST_VAR_%d=v%d", i, i);
+		extra[n++] = vars[i];
+	}
+	extra[n++] = "OMP_NUM=9";
+	extra[n++] = "OMP_NUM_THREADS_X=5";
+	extra[n++] = "CPU_RUN_ACTIVE=";
+	extra[n] = NULL;
+	for (int big = 0; big < 2; big++) {
+		if (!big)
+			extra[100] = NULL; /* 100 variables: the environ fits in place */
+		else
+			extra[100] = vars[100];
+		ck_assert_int_eq(t_run(argv, extra, &out, &err), 0);
+		ck_assert_str_eq(err, "");
+		for (int i = 0; i < (big ? 300 : 100); i++)
+			ck_assert_msg(count_lines_starting(out, vars[i]) == 1, "want %s once in:\n%s",
+			              vars[i], out);
+		for (int i = 0; big && thread_vars[i]; i++) {
+			snprintf(want, sizeof want, "%s=", thread_vars[i]);
+			ck_assert_int_eq(count_lines_starting(out, want), 1);
+		}
+		if (big) {
+			assert_var(out, "OMP_NUM_THREADS", "2");
+			assert_var(out, "OMP_NUM", "9");
+			assert_var(out, "OMP_NUM_THREADS_X", "5");
+			ck_assert_int_eq(count_lines_starting(out, "CPU_RUN_ACTIVE="), 1);
+			assert_var(out, "CPU_RUN_ACTIVE", "1");
+		}
+		free(out);
+		free(err);
+	}
+}
+END_TEST
+
 static char *info(const char *const args[], const char *const extra[])
 {
 	const char *argv[24];
@@ -364,6 +421,7 @@ Suite *caps_suite(void)
 
 	tcase_add_test(threads, every_thread_variable_is_capped);
 	tcase_add_test(threads, existing_values_are_respected);
+	tcase_add_test(threads, the_job_gets_the_whole_environment);
 	tcase_add_test(threads, nice_and_idle_io_by_default);
 	tcase_add_test(threads, pin_binds_threads_cpus_by_slot);
 	tcase_add_test(mem, mem_avail_admits_when_there_is_enough);
