@@ -156,8 +156,10 @@ static double parse_wait(const char *name, const char *value)
 {
 	double v;
 
-	if (gl_parse_seconds(value, MAXWAIT_MAX, &v) < 0)
-		die_bad(name, value, "seconds to wait for a slot (e.g. 3600, 0.5), at most 31536000");
+	if (gl_parse_duration(value, MAXWAIT_MAX, &v) < 0)
+		die_bad(name, value,
+		        "a duration to wait for a slot (e.g. 3600, 0.5, 1m30s, 2h, or forever), at most "
+		        "a year");
 	return v;
 }
 
@@ -641,7 +643,7 @@ static int wait_memory(struct run *r)
 			    (int)getpid(), have, need);
 		said = true;
 		r->announced = true;
-		left = r->deadline - gl_slots_now();
+		left = r->deadline < 0 ? MEM_POLL_SECONDS : r->deadline - gl_slots_now();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (left > MEM_POLL_SECONDS)
@@ -1004,7 +1006,7 @@ int main(int argc, char **argv)
 	/* We wait from here on: time it. The clock's first read costs the vDSO's
 	 * page faults, which the fast path does without. */
 	r->start = gl_slots_now();
-	r->deadline = r->start + r->o.max_wait;
+	r->deadline = r->o.max_wait < 0 ? -1 : r->start + r->o.max_wait;
 	if (r->o.max_wait == 0 && !r->mem_need)
 		timed_out(r, "every slot is busy");
 

@@ -138,9 +138,8 @@ static int set_lock(struct cli_settings *s, const char *arg)
 
 static int set_timeout(struct cli_settings *s, const char *flag, const char *arg)
 {
-	if (gl_parse_seconds(arg, GL_TIMEOUT_MAX, &s->cfg.timeout) < 0) {
-		fprintf(stderr, "gpulock: %s '%s': expected seconds (e.g. 30, 0.5), at most 31536000\n",
-		        flag, arg);
+	if (gl_parse_duration(arg, GL_TIMEOUT_MAX, &s->cfg.timeout) < 0) {
+		fprintf(stderr, "gpulock: %s '%s': expected %s\n", flag, arg, GL_DURATION_EXPECTED);
 		return EXIT_SETUP;
 	}
 	s->timeout_given = true;
@@ -221,7 +220,10 @@ static int run_lazy(struct cli_settings *s, char **cmd)
 		setenv("GPU_LOCK_PATH", s->cfg.lock_path, 1);
 	if (s->timeout_given) {
 		/* Not %g: the preload refuses its 1e+06 and waits forever. */
-		snprintf(buf, sizeof buf, "%.9f", s->cfg.timeout);
+		if (s->cfg.timeout < 0)
+			snprintf(buf, sizeof buf, "forever");
+		else
+			snprintf(buf, sizeof buf, "%.9f", s->cfg.timeout);
 		setenv("GPU_LOCK_TIMEOUT", buf, 1);
 	}
 	if (s->quiet_given)

@@ -7,9 +7,18 @@
 
 static const char *const policies[] = {"fail", "run", NULL};
 
-static void read_bool(gl_getenv_fn get, gl_config_warn_fn warn, const char *var, bool *out)
+/* An empty value means the default, as ${VAR:-default} in the original
+ * tools: a profile line such as GPU_LOCK_TIMEOUT= must not be an error. */
+static const char *value(gl_getenv_fn get, const char *var)
 {
 	const char *v = get(var);
+
+	return v && *v ? v : NULL;
+}
+
+static void read_bool(gl_getenv_fn get, gl_config_warn_fn warn, const char *var, bool *out)
+{
+	const char *v = value(get, var);
 
 	if (v && gl_parse_bool(v, out) < 0)
 		warn(var, v, "1 or 0 (also yes/no, true/false, on/off)", *out ? "1" : "0");
@@ -17,7 +26,7 @@ static void read_bool(gl_getenv_fn get, gl_config_warn_fn warn, const char *var,
 
 static void read_policy(gl_getenv_fn get, gl_config_warn_fn warn, const char *var, bool *run)
 {
-	const char *v = get(var);
+	const char *v = value(get, var);
 	int i;
 
 	if (!v)
@@ -32,10 +41,10 @@ static void read_policy(gl_getenv_fn get, gl_config_warn_fn warn, const char *va
 /* The original tools skip on any non-empty value; an empty one means unset. */
 static bool read_skip(gl_getenv_fn get, gl_config_warn_fn warn, const char *var)
 {
-	const char *v = get(var);
+	const char *v = value(get, var);
 	bool skip = false;
 
-	if (!v || !*v)
+	if (!v)
 		return false;
 	if (gl_parse_bool(v, &skip) < 0)
 		warn(var, v, "1 to skip the GPU lock, or 0", "take the lock");
@@ -50,7 +59,7 @@ void gl_gpu_config_load(struct gl_gpu_config *cfg, gl_getenv_fn get, gl_config_w
 	strcpy(cfg->lock_path, GL_DEFAULT_LOCK_PATH);
 	cfg->timeout = GL_WAIT_FOREVER;
 
-	v = get("GPU_LOCK_PATH");
+	v = value(get, "GPU_LOCK_PATH");
 	if (v) {
 		/* A relative path would name a different lock in every directory. */
 		if (v[0] != '/' || strlen(v) >= sizeof cfg->lock_path)
@@ -59,10 +68,9 @@ void gl_gpu_config_load(struct gl_gpu_config *cfg, gl_getenv_fn get, gl_config_w
 		else /* fits: checked above. NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy) */
 			strcpy(cfg->lock_path, v);
 	}
-	v = get("GPU_LOCK_TIMEOUT");
-	if (v && gl_parse_seconds(v, GL_TIMEOUT_MAX, &cfg->timeout) < 0)
-		warn("GPU_LOCK_TIMEOUT", v, "seconds to wait (e.g. 30, 0.5), at most 31536000",
-		     "wait as long as it takes");
+	v = value(get, "GPU_LOCK_TIMEOUT");
+	if (v && gl_parse_duration(v, GL_TIMEOUT_MAX, &cfg->timeout) < 0)
+		warn("GPU_LOCK_TIMEOUT", v, GL_DURATION_EXPECTED, "wait as long as it takes");
 	read_policy(get, warn, "GPU_LOCK_ON_TIMEOUT", &cfg->run_on_timeout);
 	read_policy(get, warn, "GPU_LOCK_ON_ERROR", &cfg->run_on_error);
 	read_bool(get, warn, "GPU_LOCK_QUIET", &cfg->quiet);
@@ -71,9 +79,7 @@ void gl_gpu_config_load(struct gl_gpu_config *cfg, gl_getenv_fn get, gl_config_w
 		cfg->skip_var = "PSRUN_SKIP_GPU_LOCK";
 	else if (read_skip(get, warn, "GPU_SKIP_LOCK"))
 		cfg->skip_var = "GPU_SKIP_LOCK";
-	v = get("GPU_LOCK_HELD");
-	if (v && *v)
-		cfg->held = v;
+	cfg->held = value(get, "GPU_LOCK_HELD");
 }
 
 void gl_config_warn_stderr(const char *var, const char *value, const char *expected,

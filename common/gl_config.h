@@ -9,6 +9,9 @@
 
 #define GL_DEFAULT_LOCK_PATH "/tmp/gpu.lock"
 #define GL_TIMEOUT_MAX 31536000.0 /* a year: anything longer is a typo */
+/* What a bad duration setting is told it should have been. */
+#define GL_DURATION_EXPECTED                                                                       \
+	"a duration (e.g. 30, 0.5, 1m30s, 2h, or forever), at most a year"
 
 struct gl_gpu_config {
 	char lock_path[PATH_MAX]; /* GPU_LOCK_PATH */

@@ -6,23 +6,92 @@
 #include <string.h>
 #include <strings.h>
 
-int gl_parse_seconds(const char *s, double max, double *out)
+size_t gl_parse_decimal(const char *s, double *out)
 {
-	char *end;
+	/* By hand, not strtod: strtod reads the decimal separator from the
+	 * locale (a host in de_DE would read "0.5" as 0 and stop at the dot),
+	 * and it takes "inf", "nan", hex, exponents, signs and spaces. Up to
+	 * 18 significant digits are kept exactly; the one division below then
+	 * rounds correctly wherever that matters (fewer than 16 digits). */
+	unsigned long long mant = 0;
+	int frac = 0, dropped = 0, digits = 0;
+	bool dot = false;
+	size_t i;
 	double v;
+
+	for (i = 0; s[i]; i++) {
+		if (s[i] == '.' && !dot) {
+			dot = true;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			break;
+		digits++;
+		if (mant < 100000000000000000ULL) {
+			mant = mant * 10 + (unsigned)(s[i] - '0');
+			frac += dot;
+		} else if (!dot) {
+			dropped++; /* an integer digit beyond what we keep: scale */
+		}
+	}
+	if (!digits)
+		return 0;
+	v = (double)mant;
+	for (; dropped > 0 && v < HUGE_VAL; dropped--)
+		v *= 10;
+	if (frac) {
+		double scale = 1; /* exact: at most 10^18 */
+		while (frac-- > 0)
+			scale *= 10;
+		v /= scale;
+	}
+	*out = v;
+	return i;
+}
+
+/* Seconds per unit, in the order units must come. */
+static const struct {
+	char unit;
+	double seconds;
+} duration_units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+
+int gl_parse_duration(const char *s, double max, double *out)
+{
+	double total = 0;
+	size_t next_unit = 0, i = 0;
 
 	if (!s || !*s)
 		return -EINVAL;
-	/* strtod would accept "inf", "nan" and hex floats: allow digits and one dot only. */
-	if (strspn(s, "0123456789.") != strlen(s) || !strpbrk(s, "0123456789"))
-		return s[0] == '-' ? -ERANGE : -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (*end != '\0')
-		return -EINVAL;
-	if (errno == ERANGE || !isfinite(v) || v > max)
+	if (strcasecmp(s, "forever") == 0) {
+		*out = GL_DURATION_FOREVER;
+		return 0;
+	}
+	if (s[0] == '-') /* a negative duration is out of range, not junk */
+		return gl_parse_duration(s + 1, HUGE_VAL, &total) == 0 ? -ERANGE : -EINVAL;
+	while (s[i]) {
+		double v;
+		size_t n = gl_parse_decimal(s + i, &v);
+		size_t u = next_unit;
+
+		if (!n)
+			return -EINVAL;
+		i += n;
+		if (!s[i] && i == n) { /* a plain number: seconds */
+			total = v;
+			break;
+		}
+		while (u < sizeof duration_units / sizeof duration_units[0] &&
+		       duration_units[u].unit != s[i])
+			u++;
+		if (u == sizeof duration_units / sizeof duration_units[0])
+			return -EINVAL; /* no such unit, or one out of order */
+		total += v * duration_units[u].seconds;
+		next_unit = u + 1;
+		i++;
+	}
+	if (!isfinite(total) || total > max)
 		return -ERANGE;
-	*out = v;
+	*out = total;
 	return 0;
 }
 

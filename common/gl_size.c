@@ -1,4 +1,5 @@
 #include "gl_size.h"
+#include "gl_parse.h"
 
 #include <errno.h>
 #include <math.h>
@@ -29,26 +30,16 @@ static int unit_shift(const char *u)
 int gl_size_parse(const char *s, struct gl_size *out)
 {
 	size_t numlen;
-	char num[64], *end;
 	double v;
 	int shift;
 
 	if (!s)
 		return -EINVAL;
-	/* Digits and at most one dot, then the unit; strtod alone would take
-	 * "inf", "1e3", hex, spaces and signs. */
-	numlen = strspn(s, "0123456789.");
-	if (numlen == 0 || numlen >= sizeof num)
-		return s[0] == '-' ? -ERANGE : numlen ? -ERANGE : -EINVAL;
-	memcpy(num, s, numlen);
-	num[numlen] = '\0';
-	if (!strpbrk(num, "0123456789") || strchr(num, '.') != strrchr(num, '.'))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(num, &end);
-	if (*end != '\0')
-		return -EINVAL;
-	if (errno == ERANGE || !isfinite(v))
+	/* Digits and at most one dot, then the unit. */
+	numlen = gl_parse_decimal(s, &v);
+	if (numlen == 0)
+		return s[0] == '-' && gl_parse_decimal(s + 1, &v) ? -ERANGE : -EINVAL;
+	if (!isfinite(v))
 		return -ERANGE;
 	if (strcmp(s + numlen, "%") == 0) {
 		if (v > 100)

@@ -70,7 +70,7 @@ START_TEST(bad_input_is_refused_before_anything_runs)
 	}
 	{
 		const char *a[] = {gpulock(), "run", "--timeout", "5x", "--", "sh", "-c", touch, NULL};
-		expect(a, 125, NULL, "--timeout '5x': expected seconds");
+		expect(a, 125, NULL, "--timeout '5x': expected a duration (e.g. 30, 0.5, 1m30s, 2h, or forever)");
 	}
 	{
 		const char *a[] = {gpulock(), "run", "--timeout", NULL};
@@ -101,7 +101,7 @@ START_TEST(bad_input_is_refused_before_anything_runs)
 		const char *a[] = {gpulock(), "run", "--", "sh", "-c", touch, NULL};
 		char *err;
 		ck_assert_int_eq(h_run(a, env, false, NULL, &err), 125);
-		ck_assert_ptr_nonnull(strstr(err, "GPU_LOCK_TIMEOUT='nan': expected seconds"));
+		ck_assert_ptr_nonnull(strstr(err, "GPU_LOCK_TIMEOUT='nan': expected a duration"));
 	}
 	ck_assert_int_eq(access(marker, F_OK), -1); /* nothing ran */
 }
@@ -404,6 +404,54 @@ END_TEST
 /* --timeout reaches the command's preload as a value it accepts: "%g" once
  * gave it 1e+06, which it refused, waiting forever (found by fuzz_cli).
  * A sanitizer runtime, where there is one, stays first in LD_PRELOAD. */
+/* An empty variable is the default, as ${VAR:-default} in the original
+ * tools, for gpulock as for the preload and cpu_run: GPU_LOCK_PATH= means
+ * /tmp/gpu.lock, which -l overrides here so that the test stays in its
+ * directory. */
+START_TEST(empty_variables_mean_the_defaults)
+{
+	static const char *const empty[] = {"GPU_LOCK_PATH=", "GPU_LOCK_TIMEOUT=",
+	                                    "GPU_LOCK_QUIET=", "GPU_LOCK_ON_TIMEOUT=",
+	                                    "GPU_LOCK_ON_ERROR=", "GPU_LOCK_DEBUG=", NULL};
+	const char *run[] = {gpulock(), "run", "-e", "-l", h_lock, "--", "sh", "-c", "echo ran", NULL};
+	const char *wait[] = {gpulock(), "wait", "-l", h_lock, NULL};
+	char *out, *err;
+
+	h_setup();
+	ck_assert_int_eq(h_run(run, empty, false, &out, &err), 0);
+	ck_assert_str_eq(out, "ran\n");
+	ck_assert_str_eq(err, "");
+	free(out);
+	free(err);
+	ck_assert_int_eq(h_run(wait, empty, false, &out, &err), 0);
+	ck_assert_str_eq(err, "");
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* Durations with units, and "forever", reach the preload in a form it reads
+ * back the same. */
+START_TEST(run_passes_durations_with_units_and_forever)
+{
+	static const char *const cases[][2] = {{"1m30s", "90.000000000"}, {"forever", "forever"}};
+	char want[64], *out, *err;
+
+	h_setup();
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *env[] = {gpulock(), "run", "-t", cases[i][0], "--", "sh", "-c",
+		                     "printf '%s\\n' \"$GPU_LOCK_TIMEOUT\"", NULL};
+
+		ck_assert_int_eq(h_run(env, NULL, false, &out, &err), 0);
+		snprintf(want, sizeof want, "%s\n", cases[i][1]);
+		ck_assert_str_eq(out, want);
+		ck_assert_str_eq(err, "");
+		free(out);
+		free(err);
+	}
+}
+END_TEST
+
 START_TEST(run_passes_any_timeout_to_the_preload_exactly)
 {
 	static const char *const cases[][2] = {{"1000000", "1000000.000000000"},
@@ -454,6 +502,8 @@ int main(void)
 	tcase_add_test(tc, shell_init_sourced_twice_adds_the_preload_once);
 	tcase_add_test(tc, doctor_reports_how_a_program_reaches_the_gpu);
 	tcase_add_test(tc, run_passes_any_timeout_to_the_preload_exactly);
+	tcase_add_test(tc, empty_variables_mean_the_defaults);
+	tcase_add_test(tc, run_passes_durations_with_units_and_forever);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return tp_run_suite(s);

@@ -190,7 +190,7 @@ struct bad {
 static const struct bad bad_inputs[] = {
 	{"--slots", "CPU_RUN_SLOTS", {"0", "-1", "x", "3x", " 3", "+3", "0x3", "1025", "99999999999999999999", "1.5", NULL}},
 	{"--threads", "CPU_RUN_THREADS", {"0", "-2", "many", "1025", "2 ", NULL}},
-	{"--max-wait", "CPU_RUN_MAXWAIT", {"-1", "x", "1e3", "inf", "99999999999", "5s", NULL}},
+	{"--max-wait", "CPU_RUN_MAXWAIT", {"-1", "x", "1e3", "inf", "99999999999", "5x", "1m30", "366d", NULL}},
 	{"--mem-avail", "CPU_RUN_MEM_AVAIL", {"4X", "-1G", "G", "1.2.3G", "101%", "4 G", "%", "2EiB", "8", "1023K", NULL}},
 	{"--mem-max", "CPU_RUN_MEM_MAX", {"lots", "-5M", "1e9", "200%", NULL}},
 	{"--nice", "CPU_RUN_NICE", {"20", "-21", "nice", NULL}},

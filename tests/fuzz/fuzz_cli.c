@@ -71,7 +71,7 @@ static int fuzz_execvp(const char *file, char *const argv[])
 	FUZZ_ASSERT(!env_bad && file && argv && argv[0] == file);
 	/* What the command's preload will read must be valid for it too. */
 	if (preload && strstr(preload, PRELOAD_NAME)) {
-		FUZZ_ASSERT(!timeout || gl_parse_seconds(timeout, GL_TIMEOUT_MAX, &t) == 0);
+		FUZZ_ASSERT(!timeout || gl_parse_duration(timeout, GL_TIMEOUT_MAX, &t) == 0);
 		FUZZ_ASSERT(!path || (path[0] == '/' && strlen(path) < PATH_MAX));
 	}
 	errno = ENOENT;

@@ -82,8 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v = fake_getenv("GPU_LOCK_PATH");
 	if (v && v[0] == '/' && strlen(v) < sizeof cfg.lock_path)
 		FUZZ_ASSERT(strcmp(cfg.lock_path, v) == 0 && !warned[0]);
-	else
-		FUZZ_ASSERT(strcmp(cfg.lock_path, GL_DEFAULT_LOCK_PATH) == 0 && warned[0] == !!v);
+	else /* empty means the default, without a warning */
+		FUZZ_ASSERT(strcmp(cfg.lock_path, GL_DEFAULT_LOCK_PATH) == 0 &&
+		            warned[0] == (v && *v));
 	FUZZ_ASSERT(cfg.timeout == GL_WAIT_FOREVER ||
 	            (cfg.timeout >= 0 && cfg.timeout <= GL_TIMEOUT_MAX));
 	if (!fake_getenv("GPU_LOCK_TIMEOUT"))

@@ -415,7 +415,7 @@ END_TEST
  * default applies: here, the lock is still taken. */
 START_TEST(bad_values_warn_once_and_use_the_default)
 {
-	static const char *const values[] = {"5x", "-1", "nan", "", "99999999999", "1e3", NULL};
+	static const char *const values[] = {"5x", "-1", "nan", "1m30", "99999999999", "1e3", NULL};
 	char setting[64], want[128], *err;
 	pid_t pid;
 
@@ -424,11 +424,29 @@ START_TEST(bad_values_warn_once_and_use_the_default)
 		const char *env[] = {setting, NULL};
 		snprintf(setting, sizeof setting, "GPU_LOCK_TIMEOUT=%s", values[i]);
 		pid = run_client("GL_CLIENT_THREADS", NULL, env, true, 0, "cuInit=0\n", &err);
-		snprintf(want, sizeof want, "GPU_LOCK_TIMEOUT='%s': expected seconds", values[i]);
+		snprintf(want, sizeof want, "GPU_LOCK_TIMEOUT='%s': expected a duration", values[i]);
 		ck_assert_msg(h_count(err, want) == 1, "want one '%s' in:\n%s", want, err);
 		ck_assert_int_eq(h_count(err, "gpulock:"), 1);
 		assert_trace("cuInit", pid, 1);
 	}
+}
+END_TEST
+
+/* An empty variable is the default, as ${VAR:-default} in the original
+ * tools: no warning in any CUDA program, and the lock is taken as usual.
+ * (GPU_LOCK_PATH= would mean /tmp/gpu.lock: the CLI test covers it.) */
+START_TEST(empty_values_mean_the_defaults_without_a_warning)
+{
+	static const char *const env[] = {"GPU_LOCK_TIMEOUT=", "GPU_LOCK_QUIET=",
+	                                  "GPU_LOCK_ON_TIMEOUT=", "GPU_LOCK_ON_ERROR=",
+	                                  "GPU_LOCK_DEBUG=", "GPU_SKIP_LOCK=", NULL};
+	char *err;
+	pid_t pid;
+
+	h_setup();
+	pid = run_client("GL_CLIENT_THREADS", NULL, env, true, 0, "cuInit=0\n", &err);
+	ck_assert_str_eq(err, "");
+	assert_trace("cuInit", pid, 1);
 }
 END_TEST
 
@@ -572,6 +590,7 @@ int main(void)
 	tcase_add_test(settings, gpu_skip_lock);
 	tcase_add_test(settings, gpu_lock_held_from_the_original_tools);
 	tcase_add_test(settings, bad_values_warn_once_and_use_the_default);
+	tcase_add_test(settings, empty_values_mean_the_defaults_without_a_warning);
 	tcase_add_test(settings, bad_lock_path_falls_back_to_the_default_path_warning_once);
 	tcase_add_test(settings, threads_take_the_lock_once);
 	tcase_add_test(settings, debug_names_the_route);

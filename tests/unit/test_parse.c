@@ -2,54 +2,119 @@
 #include "gl_lock.h"
 #include "gl_parse.h"
 
+#include "comma_locale.h"
+
 #include <check.h>
+#include <ftw.h>
+#include <locale.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-START_TEST(seconds_accepts_plain_and_fractional)
+START_TEST(duration_accepts_plain_and_fractional_seconds)
 {
 	double v = -1;
 
-	ck_assert_int_eq(gl_parse_seconds("30", 100, &v), 0);
+	ck_assert_int_eq(gl_parse_duration("30", 100, &v), 0);
 	ck_assert_double_eq(v, 30);
-	ck_assert_int_eq(gl_parse_seconds("0.5", 100, &v), 0);
+	ck_assert_int_eq(gl_parse_duration("0.5", 100, &v), 0);
 	ck_assert_double_eq(v, 0.5);
-	ck_assert_int_eq(gl_parse_seconds("0", 100, &v), 0);
+	ck_assert_int_eq(gl_parse_duration("0", 100, &v), 0);
 	ck_assert_double_eq(v, 0);
-	ck_assert_int_eq(gl_parse_seconds("100", 100, &v), 0);
-	ck_assert_int_eq(gl_parse_seconds(".25", 100, &v), 0);
+	ck_assert_int_eq(gl_parse_duration("100", 100, &v), 0);
+	ck_assert_int_eq(gl_parse_duration(".25", 100, &v), 0);
 	ck_assert_double_eq(v, 0.25);
+	ck_assert_int_eq(gl_parse_duration("2.", 100, &v), 0);
+	ck_assert_double_eq(v, 2);
+	ck_assert_int_eq(gl_parse_duration("0.1", 100, &v), 0);
+	ck_assert_double_eq(v, 0.1); /* the same double strtod gives */
 }
 END_TEST
 
-START_TEST(seconds_rejects_junk)
+START_TEST(duration_accepts_units_and_forever)
+{
+	static const struct {
+		const char *s;
+		double v;
+	} good[] = {{"5s", 5},       {"1m30s", 90},   {"2h", 7200},   {"1h30m", 5400},
+	            {"1.5h", 5400},  {"1d", 86400},   {"1d2h3m4s", 93784},
+	            {"90m", 5400},   {"0.5s", 0.5},   {"1h0.5s", 3600.5}};
+	double v = 42;
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		ck_assert_msg(gl_parse_duration(good[i].s, GL_TIMEOUT_MAX, &v) == 0, "refused '%s'",
+		              good[i].s);
+		ck_assert_msg(v == good[i].v, "'%s' read as %g", good[i].s, v);
+	}
+	ck_assert_int_eq(gl_parse_duration("forever", 100, &v), 0);
+	ck_assert_double_eq(v, GL_DURATION_FOREVER);
+	ck_assert_int_eq(gl_parse_duration("Forever", 100, &v), 0);
+	ck_assert_double_eq(v, GL_DURATION_FOREVER);
+}
+END_TEST
+
+START_TEST(duration_rejects_junk)
 {
 	static const char *const bad[] = {"", "5x", "x5", "nan", "inf", "1e3", "0x10", " 5", "5 ",
-	                                  "1.2.3", ".", "+5", "5s", NULL};
+	                                  "1.2.3", ".", "+5", "1m30", "30s1m", "1h1h", "1 h",
+	                                  "h", "1hm", "1H", "5sec", "forevermore", "1.2.3s", NULL};
 	double v = 42;
 
 	for (int i = 0; bad[i]; i++) {
-		ck_assert_msg(gl_parse_seconds(bad[i], 100, &v) == -EINVAL, "accepted '%s'", bad[i]);
+		ck_assert_msg(gl_parse_duration(bad[i], 100, &v) == -EINVAL, "accepted '%s'", bad[i]);
 		ck_assert_double_eq(v, 42); /* untouched on error */
 	}
-	ck_assert_int_eq(gl_parse_seconds(NULL, 100, &v), -EINVAL);
+	ck_assert_int_eq(gl_parse_duration(NULL, 100, &v), -EINVAL);
 }
 END_TEST
 
-START_TEST(seconds_rejects_out_of_range)
+START_TEST(duration_rejects_out_of_range)
 {
 	char huge[400];
 	double v = 42;
 
 	memset(huge, '9', sizeof huge - 1);
 	huge[sizeof huge - 1] = '\0';
-	ck_assert_int_eq(gl_parse_seconds("-1", 100, &v), -ERANGE);
-	ck_assert_int_eq(gl_parse_seconds("100.5", 100, &v), -ERANGE);
-	ck_assert_int_eq(gl_parse_seconds("99999999999", GL_TIMEOUT_MAX, &v), -ERANGE);
-	ck_assert_int_eq(gl_parse_seconds(huge, GL_TIMEOUT_MAX, &v), -ERANGE);
+	ck_assert_int_eq(gl_parse_duration("-1", 100, &v), -ERANGE);
+	ck_assert_int_eq(gl_parse_duration("-1m", 100, &v), -ERANGE);
+	ck_assert_int_eq(gl_parse_duration("100.5", 100, &v), -ERANGE);
+	ck_assert_int_eq(gl_parse_duration("2m", 100, &v), -ERANGE);
+	ck_assert_int_eq(gl_parse_duration("99999999999", GL_TIMEOUT_MAX, &v), -ERANGE);
+	ck_assert_int_eq(gl_parse_duration("366d", GL_TIMEOUT_MAX, &v), -ERANGE);
+	ck_assert_int_eq(gl_parse_duration(huge, GL_TIMEOUT_MAX, &v), -ERANGE);
 	ck_assert_double_eq(v, 42);
+}
+END_TEST
+
+/* A host program may switch LC_NUMERIC to a locale whose decimal separator
+ * is a comma; the settings are still read with a dot. */
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+START_TEST(duration_ignores_the_locale)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[4096];
+	const char *name;
+	double v = 42;
+
+	snprintf(dir, sizeof dir, "%s/gl-locale-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	name = tl_comma_locale(dir);
+	ck_assert_ptr_nonnull(setlocale(LC_NUMERIC, name));
+	ck_assert_double_eq(strtod("0.5", NULL), 0); /* the trap: strtod stops at the dot */
+	ck_assert_int_eq(gl_parse_duration("0.5", 100, &v), 0);
+	ck_assert_double_eq(v, 0.5);
+	ck_assert_int_eq(gl_parse_duration("1.5m", 100, &v), 0);
+	ck_assert_double_eq(v, 90);
+	setlocale(LC_NUMERIC, "C");
+	ck_assert_int_eq(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 END_TEST
 
@@ -140,7 +205,7 @@ START_TEST(config_bad_values_warn_and_keep_defaults)
 {
 	static const char *const env[] = {
 		"GPU_LOCK_PATH=relative/gpu.lock", "GPU_LOCK_TIMEOUT=5x", "GPU_LOCK_ON_TIMEOUT=maybe",
-		"GPU_LOCK_ON_ERROR=", "GPU_LOCK_QUIET=2", "GPU_LOCK_DEBUG=nan",
+		"GPU_LOCK_ON_ERROR=sometimes", "GPU_LOCK_QUIET=2", "GPU_LOCK_DEBUG=nan",
 		"PSRUN_SKIP_GPU_LOCK=please", NULL};
 	struct gl_gpu_config cfg;
 
@@ -150,10 +215,10 @@ START_TEST(config_bad_values_warn_and_keep_defaults)
 	ck_assert(cfg.timeout < 0);
 	ck_assert(!cfg.run_on_timeout && !cfg.run_on_error && !cfg.quiet && !cfg.debug);
 	ck_assert_ptr_null(cfg.skip_var); /* a bad skip value locks: fail closed */
-	ck_assert_ptr_nonnull(strstr(warnings, "GPU_LOCK_TIMEOUT='5x': expected seconds"));
+	ck_assert_ptr_nonnull(strstr(warnings, "GPU_LOCK_TIMEOUT='5x': expected a duration (e.g. 30, 0.5, 1m30s, 2h, or forever), at most a year"));
 	ck_assert_ptr_nonnull(strstr(warnings, "GPU_LOCK_PATH='relative/gpu.lock': expected an absolute path"));
 	ck_assert_ptr_nonnull(strstr(warnings, "GPU_LOCK_ON_TIMEOUT='maybe': expected 'fail' or 'run'"));
-	ck_assert_ptr_nonnull(strstr(warnings, "GPU_LOCK_ON_ERROR='': expected"));
+	ck_assert_ptr_nonnull(strstr(warnings, "GPU_LOCK_ON_ERROR='sometimes': expected"));
 	ck_assert_ptr_nonnull(strstr(warnings, "PSRUN_SKIP_GPU_LOCK='please'"));
 }
 END_TEST
@@ -170,13 +235,50 @@ START_TEST(config_timeout_edge_values)
 	ck_assert_int_eq(warning_count, 1);
 	ck_assert(cfg.timeout < 0);
 	load(empty, &cfg);
-	ck_assert_int_eq(warning_count, 1);
+	ck_assert_int_eq(warning_count, 0); /* empty means the default */
+	ck_assert(cfg.timeout < 0);
 	load(huge, &cfg);
 	ck_assert_int_eq(warning_count, 1);
 	ck_assert(cfg.timeout < 0);
 	load(zero, &cfg);
 	ck_assert_int_eq(warning_count, 0);
 	ck_assert_double_eq(cfg.timeout, 0);
+}
+END_TEST
+
+/* An empty variable means its default, as ${VAR:-default} in the original
+ * tools: no warning, whatever the setting. */
+START_TEST(config_empty_values_mean_the_defaults)
+{
+	static const char *const env[] = {"GPU_LOCK_PATH=", "GPU_LOCK_TIMEOUT=",
+	                                  "GPU_LOCK_ON_TIMEOUT=", "GPU_LOCK_ON_ERROR=",
+	                                  "GPU_LOCK_QUIET=", "GPU_LOCK_DEBUG=",
+	                                  "PSRUN_SKIP_GPU_LOCK=", "GPU_SKIP_LOCK=",
+	                                  "GPU_LOCK_HELD=", NULL};
+	struct gl_gpu_config cfg;
+
+	load(env, &cfg);
+	ck_assert_msg(warning_count == 0, "warned: %s", warnings);
+	ck_assert_str_eq(cfg.lock_path, "/tmp/gpu.lock");
+	ck_assert(cfg.timeout < 0);
+	ck_assert(!cfg.run_on_timeout && !cfg.run_on_error && !cfg.quiet && !cfg.debug);
+	ck_assert_ptr_null(cfg.skip_var);
+	ck_assert_ptr_null(cfg.held);
+}
+END_TEST
+
+START_TEST(config_timeout_with_units)
+{
+	static const char *const units[] = {"GPU_LOCK_TIMEOUT=1m30s", NULL};
+	static const char *const forever[] = {"GPU_LOCK_TIMEOUT=forever", NULL};
+	struct gl_gpu_config cfg;
+
+	load(units, &cfg);
+	ck_assert_int_eq(warning_count, 0);
+	ck_assert_double_eq(cfg.timeout, 90);
+	load(forever, &cfg);
+	ck_assert_int_eq(warning_count, 0);
+	ck_assert_double_eq(cfg.timeout, GL_WAIT_FOREVER);
 }
 END_TEST
 
@@ -205,14 +307,18 @@ Suite *parse_suite(void)
 	Suite *s = suite_create("parse");
 	TCase *tc = tcase_create("parse");
 
-	tcase_add_test(tc, seconds_accepts_plain_and_fractional);
-	tcase_add_test(tc, seconds_rejects_junk);
-	tcase_add_test(tc, seconds_rejects_out_of_range);
+	tcase_add_test(tc, duration_accepts_plain_and_fractional_seconds);
+	tcase_add_test(tc, duration_accepts_units_and_forever);
+	tcase_add_test(tc, duration_rejects_junk);
+	tcase_add_test(tc, duration_rejects_out_of_range);
+	tcase_add_test(tc, duration_ignores_the_locale);
 	tcase_add_test(tc, bool_words);
 	tcase_add_test(tc, config_defaults);
 	tcase_add_test(tc, config_reads_every_setting);
 	tcase_add_test(tc, config_bad_values_warn_and_keep_defaults);
 	tcase_add_test(tc, config_timeout_edge_values);
+	tcase_add_test(tc, config_empty_values_mean_the_defaults);
+	tcase_add_test(tc, config_timeout_with_units);
 	tcase_add_test(tc, config_skip_and_held_semantics);
 	suite_add_tcase(s, tc);
 	return s;
