@@ -55,19 +55,15 @@ static const struct {
 	double seconds;
 } duration_units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
 
-int gl_parse_duration(const char *s, double max, double *out)
+/* The sum of s's number+unit pairs (or of a plain number), in seconds.
+ * Returns 0 or -EINVAL. */
+static int duration_sum(const char *s, double *out)
 {
 	double total = 0;
 	size_t next_unit = 0, i = 0;
 
-	if (!s || !*s)
+	if (!*s)
 		return -EINVAL;
-	if (strcasecmp(s, "forever") == 0) {
-		*out = GL_DURATION_FOREVER;
-		return 0;
-	}
-	if (s[0] == '-') /* a negative duration is out of range, not junk */
-		return gl_parse_duration(s + 1, HUGE_VAL, &total) == 0 ? -ERANGE : -EINVAL;
 	while (s[i]) {
 		double v;
 		size_t n = gl_parse_decimal(s + i, &v);
@@ -89,6 +85,24 @@ int gl_parse_duration(const char *s, double max, double *out)
 		next_unit = u + 1;
 		i++;
 	}
+	*out = total;
+	return 0;
+}
+
+int gl_parse_duration(const char *s, double max, double *out)
+{
+	double total;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (strcasecmp(s, "forever") == 0) {
+		*out = GL_DURATION_FOREVER;
+		return 0;
+	}
+	if (s[0] == '-') /* a negative duration is out of range, not junk */
+		return duration_sum(s + 1, &total) == 0 ? -ERANGE : -EINVAL;
+	if (duration_sum(s, &total) < 0)
+		return -EINVAL;
 	if (!isfinite(total) || total > max)
 		return -ERANGE;
 	*out = total;
