@@ -86,6 +86,7 @@ struct run {
 	char cmd_path[PATH_MAX];
 	double start;
 	double deadline;
+	struct gl_wait wait; /* from start to deadline, with the reminders */
 	struct gl_slots slots;
 	bool announced;
 	bool nested; /* run by a job that holds a slot: no slot of its own */
@@ -599,6 +600,27 @@ static void announce_wait(struct run *r, unsigned ahead)
 	    r->o.dir, where, who[0] ? who : "no one (freeing now)");
 }
 
+/* A long wait is not silent: at 1, 5, 15 and 60 minutes, then hourly. */
+static void remind_wait(double waited, void *arg)
+{
+	struct run *r = arg;
+	char who[1024], where[64], dur[32];
+	unsigned ahead = 0;
+
+	for (size_t i = 0; i < r->slots.nahead; i++)
+		ahead += r->slots.ahead[i] != 0;
+	describe_holders(r, who, sizeof who);
+	gl_log_duration(waited, dur, sizeof dur);
+	if (r->slots.held)
+		snprintf(where, sizeof where, "holding slot %u, short of memory", r->slots.held);
+	else if (ahead)
+		snprintf(where, sizeof where, "%u ahead in the queue", ahead);
+	else
+		snprintf(where, sizeof where, "next in line");
+	msg("pid %d still waiting after %s for one of %u slots in %s (%s); held by %s",
+	    (int)getpid(), dur, r->o.slots, r->o.dir, where, who[0] ? who : "no one (freeing now)");
+}
+
 static void on_slot_wait(struct gl_slots *s, void *arg)
 {
 	(void)s;
@@ -612,7 +634,7 @@ static void announce_start(struct run *r, const char *how)
 
 	if (!r->announced || r->o.quiet)
 		return;
-	gl_log_duration(gl_slots_now() - r->start, took, sizeof took);
+	gl_log_duration(gl_wait_now() - r->start, took, sizeof took);
 	msg("pid %d %s after %s", (int)getpid(), how, took);
 }
 
@@ -643,7 +665,12 @@ static int wait_memory(struct run *r)
 			    (int)getpid(), have, need);
 		said = true;
 		r->announced = true;
-		left = r->deadline < 0 ? MEM_POLL_SECONDS : r->deadline - gl_slots_now();
+		if (r->wait.remind &&
+		    gl_wait_now() >= r->wait.start + gl_wait_reminder_at(r->wait.reminded)) {
+			r->wait.remind(gl_wait_now() - r->wait.start, r);
+			r->wait.reminded++;
+		}
+		left = r->deadline < 0 ? MEM_POLL_SECONDS : r->deadline - gl_wait_now();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (left > MEM_POLL_SECONDS)
@@ -858,7 +885,7 @@ static void __attribute__((noreturn)) timed_out(struct run *r, const char *what)
 {
 	char cmd[512], waited[32];
 
-	gl_log_duration(gl_slots_now() - r->start, waited, sizeof waited);
+	gl_log_duration(gl_wait_now() - r->start, waited, sizeof waited);
 	if (r->o.fail_on_timeout) {
 		msg("pid %d gave up after %s: %s (--on-timeout=fail)", (int)getpid(), waited, what);
 		gl_slots_dequeue(&r->slots);
@@ -1005,8 +1032,12 @@ int main(int argc, char **argv)
 	}
 	/* We wait from here on: time it. The clock's first read costs the vDSO's
 	 * page faults, which the fast path does without. */
-	r->start = gl_slots_now();
+	r->start = gl_wait_now();
 	r->deadline = r->o.max_wait < 0 ? -1 : r->start + r->o.max_wait;
+	r->wait.start = r->start;
+	r->wait.deadline = r->deadline;
+	r->wait.remind = r->o.quiet ? NULL : remind_wait;
+	r->wait.arg = r;
 	if (r->o.max_wait == 0 && !r->mem_need)
 		timed_out(r, "every slot is busy");
 
@@ -1017,7 +1048,7 @@ int main(int argc, char **argv)
 	}
 	if (ahead)
 		announce_wait(r, ahead);
-	e = gl_slots_wait_head(&r->slots, r->deadline);
+	e = gl_slots_wait_head(&r->slots, &r->wait);
 	if (e == -ETIMEDOUT)
 		timed_out(r, "still queued behind other jobs");
 	if (e < 0) {
@@ -1025,7 +1056,7 @@ int main(int argc, char **argv)
 		gl_slots_dequeue(&r->slots);
 		return EXIT_SETUP;
 	}
-	e = gl_slots_wait_slot(&r->slots, r->deadline, on_slot_wait, r);
+	e = gl_slots_wait_slot(&r->slots, &r->wait, on_slot_wait, r);
 	if (e == -ETIMEDOUT)
 		timed_out(r, "every slot is still busy");
 	if (e < 0)

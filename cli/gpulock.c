@@ -252,6 +252,7 @@ static int run_eager(struct cli_settings *s, char **cmd)
 	case GL_GPU_TIMED_OUT:
 		return EXIT_LOCK_FAILED;
 	case GL_GPU_FAILED:
+	case GL_GPU_INTERRUPTED: /* not asked for: a signal ends gpulock itself */
 		return EXIT_SETUP;
 	}
 	return exec_command(cmd);

@@ -22,6 +22,9 @@ struct gl_gpu_config {
 	bool debug;               /* GPU_LOCK_DEBUG */
 	const char *skip_var;     /* PSRUN_SKIP_GPU_LOCK or GPU_SKIP_LOCK when set, else NULL */
 	const char *held;         /* GPU_LOCK_HELD when non-empty, else NULL */
+	/* Not a setting: the preload sets it, so that SIGINT, SIGTERM, SIGHUP
+	 * and SIGQUIT end its waits (see gl_wait.h). */
+	bool interruptible;
 };
 
 typedef const char *(*gl_getenv_fn)(const char *name);

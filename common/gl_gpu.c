@@ -1,4 +1,5 @@
 #include "gl_gpu.h"
+#include "gl_env.h"
 #include "gl_held.h"
 #include "gl_lock.h"
 #include "gl_lockfile.h"
@@ -8,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 {
@@ -65,6 +59,8 @@ struct wait_ctx {
 	const struct gl_held *named; /* our GPU_LOCK_HELD, parsed, or NULL */
 	pid_t holder;                /* found holding the lock for our tree */
 	struct stat st;              /* and the lock file it holds */
+	struct gl_wait wait;         /* the whole take: one deadline, one reminder schedule */
+	int fd;                      /* the fd being waited on, for the reminders */
 };
 
 static void announce_wait(int fd, void *arg)
@@ -77,6 +73,57 @@ static void announce_wait(int fd, void *arg)
 	gl_gpu_describe_holder(fd, who, sizeof who);
 	gl_log("pid %d waiting for the GPU lock %s, held %s", (int)getpid(), w->cfg->lock_path,
 	       who);
+}
+
+/* " (2nd of 3 waiting)": where we stand among the waiters /proc/locks lists
+ * for the file, in the order the kernel keeps them; "" when not shown. */
+static void queue_position(int fd, char *buf, size_t len)
+{
+	struct gl_lock_entry e[64];
+	struct stat st;
+	size_t total, waiters = 0, ours = 0;
+
+	buf[0] = '\0';
+	if (fstat(fd, &st) < 0 ||
+	    gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 64, &total) < 0)
+		return;
+	for (size_t i = 0; i < total && i < 64; i++) {
+		if (!e[i].waiting)
+			continue;
+		waiters++;
+		if (e[i].pid == getpid() && !ours)
+			ours = waiters;
+	}
+	if (ours)
+		snprintf(buf, len, " (number %zu of %zu waiting)", ours, waiters);
+}
+
+static const char *stop_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	case SIGQUIT:
+		return "SIGQUIT";
+	default:
+		return "a signal";
+	}
+}
+
+static void remind_wait(double waited, void *arg)
+{
+	struct wait_ctx *w = arg;
+	char who[256], pos[64], dur[32];
+
+	gl_gpu_describe_holder(w->fd, who, sizeof who);
+	queue_position(w->fd, pos, sizeof pos);
+	gl_log_duration(waited, dur, sizeof dur);
+	gl_log("pid %d still waiting for the GPU lock %s after %s%s; held %s", (int)getpid(),
+	       w->cfg->lock_path, dur, pos, who);
 }
 
 static enum gl_gpu_result unusable(const struct gl_gpu_config *cfg, const char *point, int err)
@@ -101,7 +148,8 @@ static void export_held(pid_t holder, dev_t dev, ino_t ino)
 	char value[96];
 
 	gl_held_format(&h, value, sizeof value);
-	setenv(GL_HELD_VAR, value, 1);
+	/* Not setenv: the host's other threads may be reading the environment. */
+	(void)gl_env_publish(GL_HELD_VAR, value);
 }
 
 enum holder_kind { HOLDER_OURS, HOLDER_OTHER, HOLDER_UNSEEN };
@@ -148,7 +196,7 @@ static int try_for_tree(struct wait_ctx *ctx, int fd)
 {
 	for (int reads = 0; reads < 16; reads++) {
 		bool busy;
-		int r = gl_lock_acquire(fd, 0, NULL, NULL, &busy);
+		int r = gl_lock_acquire(fd, NULL, NULL, NULL, &busy);
 
 		if (r != -ETIMEDOUT)
 			return r;
@@ -258,15 +306,14 @@ static int wait_for_orphan(const struct gl_gpu_config *cfg, struct wait_ctx *ctx
 	snprintf(proc_fd, sizeof proc_fd, "/proc/%d/fd/%d", (int)o.pid, o.fdnum);
 	ofd = open(proc_fd, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (ofd >= 0 && fstat(ofd, &st) == 0 && st.st_ino == o.orphan_ino && S_ISREG(st.st_mode)) {
-		r = gl_lock_acquire(ofd, cfg->timeout, NULL, ctx, &waited);
+		ctx->fd = ofd;
+		r = gl_lock_acquire(ofd, &ctx->wait, NULL, ctx, &waited);
 		close(ofd); /* its holder is gone; ours stays on the path's file */
 		return r;
 	}
 	if (ofd >= 0)
 		close(ofd);
-	/* A bounded poll: rounding in left only moves its end by microseconds.
-	 * NOLINTNEXTLINE(cert-flp30-c) */
-	for (double left = cfg->timeout; cfg->timeout < 0 || left > 0; left -= 0.01) {
+	while (ctx->wait.deadline < 0 || gl_wait_now() < ctx->wait.deadline) {
 		struct orphan again = o;
 		again.pid = 0;
 		if (gl_proc_locks_scan("/proc/locks", find_orphan, &again) < 0 || !again.pid)
@@ -295,7 +342,8 @@ static int acquire_on_path(const struct gl_gpu_config *cfg, struct wait_ctx *ctx
 			*waited = true;
 			if (cfg->timeout == 0)
 				return -ETIMEDOUT;
-			r = gl_lock_acquire(*fd, cfg->timeout, announce_wait, ctx, &w);
+			ctx->fd = *fd;
+			r = gl_lock_acquire(*fd, &ctx->wait, announce_wait, ctx, &w);
 		}
 		if (r != 0)
 			return r;
@@ -313,10 +361,9 @@ static int acquire_on_path(const struct gl_gpu_config *cfg, struct wait_ctx *ctx
 
 enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point, int *fd)
 {
-	struct wait_ctx ctx = {.cfg = cfg};
+	struct wait_ctx ctx = {.cfg = cfg, .fd = -1};
 	struct gl_held named;
 	struct stat st;
-	double start;
 	bool waited, ours = false;
 	char who[256];
 	int r;
@@ -339,7 +386,11 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char 
 	 * was waiting for the lock: waiting on the same open file description
 	 * makes parent and child share the lock, whoever of them gets it. */
 	ctx.named = ours ? &named : NULL;
-	start = now_monotonic();
+	ctx.wait.start = gl_wait_now();
+	ctx.wait.deadline = cfg->timeout < 0 ? -1 : ctx.wait.start + cfg->timeout;
+	ctx.wait.remind = cfg->quiet ? NULL : remind_wait;
+	ctx.wait.arg = &ctx;
+	ctx.wait.interruptible = cfg->interruptible;
 	waited = false;
 	r = acquire_on_path(cfg, &ctx, fd, &waited);
 	if (r == 1) {
@@ -362,10 +413,19 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char 
 			export_held(getpid(), st.st_dev, st.st_ino);
 		if (waited && !cfg->quiet)
 			gl_log("pid %d got the GPU lock %s after %.1fs", (int)getpid(),
-			       cfg->lock_path, now_monotonic() - start);
+			       cfg->lock_path, gl_wait_now() - ctx.wait.start);
 		else if (cfg->debug)
 			gl_log("%s: took the GPU lock %s", point, cfg->lock_path);
 		return GL_GPU_LOCKED;
+	}
+	if (r == -EINTR) {
+		close(*fd);
+		*fd = -1;
+		if (!cfg->quiet)
+			gl_log("pid %d stopped waiting for the GPU lock %s after %.1fs: %s", (int)getpid(),
+			       cfg->lock_path, gl_wait_now() - ctx.wait.start,
+			       stop_signal_name(ctx.wait.signal));
+		return GL_GPU_INTERRUPTED;
 	}
 	if (r != -ETIMEDOUT) {
 		close(*fd);

@@ -18,6 +18,7 @@ enum gl_gpu_result {
 	GL_GPU_UNLOCKED,  /* no lock, by the user's GPU_LOCK_ON_TIMEOUT/ON_ERROR=run */
 	GL_GPU_TIMED_OUT, /* GPU_LOCK_TIMEOUT passed (fail policy) */
 	GL_GPU_FAILED,    /* the lock file is unusable (fail policy) */
+	GL_GPU_INTERRUPTED, /* a stop signal ended the wait (cfg->interruptible) */
 };
 
 /* Takes the lock as cfg says. point names who asks ("cuInit"), for messages.
@@ -33,7 +34,7 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char 
 /* True when the process may go on to use the GPU. */
 static inline int gl_gpu_result_ok(enum gl_gpu_result r)
 {
-	return r != GL_GPU_TIMED_OUT && r != GL_GPU_FAILED;
+	return r != GL_GPU_TIMED_OUT && r != GL_GPU_FAILED && r != GL_GPU_INTERRUPTED;
 }
 
 /* "pid 123 (python train.py), holding it for 2m03s", or "nobody". */

@@ -1,12 +1,11 @@
 #include "gl_slots.h"
 #include "gl_proc.h"
-#include "gl_thread.h"
+#include "gl_wait.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,23 +19,6 @@
 #include <unistd.h>
 
 #define TICKET_MAX 1000000000000000000ULL /* 19 digits: never reached */
-
-double gl_slots_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int flock_retry(int fd, int op)
-{
-	while (flock(fd, op) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
 
 /* ---- the directory ---- */
 
@@ -258,7 +240,7 @@ static int sweep(struct gl_slots *s)
 
 		if (fd < 0)
 			return fd;
-		r = flock_retry(fd, LOCK_EX | LOCK_NB);
+		r = gl_flock(fd, LOCK_EX | LOCK_NB);
 		if (r == 0) {
 			s->held = k;
 			return 1;
@@ -454,7 +436,7 @@ static int probe(int dirfd, unsigned long long num, int *fd_out)
 		close(fd);
 		return 0;
 	}
-	r = flock_retry(fd, LOCK_SH | LOCK_NB);
+	r = gl_flock(fd, LOCK_SH | LOCK_NB);
 	if (r == -EWOULDBLOCK) {
 		*fd_out = fd;
 		return 1;
@@ -477,7 +459,7 @@ int gl_slots_enqueue(struct gl_slots *s, unsigned *ahead)
 		return -EALREADY;
 	/* Numbers come from the directory's flock: every ticket below ours is
 	 * created and locked before we look, so an unlocked one is dead. */
-	r = flock_retry(s->dirfd, LOCK_EX);
+	r = gl_flock(s->dirfd, LOCK_EX);
 	if (r < 0)
 		return r;
 	r = scan(s->dirfd, &nums, &n, NULL);
@@ -495,7 +477,7 @@ int gl_slots_enqueue(struct gl_slots *s, unsigned *ahead)
 			r = errno == EEXIST ? -EBUSY : -errno;
 		} else {
 			(void)fchmod(fd, GL_SLOTS_TICKET_MODE);
-			r = flock_retry(fd, LOCK_EX | LOCK_NB);
+			r = gl_flock(fd, LOCK_EX | LOCK_NB);
 			if (r < 0) {
 				(void)unlinkat(s->dirfd, name, 0);
 				close(fd);
@@ -540,151 +522,7 @@ void gl_slots_dequeue(struct gl_slots *s)
 	s->ticket_fd = -1;
 }
 
-/* ---- waiting for the first of several flocks ---- */
-
-/* flock(2) has no timeout and no "any of": one thread per file makes the
- * blocking call, on its own duplicate of the fd, and the caller waits on a
- * condition variable with a deadline. The first lock taken is the caller's;
- * a thread that succeeds after that (or after the caller gave up) unlocks at
- * once. A thread still blocked when the caller execs or exits dies with it. */
-struct race {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int winner; /* index of the first fd locked, -1 */
-	int error;  /* first error of a thread, 0 */
-	bool over;  /* the caller stopped waiting */
-	int refs;   /* threads still running, plus the caller */
-	int op;
-};
-
-struct racer {
-	struct race *race;
-	int fd; /* our duplicate */
-	int index;
-};
-
-static void race_unref(struct race *r, bool *last)
-{
-	*last = --r->refs == 0;
-}
-
-static void race_free(struct race *r)
-{
-	pthread_cond_destroy(&r->cv);
-	pthread_mutex_destroy(&r->mu);
-	free(r);
-}
-
-static void *racer_main(void *arg)
-{
-	struct racer *me = arg;
-	struct race *r = me->race;
-	int res = flock_retry(me->fd, r->op);
-	bool last;
-
-	pthread_mutex_lock(&r->mu);
-	if (res == 0 && !r->over && r->winner < 0)
-		r->winner = me->index;
-	else if (res == 0)
-		(void)flock(me->fd, LOCK_UN); /* too late: not ours to keep */
-	else if (!r->error)
-		r->error = res;
-	race_unref(r, &last);
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	/* The lock, if won, stays: the caller's fd shares the description. */
-	close(me->fd);
-	free(me);
-	if (last)
-		race_free(r);
-	return NULL;
-}
-
-static void deadline_ts(double deadline, struct timespec *ts)
-{
-	ts->tv_sec = (time_t)deadline;
-	ts->tv_nsec = (long)((deadline - (double)ts->tv_sec) * 1e9);
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-	if (ts->tv_nsec < 0)
-		ts->tv_nsec = 0;
-}
-
-/* Lock the first of fds[0..n) that can be locked with op. Returns 0 and
- * *winner, -ETIMEDOUT, or -errno. */
-static int race(const int *fds, int n, int op, double deadline, int *winner)
-{
-	struct race *r;
-	pthread_condattr_t ca;
-	struct timespec ts;
-	int res = 0;
-	bool last;
-
-	if (deadline >= 0 && gl_slots_now() >= deadline)
-		return -ETIMEDOUT;
-	r = calloc(1, sizeof *r);
-	if (!r)
-		return -ENOMEM;
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	r->winner = -1;
-	r->op = op;
-	r->refs = 1;
-
-	pthread_mutex_lock(&r->mu);
-	for (int i = 0; i < n; i++) {
-		struct racer *me = malloc(sizeof *me);
-
-		if (!me) {
-			res = -ENOMEM;
-			break;
-		}
-		me->race = r;
-		me->index = i;
-		me->fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-		if (me->fd < 0) {
-			res = -errno;
-			free(me);
-			break;
-		}
-		r->refs++;
-		res = gl_thread_start(racer_main, me); /* signals are for the main thread */
-		if (res) {
-			r->refs--;
-			close(me->fd);
-			free(me);
-			break;
-		}
-	}
-	if (deadline >= 0)
-		deadline_ts(deadline, &ts);
-	while (res == 0 && r->winner < 0 && r->error == 0) {
-		int w = deadline < 0 ? pthread_cond_wait(&r->cv, &r->mu)
-		                     : pthread_cond_timedwait(&r->cv, &r->mu, &ts);
-		if (w == ETIMEDOUT && r->winner < 0 && r->error == 0)
-			res = -ETIMEDOUT;
-	}
-	if (res == 0 && r->winner >= 0)
-		*winner = r->winner;
-	else if (res == 0)
-		res = r->error;
-	else if (r->winner >= 0 && res != -ETIMEDOUT)
-		(void)flock(fds[r->winner], LOCK_UN); /* failed to start them all */
-	/* Threads that lock from now on unlock at once. */
-	r->over = true;
-	race_unref(r, &last);
-	pthread_mutex_unlock(&r->mu);
-	if (last)
-		race_free(r);
-	return res;
-}
-
-int gl_slots_wait_head(struct gl_slots *s, double deadline)
+int gl_slots_wait_head(struct gl_slots *s, struct gl_wait *w)
 {
 	char name[64];
 
@@ -704,7 +542,7 @@ int gl_slots_wait_head(struct gl_slots *s, double deadline)
 			s->ahead[i] = 0;
 			continue;
 		}
-		r = race(&fd, 1, LOCK_SH, deadline, &winner);
+		r = gl_wait_first(&fd, 1, LOCK_SH, w, &winner);
 		if (r < 0) {
 			close(fd);
 			return r;
@@ -719,7 +557,7 @@ int gl_slots_wait_head(struct gl_slots *s, double deadline)
 	return 0;
 }
 
-int gl_slots_wait_slot(struct gl_slots *s, double deadline, gl_slots_wait_fn on_wait, void *arg)
+int gl_slots_wait_slot(struct gl_slots *s, struct gl_wait *w, gl_slots_wait_fn on_wait, void *arg)
 {
 	int winner = -1, r = sweep(s);
 
@@ -729,7 +567,7 @@ int gl_slots_wait_slot(struct gl_slots *s, double deadline, gl_slots_wait_fn on_
 		on_wait(s, arg);
 	/* Every slot file is open now (sweep opened them all). */
 	s->bad_slot = 0;
-	r = race(s->fds, (int)s->nslots, LOCK_EX, deadline, &winner);
+	r = gl_wait_first(s->fds, (int)s->nslots, LOCK_EX, w, &winner);
 	if (r < 0)
 		return r;
 	s->held = (unsigned)winner + 1;

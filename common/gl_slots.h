@@ -22,6 +22,8 @@
 #ifndef GL_SLOTS_H
 #define GL_SLOTS_H
 
+#include "gl_wait.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -76,10 +78,9 @@ int gl_slots_try(struct gl_slots *s);
  * tickets found on the way are removed). */
 int gl_slots_enqueue(struct gl_slots *s, unsigned *ahead);
 
-/* Wait until every waiter before us has left or died. deadline: on
- * CLOCK_MONOTONIC, in seconds (gl_slots_now() + timeout), < 0 for none.
- * Returns 0, -ETIMEDOUT or -errno. */
-int gl_slots_wait_head(struct gl_slots *s, double deadline);
+/* Wait until every waiter before us has left or died, as w says (its
+ * deadline, its reminders). Returns 0, -ETIMEDOUT or -errno. */
+int gl_slots_wait_head(struct gl_slots *s, struct gl_wait *w);
 
 /* Called once, just before blocking, when every slot is busy. */
 typedef void (*gl_slots_wait_fn)(struct gl_slots *s, void *arg);
@@ -87,7 +88,7 @@ typedef void (*gl_slots_wait_fn)(struct gl_slots *s, void *arg);
 /* As the head: take the first slot that is or becomes free. on_wait (may be
  * NULL) is called first when there is none now. 0 (s->held is ours),
  * -ETIMEDOUT, or -errno (slot s->bad_slot, when not 0, cannot be used). */
-int gl_slots_wait_slot(struct gl_slots *s, double deadline, gl_slots_wait_fn on_wait, void *arg);
+int gl_slots_wait_slot(struct gl_slots *s, struct gl_wait *w, gl_slots_wait_fn on_wait, void *arg);
 
 /* Leave the queue: remove and close our ticket, which wakes our successor. */
 void gl_slots_dequeue(struct gl_slots *s);
@@ -98,9 +99,6 @@ void gl_slots_release(struct gl_slots *s);
 /* Let the held slot's fd survive exec, so the command itself holds the slot.
  * Returns the fd or -errno. */
 int gl_slots_keep(struct gl_slots *s);
-
-/* Seconds on CLOCK_MONOTONIC, the clock of every deadline here. */
-double gl_slots_now(void);
 
 /* ---- Reading the state without taking anything (gpulock status) ---- */
 

@@ -64,7 +64,10 @@ static unsigned int gate_pass(const char *point, enum route route)
 	snprintf(how, sizeof how, "%s, asked by %s", route_names[route],
 	         object_name(atomic_load(&route_caller[route])));
 	r = gl_gate_enter(point, how);
-	if (r == GL_GPU_TIMED_OUT)
+	/* Interrupted: the host's handler has run; an error makes the CUDA call
+	 * return at once, so the host acts on it (Python raises
+	 * KeyboardInterrupt). A later call waits again. */
+	if (r == GL_GPU_TIMED_OUT || r == GL_GPU_INTERRUPTED)
 		return GL_CUDA_ERROR_DEVICE_UNAVAILABLE;
 	if (r == GL_GPU_FAILED)
 		return GL_CUDA_ERROR_OPERATING_SYSTEM;

@@ -23,16 +23,24 @@ static const char *env(const char *name)
 	return getenv(name);
 }
 
+static void atfork_register(void);
+
 const struct gl_gpu_config *gl_gate_config(void)
 {
 	int expect = 0;
 
 	if (atomic_load_explicit(&config_state, memory_order_acquire) == 2)
 		return config;
+	/* Before the read: a fork in the middle of it must find the handler
+	 * that resets the state in the child, or the child would wait for a
+	 * reader that does not exist there. */
+	pthread_once(&atfork_once, atfork_register);
 	if (atomic_compare_exchange_strong(&config_state, &expect, 1)) {
 		config = calloc(1, sizeof *config);
-		if (config)
+		if (config) {
 			gl_gpu_config_load(config, env, gl_config_warn_stderr);
+			config->interruptible = true; /* Ctrl-C reaches a waiting host */
+		}
 		atomic_store_explicit(&config_state, 2, memory_order_release);
 	}
 	while (atomic_load_explicit(&config_state, memory_order_acquire) != 2)
@@ -67,7 +75,6 @@ enum gl_gpu_result gl_gate_enter(const char *point, const char *how)
 		gl_log("pid %d: %s: out of memory for the GPU lock settings", (int)getpid(), point);
 		return GL_GPU_FAILED;
 	}
-	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&gate_mu);
 	if (!gl_gate_open()) {
 		if (cfg->debug)

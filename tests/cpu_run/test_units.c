@@ -19,6 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* A wait until deadline (< 0: none), as cpu_run's are. */
+#define UNTIL(d) (&(struct gl_wait){.start = t_now(), .deadline = (d)})
+
 START_TEST(parse_long_strict)
 {
 	static const char *const bad[] = {"", "x", "1x", " 1", "1 ", "+1", "0x10", "1.0", "-", "--1", NULL};
@@ -194,8 +197,8 @@ START_TEST(fast_path_takes_free_slots_then_stops)
 		ck_assert_int_eq(gl_slots_open(&c, t_slots, 2, true, &owner, &created), 0);
 		ck_assert_int_eq(gl_slots_try(&c), 0);
 		ck_assert_uint_eq(c.held, 0);
-		ck_assert_int_eq(gl_slots_wait_head(&a, -1), 0);
-		ck_assert_int_eq(gl_slots_wait_slot(&a, -1, NULL, NULL), 0);
+		ck_assert_int_eq(gl_slots_wait_head(&a, UNTIL(-1)), 0);
+		ck_assert_int_eq(gl_slots_wait_slot(&a, UNTIL(-1), NULL, NULL), 0);
 		ck_assert_uint_eq(a.held, 1);
 		gl_slots_dequeue(&a);
 		ck_assert_int_eq(t_tickets(), 0);
@@ -229,10 +232,10 @@ START_TEST(wait_slot_times_out_and_wakes)
 	ck_assert_int_eq(gl_slots_open(&b, t_slots, 1, true, &owner, &created), 0);
 	ck_assert_int_eq(gl_slots_try(&a), 1);
 	t0 = t_now();
-	ck_assert_int_eq(gl_slots_wait_slot(&b, t_now() + 0.2, count_wait, NULL), -ETIMEDOUT);
+	ck_assert_int_eq(gl_slots_wait_slot(&b, UNTIL(t_now() + 0.2), count_wait, NULL), -ETIMEDOUT);
 	ck_assert(t_now() - t0 >= 0.19);
 	ck_assert_int_eq(on_wait_calls, 1);
-	ck_assert_int_eq(gl_slots_wait_slot(&b, t_now() - 1, NULL, NULL), -ETIMEDOUT); /* past */
+	ck_assert_int_eq(gl_slots_wait_slot(&b, UNTIL(t_now() - 1), NULL, NULL), -ETIMEDOUT); /* past */
 	/* A late winner after the timeout gives the slot back at once. */
 	gl_slots_release(&a);
 	child = fork();
@@ -241,20 +244,20 @@ START_TEST(wait_slot_times_out_and_wakes)
 		/* The other side can take it: nobody kept it. */
 		if (gl_slots_open(&c, t_slots, 1, true, &owner, &created) < 0)
 			_exit(2);
-		_exit(gl_slots_wait_slot(&c, t_now() + 10, NULL, NULL) == 0 ? 0 : 1);
+		_exit(gl_slots_wait_slot(&c, UNTIL(t_now() + 10), NULL, NULL) == 0 ? 0 : 1);
 	}
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	/* Woken by a release, not by a timer. (b's late thread, still blocked
 	 * if the child won, takes and drops the slot when the child exits: a
 	 * try could meet it holding, so a waits.) */
-	ck_assert_int_eq(gl_slots_wait_slot(&a, t_now() + 10, NULL, NULL), 0);
+	ck_assert_int_eq(gl_slots_wait_slot(&a, UNTIL(t_now() + 10), NULL, NULL), 0);
 	child = fork();
 	if (child == 0) {
 		struct gl_slots c;
 		if (gl_slots_open(&c, t_slots, 1, true, &owner, &created) < 0)
 			_exit(2);
-		_exit(gl_slots_wait_slot(&c, -1, NULL, NULL) == 0 ? 0 : 1);
+		_exit(gl_slots_wait_slot(&c, UNTIL(-1), NULL, NULL) == 0 ? 0 : 1);
 	}
 	t_wait_lock(t_slot(1), child, true);
 	gl_slots_release(&a);
@@ -312,7 +315,7 @@ START_TEST(inspect_reads_slots_and_queue_without_taking)
 	gl_slots_close(&w1);
 	ck_assert_int_eq(gl_slots_inspect(t_slots, 3, st, 8, &ns, tk, 8, &nt, NULL), 0);
 	ck_assert_uint_eq(nt, 1);
-	ck_assert_int_eq(gl_slots_wait_head(&w2, t_now() + 5), 0);
+	ck_assert_int_eq(gl_slots_wait_head(&w2, UNTIL(t_now() + 5)), 0);
 	gl_slots_close(&w2);
 	gl_slots_close(&a);
 	ck_assert_int_eq(gl_slots_inspect(t_slots, 3, st, 8, &ns, tk, 8, &nt, NULL), 0);
@@ -349,9 +352,9 @@ START_TEST(wait_head_follows_a_live_predecessor)
 	ck_assert_int_eq(gl_slots_open(&w2, t_slots, 1, true, &owner, &created), 0);
 	ck_assert_int_eq(gl_slots_enqueue(&w2, &ahead), 0);
 	ck_assert_uint_eq(ahead, 1);
-	ck_assert_int_eq(gl_slots_wait_head(&w2, t_now() + 0.2), -ETIMEDOUT);
+	ck_assert_int_eq(gl_slots_wait_head(&w2, UNTIL(t_now() + 0.2)), -ETIMEDOUT);
 	ck_assert_int_eq(write(go[1], "x", 1), 1);
-	ck_assert_int_eq(gl_slots_wait_head(&w2, t_now() + 20), 0);
+	ck_assert_int_eq(gl_slots_wait_head(&w2, UNTIL(t_now() + 20)), 0);
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	gl_slots_close(&w2);

@@ -1,8 +1,9 @@
 /* A host program with its own signal set-up: handlers for SIGALRM (without
- * SA_RESTART, so a blocked flock sees EINTR) and SIGCHLD, and SIGUSR1
- * blocked. It reaches cuInit (which may wait for the lock; the test sends
- * SIGALRM during the wait) and then checks that every disposition and the
- * mask are exactly as it set them. Prints "cuInit=R alarms=N same=1". */
+ * SA_RESTART, so a blocked call sees EINTR), SIGCHLD and SIGWINCH, and
+ * SIGUSR1 blocked. It reaches cuInit (which may wait for the lock; the test
+ * sends those signals during the wait, which must go on) and then checks
+ * that every disposition and the mask are exactly as it set them. Prints
+ * "cuInit=R alarms=N others=M same=1". */
 #include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,9 +17,12 @@ static void on_alarm(int sig)
 	alarms++;
 }
 
-static void on_child(int sig)
+static volatile sig_atomic_t others;
+
+static void on_other(int sig)
 {
 	(void)sig;
+	others++;
 }
 
 int main(void)
@@ -33,9 +37,11 @@ int main(void)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_alarm; /* no SA_RESTART on purpose */
 	sigaction(SIGALRM, &sa, NULL);
-	sa.sa_handler = on_child;
+	sa.sa_handler = on_other;
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_flags = 0;
+	sigaction(SIGWINCH, &sa, NULL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
@@ -66,6 +72,6 @@ int main(void)
 			fprintf(stderr, "mask of signal %d changed\n", s);
 			same = 0;
 		}
-	printf("cuInit=%u alarms=%d same=%d\n", r, (int)alarms, same);
+	printf("cuInit=%u alarms=%d others=%d same=%d\n", r, (int)alarms, (int)others, same);
 	return r || !same;
 }

@@ -160,7 +160,9 @@ static int run_burst(struct referee *ref, int clients)
 	size_t waiting = 0;
 	pid_t *pid = calloc(clients, sizeof *pid);
 	int fds_before = stress_fd_count(getpid()), files_before, lock, failed = 0, waiter_fds = -1;
-	int want_fds = stress_inheritable_fds() + 1; /* and the lock file */
+	/* And the lock file, its waiting thread's duplicate of it and the
+	 * eventfd that thread wakes the waiter through (gl_wait.c). */
+	int want_fds = stress_inheritable_fds() + 3;
 	int ready[2], release[2], status;
 	pid_t holder;
 	char byte;

@@ -145,14 +145,16 @@ static void signals_test(const char *const extra[])
 	close(host.in);
 	h_wait_waiter(h_lock, host.pid);
 	kill(host.pid, SIGALRM);
+	kill(host.pid, SIGCHLD);
+	kill(host.pid, SIGWINCH);
 	kill(host.pid, SIGUSR1); /* blocked: stays pending, harmless */
-	/* The alarm is handled while the wait goes on. */
+	/* They are handled while the wait goes on. */
 	h_wait_waiter(h_lock, host.pid);
 	close(holder.in);
 	out = h_read_all(host.out);
 	err = h_read_all(host.err);
 	ck_assert_msg(h_wait(&host, 30) == 0, "stderr:\n%s", err);
-	ck_assert_str_eq(out, "cuInit=0 alarms=1 same=1\n");
+	ck_assert_str_eq(out, "cuInit=0 alarms=1 others=2 same=1\n");
 	ck_assert_int_eq(h_wait(&holder, 30), 0);
 }
 

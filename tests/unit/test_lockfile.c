@@ -160,14 +160,26 @@ static void on_wait_release(int fd, void *arg)
 	ck_assert_int_eq(write(*(int *)arg, "x", 1), 1);
 }
 
+/* A wait of timeout seconds from now (GL_WAIT_FOREVER: no deadline). */
+static struct gl_wait within(double timeout)
+{
+	struct gl_wait w = {.start = gl_wait_now(), .deadline = -1};
+
+	if (timeout >= 0)
+		w.deadline = w.start + timeout;
+	return w;
+}
+
 START_TEST(acquire_free_lock_does_not_wait)
 {
+	struct gl_wait w;
 	bool waited = true;
 	int fd;
 
 	make_dir();
 	ck_assert_int_eq(gl_lockfile_open(path, &fd), 0);
-	ck_assert_int_eq(gl_lock_acquire(fd, GL_WAIT_FOREVER, NULL, NULL, &waited), 0);
+	w = within(GL_WAIT_FOREVER);
+	ck_assert_int_eq(gl_lock_acquire(fd, &w, NULL, NULL, &waited), 0);
 	ck_assert(!waited);
 	ck_assert_int_eq(gl_lock_is_held(path), 1);
 	close(fd);
@@ -177,6 +189,7 @@ END_TEST
 
 START_TEST(acquire_waits_for_release)
 {
+	struct gl_wait w;
 	int fd, release, status;
 	bool waited = false;
 	pid_t pid;
@@ -184,8 +197,8 @@ START_TEST(acquire_waits_for_release)
 	make_dir();
 	pid = hold_in_child(&release);
 	ck_assert_int_eq(gl_lockfile_open(path, &fd), 0);
-	ck_assert_int_eq(gl_lock_acquire(fd, GL_WAIT_FOREVER, on_wait_release, &release, &waited),
-	                 0);
+	w = within(GL_WAIT_FOREVER);
+	ck_assert_int_eq(gl_lock_acquire(fd, &w, on_wait_release, &release, &waited), 0);
 	ck_assert(waited);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_int_eq(status, 0);
@@ -194,13 +207,15 @@ END_TEST
 
 START_TEST(bounded_wait_gets_lock_released_in_time)
 {
+	struct gl_wait w;
 	int fd, release;
 	bool waited = false;
 
 	make_dir();
 	hold_in_child(&release);
 	ck_assert_int_eq(gl_lockfile_open(path, &fd), 0);
-	ck_assert_int_eq(gl_lock_acquire(fd, 30, on_wait_release, &release, &waited), 0);
+	w = within(30);
+	ck_assert_int_eq(gl_lock_acquire(fd, &w, on_wait_release, &release, &waited), 0);
 	ck_assert(waited);
 	ck_assert_int_eq(gl_lock_is_held(path), 1);
 }
@@ -208,6 +223,7 @@ END_TEST
 
 START_TEST(bounded_wait_times_out_and_leaves_no_lock_behind)
 {
+	struct gl_wait w;
 	int fd, release, status;
 	bool waited = false;
 	pid_t pid;
@@ -215,9 +231,10 @@ START_TEST(bounded_wait_times_out_and_leaves_no_lock_behind)
 	make_dir();
 	pid = hold_in_child(&release);
 	ck_assert_int_eq(gl_lockfile_open(path, &fd), 0);
-	ck_assert_int_eq(gl_lock_acquire(fd, 0, NULL, NULL, &waited), -ETIMEDOUT);
+	ck_assert_int_eq(gl_lock_acquire(fd, NULL, NULL, NULL, &waited), -ETIMEDOUT);
 	ck_assert(waited);
-	ck_assert_int_eq(gl_lock_acquire(fd, 0.2, NULL, NULL, &waited), -ETIMEDOUT);
+	w = within(0.2);
+	ck_assert_int_eq(gl_lock_acquire(fd, &w, NULL, NULL, &waited), -ETIMEDOUT);
 	close(fd);
 	/* The abandoned helper thread gets the lock once the holder goes, and
 	 * must drop it at once: the lock becomes free. */

@@ -6,6 +6,7 @@
 Suite *parse_suite(void);
 Suite *lockfile_suite(void);
 Suite *proc_suite(void);
+Suite *wait_suite(void);
 
 int main(void)
 {
@@ -14,6 +15,7 @@ int main(void)
 
 	srunner_add_suite(sr, lockfile_suite());
 	srunner_add_suite(sr, proc_suite());
+	srunner_add_suite(sr, wait_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

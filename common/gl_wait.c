@@ -1,0 +1,321 @@
+#include "gl_wait.h"
+#include "gl_interrupt.h"
+#include "gl_thread.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+double gl_wait_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int gl_flock(int fd, int op)
+{
+	while (flock(fd, op) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+double gl_wait_reminder_at(unsigned k)
+{
+	static const double first[] = {60, 300, 900, 3600};
+
+	if (k < sizeof first / sizeof first[0])
+		return first[k];
+	return 3600.0 * (k - 2);
+}
+
+/* One wait, shared by the caller and its threads; freed by the last of them
+ * to leave. */
+struct race {
+	pthread_mutex_t mu;
+	int wake;         /* eventfd: a thread has a result (or a stop signal came) */
+	int op;
+	int winner;       /* index of the first fd locked, -1 */
+	int error;        /* first error of a thread, 0 */
+	bool over;        /* the caller has stopped waiting */
+	bool keep_late;   /* ... and the process forked meanwhile: see gl_wait.h */
+	unsigned forks;   /* fork count when the wait began */
+	int refs;         /* threads still running, plus the caller */
+};
+
+/* A helper thread's duplicate, registered so that a fork can close it in
+ * the child: the thread that would have closed it does not exist there. */
+struct racer {
+	struct race *race;
+	int fd;
+	int index;
+	struct racer *prev, *next;
+};
+
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct racer *registry;
+static atomic_uint forks;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&registry_mu);
+	atomic_fetch_add(&forks, 1);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&registry_mu);
+}
+
+/* The threads are gone in the child; their duplicates must not stay, or a
+ * lock granted to them later would live on in the child. Their memory is
+ * left: the parent's caller still owns its share of it. */
+static void fork_child(void)
+{
+	for (struct racer *r = registry; r; r = r->next)
+		close(r->fd);
+	registry = NULL;
+	pthread_mutex_unlock(&registry_mu);
+}
+
+static void atfork_register(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static void registry_add(struct racer *r)
+{
+	r->prev = NULL;
+	r->next = registry;
+	if (registry)
+		registry->prev = r;
+	registry = r;
+}
+
+static void registry_remove(struct racer *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		registry = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+}
+
+static void race_free(struct race *r)
+{
+	close(r->wake);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+static void *racer_main(void *arg)
+{
+	struct racer *me = arg;
+	struct race *r = me->race;
+	int res = gl_flock(me->fd, r->op);
+	uint64_t one = 1;
+	bool last;
+
+	pthread_mutex_lock(&r->mu);
+	if (res == 0 && !r->over && r->winner < 0)
+		r->winner = me->index; /* the lock stays: the caller's fd shares it */
+	else if (res == 0 && !r->keep_late)
+		(void)flock(me->fd, LOCK_UN); /* not wanted any more: see gl_wait.h */
+	else if (res < 0 && !r->error)
+		r->error = res;
+	if (write(r->wake, &one, sizeof one) < 0) {
+		/* the count is at its maximum: the caller is awake already */
+	}
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&r->mu);
+	pthread_mutex_lock(&registry_mu);
+	registry_remove(me);
+	close(me->fd);
+	pthread_mutex_unlock(&registry_mu);
+	free(me);
+	if (last)
+		race_free(r);
+	return NULL;
+}
+
+/* Start a thread blocking on a duplicate of fd. 0 or -errno. */
+static int start_racer(struct race *r, int fd, int index)
+{
+	struct racer *me = malloc(sizeof *me);
+	int e;
+
+	if (!me)
+		return -ENOMEM;
+	me->race = r;
+	me->index = index;
+	pthread_mutex_lock(&registry_mu);
+	me->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (me->fd < 0) {
+		e = -errno;
+		pthread_mutex_unlock(&registry_mu);
+		free(me);
+		return e;
+	}
+	registry_add(me);
+	pthread_mutex_unlock(&registry_mu);
+	pthread_mutex_lock(&r->mu);
+	r->refs++;
+	pthread_mutex_unlock(&r->mu);
+	e = gl_thread_start(racer_main, me);
+	if (e) {
+		pthread_mutex_lock(&r->mu);
+		r->refs--;
+		pthread_mutex_unlock(&r->mu);
+		pthread_mutex_lock(&registry_mu);
+		registry_remove(me);
+		close(me->fd);
+		pthread_mutex_unlock(&registry_mu);
+		free(me);
+	}
+	return e;
+}
+
+/* Sleep on the wake fd until it is written or until `until` (a time on
+ * gl_wait_now()'s clock; < 0: no limit). Signals wake us too (EINTR): the
+ * caller looks at what changed. */
+static void sleep_on(int fd, double until)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct timespec ts, *tsp = NULL;
+	uint64_t count;
+
+	if (until >= 0) {
+		double left = until - gl_wait_now();
+		if (left < 0)
+			left = 0;
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		tsp = &ts;
+	}
+	if (ppoll(&p, 1, tsp, NULL) > 0 && read(fd, &count, sizeof count) < 0) {
+		/* nothing to drain: another wake-up took it */
+	}
+}
+
+/* The next time the caller must wake up by itself: the deadline or the
+ * next reminder, whichever is first; < 0 for neither. */
+static double next_wake(const struct gl_wait *w)
+{
+	double t = w->deadline;
+
+	if (w->remind) {
+		double scale = w->remind_scale > 0 ? w->remind_scale : 1;
+		double r = w->start + gl_wait_reminder_at(w->reminded) * scale;
+		if (t < 0 || r < t)
+			t = r;
+	}
+	return t;
+}
+
+/* Wait for the race's result, the deadline or (when armed) a stop signal,
+ * giving the reminders that fall due meanwhile. 0 and *winner, or -errno. */
+static int wait_race(struct race *r, struct gl_wait *w, bool armed, int *winner)
+{
+	for (;;) {
+		double now;
+		int res = 1;
+
+		pthread_mutex_lock(&r->mu);
+		if (r->winner >= 0) {
+			*winner = r->winner;
+			res = 0;
+		} else if (r->error) {
+			res = r->error;
+		}
+		pthread_mutex_unlock(&r->mu);
+		if (res <= 0)
+			return res;
+		if (armed && (w->signal = gl_interrupt_caught()) != 0)
+			return -EINTR;
+		now = gl_wait_now();
+		if (w->deadline >= 0 && now >= w->deadline)
+			return -ETIMEDOUT;
+		if (w->remind) {
+			double scale = w->remind_scale > 0 ? w->remind_scale : 1;
+			if (now >= w->start + gl_wait_reminder_at(w->reminded) * scale) {
+				w->remind(now - w->start, w->arg);
+				w->reminded++;
+				continue;
+			}
+		}
+		sleep_on(r->wake, next_wake(w));
+	}
+}
+
+/* The caller leaves: from now on, threads that get a lock release it. */
+static void leave_race(struct race *r, const int *fds, int res)
+{
+	bool last;
+
+	pthread_mutex_lock(&r->mu);
+	r->over = true;
+	r->keep_late = atomic_load(&forks) != r->forks;
+	/* Failed after a thread had won (starting the others, say): that
+	 * lock is not wanted either. */
+	if (res < 0 && r->winner >= 0 && !r->keep_late)
+		(void)flock(fds[r->winner], LOCK_UN);
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&r->mu);
+	if (last)
+		race_free(r);
+}
+
+int gl_wait_first(const int *fds, int n, int op, struct gl_wait *w, int *winner)
+{
+	struct race *r;
+	bool armed = false;
+	int res = 0;
+
+	w->signal = 0;
+	if (n < 1)
+		return -EINVAL;
+	if (w->deadline >= 0 && gl_wait_now() >= w->deadline)
+		return -ETIMEDOUT;
+	if (n == 1 && w->deadline < 0 && !w->remind && !w->interruptible) {
+		*winner = 0;
+		return gl_flock(fds[0], op);
+	}
+	pthread_once(&atfork_once, atfork_register);
+	r = calloc(1, sizeof *r);
+	if (!r)
+		return -ENOMEM;
+	r->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->wake < 0) {
+		res = -errno;
+		free(r);
+		return res;
+	}
+	pthread_mutex_init(&r->mu, NULL);
+	r->op = op;
+	r->winner = -1;
+	r->refs = 1;
+	r->forks = atomic_load(&forks);
+	if (w->interruptible)
+		armed = gl_interrupt_arm(r->wake);
+	for (int i = 0; i < n && res == 0; i++)
+		res = start_racer(r, fds[i], i);
+	if (res == 0)
+		res = wait_race(r, w, armed, winner);
+	if (armed)
+		gl_interrupt_disarm();
+	leave_race(r, fds, res);
+	return res;
+}

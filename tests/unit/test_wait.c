@@ -1,0 +1,371 @@
+/* gl_wait: the one bounded wait of the lock core. The first of several
+ * fds, the deadline, the reminders, the abandonment rule (a given-up wait
+ * never ends up holding a lock, here or in a child), and the stop signals
+ * that end an interruptible wait while other handled signals do not. */
+#include "gl_wait.h"
+#include "procs.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[4096], path_a[4200], path_b[4200];
+
+static void setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, sizeof dir, "%s/gl-wait-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path_a, sizeof path_a, "%s/a", dir);
+	snprintf(path_b, sizeof path_b, "%s/b", dir);
+}
+
+static int remove_entry(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(p);
+}
+
+static void teardown(void)
+{
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int open_file(const char *p)
+{
+	int fd = open(p, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+/* Is anyone's lock on p in the way of an exclusive one? */
+static bool busy(const char *p)
+{
+	int fd = open_file(p), r = flock(fd, LOCK_EX | LOCK_NB);
+
+	close(fd);
+	return r < 0;
+}
+
+/* Wait until p is free, failing after 20 s. */
+static void wait_free(const char *p)
+{
+	double end = tp_now() + 20;
+
+	while (busy(p) && tp_now() < end)
+		usleep(2000);
+	ck_assert_msg(!busy(p), "%s is still locked", p);
+}
+
+/* A child that locks p (and, when q is not NULL, q) and holds each until
+ * the matching pipe is written; returns once it holds them. */
+static pid_t hold(const char *p, const char *q, int *release_p, int *release_q)
+{
+	int ready[2], rp[2], rq[2];
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(rp), 0);
+	ck_assert_int_eq(pipe(rq), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int a = open(p, O_RDONLY | O_CREAT, 0644), b = q ? open(q, O_RDONLY | O_CREAT, 0644) : -1;
+		if (a < 0 || flock(a, LOCK_EX) < 0 || (q && (b < 0 || flock(b, LOCK_EX) < 0)))
+			_exit(1);
+		close(rp[1]);
+		close(rq[1]);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		close(ready[1]);
+		if (q) { /* whichever release comes, in any order */
+			if (read(rq[0], &c, 1) < 0)
+				_exit(1);
+			close(b);
+		}
+		if (read(rp[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(rp[0]);
+	close(rq[0]);
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	*release_p = rp[1];
+	if (release_q)
+		*release_q = rq[1];
+	else
+		close(rq[1]);
+	return pid;
+}
+
+static struct gl_wait until(double timeout)
+{
+	struct gl_wait w = {.start = gl_wait_now(), .deadline = -1};
+
+	if (timeout >= 0)
+		w.deadline = w.start + timeout;
+	return w;
+}
+
+START_TEST(reminders_follow_the_schedule)
+{
+	static const double want[] = {60, 300, 900, 3600, 7200, 10800, 14400};
+
+	for (unsigned k = 0; k < sizeof want / sizeof want[0]; k++)
+		ck_assert_double_eq(gl_wait_reminder_at(k), want[k]);
+}
+END_TEST
+
+static double reminded_at[8];
+static unsigned reminders;
+
+static void remind(double waited, void *arg)
+{
+	(void)arg;
+	if (reminders < 8)
+		reminded_at[reminders] = waited;
+	reminders++;
+}
+
+/* At 1/500 of the real schedule: reminders at 0.12 s and 0.6 s, none after
+ * a deadline of 1 s. */
+START_TEST(reminders_come_while_waiting)
+{
+	struct gl_wait w = until(1.0);
+	int fd, winner = -1, rel;
+	pid_t holder;
+
+	holder = hold(path_a, NULL, &rel, NULL);
+	fd = open_file(path_a);
+	w.remind = remind;
+	w.remind_scale = 1.0 / 500;
+	ck_assert_int_eq(gl_wait_first(&fd, 1, LOCK_EX, &w, &winner), -ETIMEDOUT);
+	ck_assert_uint_eq(reminders, 2);
+	ck_assert_uint_eq(w.reminded, 2);
+	ck_assert(reminded_at[0] >= 0.12 && reminded_at[0] < 0.6);
+	ck_assert(reminded_at[1] >= 0.6 && reminded_at[1] < 1.0);
+	close(rel);
+	ck_assert_int_eq(tp_wait(holder, 20), 0);
+}
+END_TEST
+
+/* Two files held; the second freed first wins. The first, freed later, is
+ * not kept: the thread that gets it lets it go. */
+START_TEST(first_of_several_wins_and_the_others_are_let_go)
+{
+	struct gl_wait w = until(20);
+	int fds[2], winner = -1, rel_a, rel_b;
+	pid_t holder;
+
+	holder = hold(path_a, path_b, &rel_a, &rel_b);
+	fds[0] = open_file(path_a);
+	fds[1] = open_file(path_b);
+	close(rel_b);
+	ck_assert_int_eq(gl_wait_first(fds, 2, LOCK_EX, &w, &winner), 0);
+	ck_assert_int_eq(winner, 1);
+	close(rel_a);
+	ck_assert_int_eq(tp_wait(holder, 20), 0);
+	wait_free(path_a);
+	ck_assert(busy(path_b)); /* ours, through fds[1] */
+}
+END_TEST
+
+/* Given up, then forked: the child must not end up with the lock when the
+ * holder goes (the waiting thread's duplicate would have carried it). */
+START_TEST(a_given_up_wait_holds_nothing_in_a_later_child)
+{
+	struct gl_wait w = until(0.2);
+	int fd, winner, rel, go[2];
+	pid_t holder, child;
+	char c;
+
+	holder = hold(path_a, NULL, &rel, NULL);
+	fd = open_file(path_a);
+	ck_assert_int_eq(gl_wait_first(&fd, 1, LOCK_EX, &w, &winner), -ETIMEDOUT);
+	close(fd);
+	ck_assert_int_eq(pipe(go), 0);
+	child = fork();
+	if (child == 0) {
+		close(go[1]);
+		close(rel);
+		_exit(read(go[0], &c, 1) < 0);
+	}
+	close(go[0]);
+	close(rel);
+	ck_assert_int_eq(tp_wait(holder, 20), 0);
+	wait_free(path_a);
+	ck_assert_int_eq(kill(child, 0), 0); /* while the child lives on */
+	close(go[1]);
+	ck_assert_int_eq(tp_wait(child, 20), 0);
+}
+END_TEST
+
+/* The exception to the rule: a child forked during the wait has the
+ * caller's fd and may be waiting on it itself, so a late lock is left to
+ * that description; it is freed when the child lets go. */
+static int shared_fd = -1, holder_release = -1;
+static int forked_pipe[2];
+
+static void *fork_while_waiting(void *arg)
+{
+	pid_t *child = arg;
+	char c;
+
+	tp_wait_lock(path_a, getpid(), true, 20);
+	*child = fork();
+	if (*child == 0) {
+		close(forked_pipe[1]);
+		close(holder_release);
+		_exit(read(forked_pipe[0], &c, 1) < 0 || shared_fd < 0);
+	}
+	return NULL;
+}
+
+START_TEST(a_child_forked_during_the_wait_keeps_a_late_lock)
+{
+	struct gl_wait w = until(2);
+	int winner, rel;
+	pid_t holder, child = -1;
+	pthread_t t;
+
+	holder = hold(path_a, NULL, &rel, NULL);
+	holder_release = rel;
+	shared_fd = open_file(path_a);
+	ck_assert_int_eq(pipe(forked_pipe), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, fork_while_waiting, &child), 0);
+	ck_assert_int_eq(gl_wait_first(&shared_fd, 1, LOCK_EX, &w, &winner), -ETIMEDOUT);
+	pthread_join(t, NULL);
+	ck_assert_int_gt(child, 0);
+	close(forked_pipe[0]);
+	close(shared_fd);
+	close(rel);
+	ck_assert_int_eq(tp_wait(holder, 20), 0);
+	/* The thread's lock went to the description the child still has. */
+	{
+		double end = tp_now() + 20;
+		while (!busy(path_a) && tp_now() < end)
+			usleep(2000);
+	}
+	ck_assert(busy(path_a));
+	close(forked_pipe[1]);
+	ck_assert_int_eq(tp_wait(child, 20), 0);
+	wait_free(path_a);
+}
+END_TEST
+
+static volatile sig_atomic_t handled[NSIG];
+
+static void on_signal(int sig)
+{
+	handled[sig]++;
+}
+
+/* A child that waits until we wait for path_a, then sends us the signals. */
+static pid_t signal_me(const int *sigs, int n)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		tp_wait_lock(path_a, parent, true, 20);
+		for (int i = 0; i < n; i++)
+			kill(parent, sigs[i]);
+		_exit(0);
+	}
+	return pid;
+}
+
+START_TEST(a_stop_signal_ends_an_interruptible_wait)
+{
+	static const int sigs[] = {SIGALRM, SIGCHLD, SIGINT};
+	struct sigaction sa = {.sa_handler = on_signal}, after;
+	struct gl_wait w = until(20);
+	int fd, winner, rel;
+	pid_t holder, sender;
+
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	holder = hold(path_a, NULL, &rel, NULL);
+	fd = open_file(path_a);
+	w.interruptible = true;
+	sender = signal_me(sigs, 3);
+	ck_assert_int_eq(gl_wait_first(&fd, 1, LOCK_EX, &w, &winner), -EINTR);
+	ck_assert_int_eq(w.signal, SIGINT);
+	ck_assert_int_eq(handled[SIGINT], 1);
+	ck_assert_int_eq(handled[SIGALRM], 1);
+	ck_assert_int_eq(tp_wait(sender, 20), 0);
+	ck_assert_int_eq(sigaction(SIGINT, NULL, &after), 0);
+	ck_assert_ptr_eq((void *)after.sa_handler, (void *)on_signal);
+	ck_assert(!(after.sa_flags & SA_SIGINFO));
+	ck_assert(busy(path_a)); /* never ours */
+	close(rel);
+	ck_assert_int_eq(tp_wait(holder, 20), 0);
+	wait_free(path_a); /* the late lock was let go */
+}
+END_TEST
+
+/* Ignored stays ignored, and a wait that is not interruptible goes on. */
+START_TEST(ignored_signals_and_plain_waits_go_on)
+{
+	static const int sigs[] = {SIGTERM, SIGHUP};
+	struct sigaction sa = {.sa_handler = on_signal}, after;
+	struct gl_wait w = until(0.5);
+	int fd, winner, rel;
+	pid_t holder, sender;
+
+	signal(SIGTERM, SIG_IGN);
+	sigaction(SIGHUP, &sa, NULL);
+	holder = hold(path_a, NULL, &rel, NULL);
+	fd = open_file(path_a);
+	sender = signal_me(sigs, 2); /* SIGHUP has a handler, but w is not interruptible */
+	ck_assert_int_eq(gl_wait_first(&fd, 1, LOCK_EX, &w, &winner), -ETIMEDOUT);
+	ck_assert_int_eq(handled[SIGHUP], 1);
+	ck_assert_int_eq(tp_wait(sender, 20), 0);
+	ck_assert_int_eq(sigaction(SIGTERM, NULL, &after), 0);
+	ck_assert_ptr_eq((void *)after.sa_handler, (void *)SIG_IGN);
+	w = until(0.5);
+	w.interruptible = true;
+	sender = signal_me(sigs, 1); /* SIGTERM, ignored: the wait goes on */
+	ck_assert_int_eq(gl_wait_first(&fd, 1, LOCK_EX, &w, &winner), -ETIMEDOUT);
+	ck_assert_int_eq(tp_wait(sender, 20), 0);
+	close(rel);
+	ck_assert_int_eq(tp_wait(holder, 20), 0);
+}
+END_TEST
+
+Suite *wait_suite(void);
+Suite *wait_suite(void)
+{
+	Suite *s = suite_create("wait");
+	TCase *tc = tcase_create("wait");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, reminders_follow_the_schedule);
+	tcase_add_test(tc, reminders_come_while_waiting);
+	tcase_add_test(tc, first_of_several_wins_and_the_others_are_let_go);
+	tcase_add_test(tc, a_given_up_wait_holds_nothing_in_a_later_child);
+	tcase_add_test(tc, a_child_forked_during_the_wait_keeps_a_late_lock);
+	tcase_add_test(tc, a_stop_signal_ends_an_interruptible_wait);
+	tcase_add_test(tc, ignored_signals_and_plain_waits_go_on);
+	suite_add_tcase(s, tc);
+	return s;
+}
