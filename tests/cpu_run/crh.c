@@ -20,9 +20,9 @@
 
 extern char **environ;
 
-char t_dir[64];
-char t_slots[128];
-char t_log[128];
+char t_dir[128];
+char t_slots[144];
+char t_log[144];
 
 double t_now(void)
 {
@@ -31,16 +31,12 @@ double t_now(void)
 
 double t_scale(void)
 {
-	const char *v = getenv("GL_UNDER_VALGRIND");
-
-	return v && *v && strcmp(v, "0") != 0 ? 10 : 1;
+	return tp_scale();
 }
 
 void t_setup(void)
 {
-	strcpy(t_dir, "/tmp/cr-test-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(t_dir));
-	chmod(t_dir, 0755);
+	tp_make_dir(t_dir, sizeof t_dir);
 	snprintf(t_slots, sizeof t_slots, "%s/slots", t_dir);
 	snprintf(t_log, sizeof t_log, "%s/log", t_dir);
 }
@@ -104,7 +100,7 @@ static bool inherited_setting(const char *entry)
 
 void t_spawn_as(struct proc *p, const char *const argv[], const char *const extra[], uid_t uid)
 {
-	static char env_dir[160], env_log[160];
+	static char env_dir[192], env_log[192];
 	const char *env[1024];
 	int n = 0, in[2], out[2], err[2];
 
@@ -258,7 +254,7 @@ void t_wait_ticket(pid_t pid)
 void t_wait_follows(pid_t waiter, pid_t pred)
 {
 	double deadline = t_now() + 20 * t_scale();
-	char path[200] = "";
+	char path[240] = "";
 
 	while (!path[0]) {
 		struct gl_slot_state s[1];
@@ -289,7 +285,7 @@ int t_tickets(void)
 
 const char *t_slot(unsigned k)
 {
-	static char path[160];
+	static char path[192];
 
 	snprintf(path, sizeof path, "%s/slot%u", t_slots, k);
 	return path;

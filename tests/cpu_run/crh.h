@@ -19,6 +19,8 @@ extern char t_dir[];   /* a fresh directory per test */
 extern char t_slots[]; /* t_dir/slots, exported as CPU_RUN_SLOT_DIR */
 extern char t_log[];   /* t_dir/log, exported as CR_LOG */
 
+/* A fresh t_dir in the test program's temporary directory (see procs.h),
+ * removed with it at the latest. */
 void t_setup(void);
 /* Checked fixture teardown: removes t_dir, if a test made one. */
 void t_teardown(void);

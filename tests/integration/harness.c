@@ -18,15 +18,13 @@
 
 extern char **environ;
 
-char h_dir[64];
-char h_lock[128];
-char h_trace[128];
+char h_dir[200];
+char h_lock[220];
+char h_trace[220];
 
 void h_setup(void)
 {
-	strcpy(h_dir, "/tmp/gl-test-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(h_dir));
-	chmod(h_dir, 0755);
+	tp_make_dir(h_dir, sizeof h_dir);
 	snprintf(h_lock, sizeof h_lock, "%s/gpu.lock", h_dir);
 	snprintf(h_trace, sizeof h_trace, "%s/trace", h_dir);
 }
@@ -54,7 +52,7 @@ static bool inherited_setting(const char *entry)
 
 void h_spawn(struct child *c, const char *const argv[], const char *const extra[], bool preload)
 {
-	static char env_lock[160], env_trace[160], env_lib[4200], env_preload[4200];
+	static char env_lock[260], env_trace[260], env_lib[4200], env_preload[4200];
 	const char *env[512];
 	int n = 0, in[2], out[2], err[2];
 	posix_spawn_file_actions_t fa;

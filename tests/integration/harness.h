@@ -18,6 +18,8 @@ extern char h_dir[];   /* a fresh directory per test */
 extern char h_lock[];  /* h_dir/gpu.lock, exported as GPU_LOCK_PATH */
 extern char h_trace[]; /* h_dir/trace, exported as FAKE_CUDA_TRACE */
 
+/* A fresh h_dir in the test program's temporary directory (see procs.h),
+ * removed with it. */
 void h_setup(void);
 /* A built artifact, from the environment meson test sets (e.g. GL_CLIENT_PLT). */
 const char *h_artifact(const char *var);
