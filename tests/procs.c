@@ -8,9 +8,12 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -185,6 +188,7 @@ int tp_count(const char *text, const char *needle)
 static char temp_root[PATH_MAX]; /* "" where it could not be made */
 static int temp_root_errno;
 static pid_t temp_root_owner; /* the process that removes it: not Check's test processes */
+static _Atomic int *skipped;  /* shared with the test processes */
 
 const char *tp_tmpdir(void)
 {
@@ -251,7 +255,11 @@ __attribute__((constructor)) static void make_temp_root(void)
 {
 	static const int signals[] = {SIGTERM, SIGINT, SIGHUP};
 	char made[PATH_MAX];
+	void *shared = mmap(NULL, sizeof *skipped, PROT_READ | PROT_WRITE,
+	                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
+	if (shared != MAP_FAILED)
+		skipped = shared;
 	if (snprintf(made, sizeof made, "%s/gl-test-XXXXXX", tp_tmpdir()) >= (int)sizeof made) {
 		temp_root_errno = ENAMETOOLONG;
 		return;
@@ -289,16 +297,54 @@ void tp_make_dir(char *buf, size_t len)
 	ck_assert_msg(chmod(buf, 0755) == 0, "%s: %s", buf, strerror(errno));
 }
 
-int tp_run_suite(Suite *s)
-{
-	SRunner *sr = srunner_create(s);
-	int failed;
+/* ---- running ---- */
 
+void tp_skip(const char *test, const char *why)
+{
+	static pid_t counted; /* a test (its own process in fork mode) counts once */
+
+	fprintf(stderr, "SKIP %s: %s\n", test, why);
+	if (skipped && counted != getpid()) {
+		counted = getpid();
+		atomic_fetch_add(skipped, 1);
+	}
+}
+
+int tp_run_suites(Suite *first, ...)
+{
+	SRunner *sr = srunner_create(first);
+	int run, failed, skips;
+	va_list ap;
+
+	va_start(ap, first);
+	for (Suite *s; (s = va_arg(ap, Suite *)) != NULL;)
+		srunner_add_suite(sr, s);
+	va_end(ap);
 	srunner_run_all(sr, CK_NORMAL);
+	run = srunner_ntests_run(sr);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	skips = skipped ? atomic_load(skipped) : 0;
+	if (failed)
+		return EXIT_FAILURE;
+	if (run == 0) { /* a CK_RUN_CASE that names no test case */
+		fprintf(stderr, "no test ran\n");
+		return EXIT_FAILURE;
+	}
+	if (skips >= run) {
+		fprintf(stderr, "SKIP: every test skipped\n");
+		return 77;
+	}
+	if (skips)
+		fprintf(stderr, "%d of %d tests skipped\n", skips, run);
+	return EXIT_SUCCESS;
 }
+
+int tp_run_suite(Suite *s)
+{
+	return tp_run_suites(s, NULL);
+}
+
 /* Under ASan the test programs' own small strings are not worth freeing one
  * by one; the processes under test still run with leak detection on. */
 const char *__asan_default_options(void);

@@ -48,9 +48,16 @@ void tp_make_dir(char *buf, size_t len);
 /* $TMPDIR, or /tmp where it is unset or empty. */
 const char *tp_tmpdir(void);
 
-/* Run the suite's tests; the exit status of a test program. */
+/* Report this test as skipped, saying why, on stderr; the test then returns.
+ * A test program in which every test that ran skipped exits 77, meson's
+ * SKIP; see doc/HACKING.md for how tests that may skip are grouped. */
+void tp_skip(const char *test, const char *why);
+
+/* Run the suites' tests (tp_run_suites: a NULL-terminated list); the exit
+ * status of a test program: 1 where a test failed, 77 where all skipped. */
 typedef struct Suite Suite;
 int tp_run_suite(Suite *s);
+int tp_run_suites(Suite *first, ...);
 
 /* Lines of text that contain needle. */
 int tp_count(const char *text, const char *needle);
