@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -295,6 +296,85 @@ void tp_make_dir(char *buf, size_t len)
 	              "the temporary directory's path is too long: %s (TMPDIR)", temp_root);
 	ck_assert_msg(mkdtemp(buf), "%s: %s", buf, strerror(errno));
 	ck_assert_msg(chmod(buf, 0755) == 0, "%s: %s", buf, strerror(errno));
+}
+
+/* ---- other users ---- */
+
+void tp_copy_file(const char *file, const char *path)
+{
+	char buf[65536];
+	struct stat st;
+	int in = open(file, O_RDONLY | O_CLOEXEC), out;
+	ssize_t n;
+
+	ck_assert_msg(in >= 0 && fstat(in, &st) == 0, "%s: %s", file, strerror(errno));
+	out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_msg(out >= 0, "%s: %s", path, strerror(errno));
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		ck_assert_msg(write(out, buf, (size_t)n) == n, "%s: %s", path, strerror(errno));
+	ck_assert_msg(n == 0, "%s: %s", file, strerror(errno));
+	ck_assert_int_eq(fchmod(out, st.st_mode & 0111 ? 0755 : 0644), 0);
+	close(in);
+	close(out);
+}
+
+void tp_share_files(const char *dir, const char *name_prefix, const char *skip_prefix)
+{
+	size_t plen = strlen(name_prefix), slen = skip_prefix ? strlen(skip_prefix) : 0;
+	char **names = NULL;
+	size_t n = 0;
+
+	/* Names first: setenv may move environ. */
+	for (char **e = environ; *e; e++) {
+		const char *eq = strchr(*e, '=');
+		struct stat st;
+
+		if (!eq || strncmp(*e, name_prefix, plen) != 0 ||
+		    (slen && strncmp(*e, skip_prefix, slen) == 0) || eq[1] != '/' ||
+		    stat(eq + 1, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		names = realloc(names, (n + 1) * sizeof *names);
+		names[n++] = strndup(*e, (size_t)(eq - *e));
+	}
+	ck_assert_msg(mkdir(dir, 0755) == 0 || errno == EEXIST, "%s: %s", dir, strerror(errno));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	for (size_t i = 0; i < n; i++) {
+		const char *file = getenv(names[i]), *base = strrchr(file, '/') + 1;
+		char copy[PATH_MAX];
+
+		ck_assert_int_lt(snprintf(copy, sizeof copy, "%s/%s", dir, names[i]), sizeof copy);
+		ck_assert_msg(mkdir(copy, 0755) == 0, "%s: %s", copy, strerror(errno));
+		ck_assert_int_eq(chmod(copy, 0755), 0);
+		ck_assert_int_lt(snprintf(copy, sizeof copy, "%s/%s/%s", dir, names[i], base),
+		                 sizeof copy);
+		tp_copy_file(file, copy);
+		ck_assert_int_eq(setenv(names[i], copy, 1), 0);
+		free(names[i]);
+	}
+	free(names);
+}
+
+bool tp_reachable_by(uid_t uid, const char *path)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(setgroups(0, NULL) == 0 && setresgid(uid, uid, uid) == 0 &&
+		              setresuid(uid, uid, uid) == 0 && access(path, R_OK) == 0
+		          ? 0
+		          : 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void tp_become(uid_t uid)
+{
+	/* Supplementary groups too, or root's would still open files. */
+	ck_assert_msg(setgroups(0, NULL) == 0, "setgroups: %s", strerror(errno));
+	ck_assert_msg(setresgid(uid, uid, uid) == 0, "setresgid: %s", strerror(errno));
+	ck_assert_msg(setresuid(uid, uid, uid) == 0, "setresuid: %s", strerror(errno));
 }
 
 /* ---- running ---- */

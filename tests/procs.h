@@ -48,6 +48,21 @@ void tp_make_dir(char *buf, size_t len);
 /* $TMPDIR, or /tmp where it is unset or empty. */
 const char *tp_tmpdir(void);
 
+/* For tests that run programs as another user (uid), who may not reach
+ * the build tree (a clone in a 0700 home): copy the files that the
+ * environment variables named NAME_PREFIX... (but not skip_prefix...)
+ * name into dir, each in a directory of its own under its own name, and
+ * point the variables at the copies. Variables that name no regular file
+ * by an absolute path are left alone. */
+void tp_share_files(const char *dir, const char *name_prefix, const char *skip_prefix);
+/* Copy file to path, readable (and executable, where it is) by everyone. */
+void tp_copy_file(const char *file, const char *path);
+/* Can uid (not root) search every directory down to path, and read it? */
+bool tp_reachable_by(uid_t uid, const char *path);
+/* Become uid, its group and no supplementary group, for the rest of this
+ * process (the caller is root). */
+void tp_become(uid_t uid);
+
 /* Report this test as skipped, saying why, on stderr; the test then returns.
  * A test program in which every test that ran skipped exits 77, meson's
  * SKIP; see doc/HACKING.md for how tests that may skip are grouped. */

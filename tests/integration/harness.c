@@ -2,8 +2,10 @@
 #include "procs.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -27,6 +29,62 @@ void h_setup(void)
 	tp_make_dir(h_dir, sizeof h_dir);
 	snprintf(h_lock, sizeof h_lock, "%s/gpu.lock", h_dir);
 	snprintf(h_trace, sizeof h_trace, "%s/trace", h_dir);
+}
+
+#define NOBODY 65534
+
+bool h_need_nobody(const char *test)
+{
+	if (geteuid() != 0) {
+		tp_skip(test, "needs root, to run programs as user nobody");
+		return false;
+	}
+	if (!tp_reachable_by(NOBODY, h_dir)) {
+		tp_skip(test, "user nobody cannot reach the temporary directory: "
+		              "set TMPDIR to a directory that every user can reach");
+		return false;
+	}
+	return true;
+}
+
+void h_become_nobody(void)
+{
+	char dir[300], lib[320], copy[PATH_MAX];
+	const char *fixtures = h_artifact("GL_FIXTURES_DIR");
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof dir, "%s/shared", h_dir);
+	tp_share_files(dir, "GL_", "GL_TEST_"); /* GL_TEST_*: settings, not the build's */
+	/* The fake driver and the other libraries the clients load. */
+	snprintf(lib, sizeof lib, "%s/lib", dir);
+	ck_assert_int_eq(mkdir(lib, 0755), 0);
+	ck_assert_int_eq(chmod(lib, 0755), 0);
+	d = opendir(fixtures);
+	ck_assert_msg(d, "%s: %s", fixtures, strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		char file[PATH_MAX];
+		struct stat st;
+
+		snprintf(file, sizeof file, "%s/%s", fixtures, e->d_name);
+		if (strncmp(e->d_name, "lib", 3) != 0 || !strstr(e->d_name, ".so") ||
+		    stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		snprintf(copy, sizeof copy, "%s/%s", lib, e->d_name);
+		tp_copy_file(file, copy);
+	}
+	closedir(d);
+	ck_assert_int_eq(setenv("GL_FIXTURES_DIR", lib, 1), 0);
+	ck_assert_msg(tp_reachable_by(NOBODY, lib), "user nobody cannot reach %s: set TMPDIR to a "
+	              "directory that every user can reach", lib);
+	/* Temporary files of what runs as nobody (valgrind's, for one): in
+	 * h_dir, where nobody can write, as the caller's TMPDIR may not be. */
+	snprintf(lib, sizeof lib, "%s/tmp", dir);
+	ck_assert_int_eq(mkdir(lib, 0755), 0);
+	ck_assert_int_eq(chown(lib, NOBODY, NOBODY), 0);
+	ck_assert_int_eq(setenv("TMPDIR", lib, 1), 0);
+	ck_assert_int_eq(chdir(h_dir), 0); /* not the build tree */
+	tp_become(NOBODY);
 }
 
 const char *h_artifact(const char *var)

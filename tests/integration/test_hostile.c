@@ -14,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -25,20 +24,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define NOBODY 65534
-
 static void skip(const char *what, const char *why)
 {
 	tp_skip(what, why);
-}
-
-/* For the rest of this test process: supplementary groups too, or root's
- * group memberships would still open files. */
-static void become_nobody(void)
-{
-	ck_assert_int_eq(setgroups(0, NULL), 0);
-	ck_assert_int_eq(setresgid(NOBODY, NOBODY, NOBODY), 0);
-	ck_assert_int_eq(setresuid(NOBODY, NOBODY, NOBODY), 0);
 }
 
 static void create_file(const char *path, mode_t mode)
@@ -147,22 +135,21 @@ static int lines(const char *text)
  * present the whole time: the failure must not depend on the lock's state. */
 START_TEST(lock_file_of_another_user_mode_0600)
 {
-	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+	const char *argv[] = {NULL, NULL};
 	const char *run_env[] = {"GPU_LOCK_ON_ERROR=run", NULL};
 	struct child holder;
 	char want[1024], *out, *err;
 	struct stat st;
 	pid_t pid;
 
-	if (geteuid() != 0) {
-		skip("lock_file_of_another_user_mode_0600", "needs root to create another user's file");
-		return;
-	}
 	h_setup();
+	if (!h_need_nobody("lock_file_of_another_user_mode_0600"))
+		return;
 	create_file(h_trace, 0666); /* the fake driver's, for root and nobody */
 	create_file(h_lock, 0600);
 	h_start_gpu_holder(&holder); /* root */
-	become_nobody();
+	h_become_nobody();
+	argv[0] = h_artifact("GL_CLIENT_DLSYM");
 
 	ck_assert_int_eq(run(argv, NULL, true, &pid, &out, &err), 1);
 	ck_assert_str_eq(out, "cuInit=304\n");
@@ -199,21 +186,19 @@ END_TEST
  * opens it read-only and really waits for root's holder, then takes it. */
 START_TEST(lock_file_of_another_user_mode_0644_is_locked_read_only)
 {
-	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+	const char *argv[] = {NULL, NULL};
 	struct child holder, c;
 	char *out, *err;
 	struct stat st;
 
-	if (geteuid() != 0) {
-		skip("lock_file_of_another_user_mode_0644_is_locked_read_only",
-		     "needs root to create another user's file");
-		return;
-	}
 	h_setup();
+	if (!h_need_nobody("lock_file_of_another_user_mode_0644_is_locked_read_only"))
+		return;
 	create_file(h_trace, 0666);
 	create_file(h_lock, 0644);
 	h_start_gpu_holder(&holder);
-	become_nobody();
+	h_become_nobody();
+	argv[0] = h_artifact("GL_CLIENT_DLSYM");
 
 	h_spawn(&c, argv, NULL, true);
 	close(c.in);
@@ -369,17 +354,14 @@ START_TEST(setuid_program_runs_normally_without_the_preload)
 
 	if (!plain)
 		return;
-	if (geteuid() != 0) {
-		skip("setuid_program_runs_normally_without_the_preload",
-		     "needs root to make a setuid-root program");
-		return;
-	}
 	if (getenv("GL_UNDER_VALGRIND")) {
 		skip("setuid_program_runs_normally_without_the_preload",
 		     "valgrind cannot run a program with its setuid privileges");
 		return;
 	}
 	h_setup();
+	if (!h_need_nobody("setuid_program_runs_normally_without_the_preload"))
+		return;
 	ck_assert_int_eq(statvfs(h_dir, &vfs), 0);
 	if (vfs.f_flag & ST_NOSUID) {
 		skip("setuid_program_runs_normally_without_the_preload",
@@ -390,7 +372,7 @@ START_TEST(setuid_program_runs_normally_without_the_preload)
 	copy_file(plain, path, 0755);
 	ck_assert_int_eq(chown(path, 0, 0), 0);
 	ck_assert_int_eq(chmod(path, 04755), 0);
-	become_nobody();
+	h_become_nobody();
 
 	ck_assert_int_eq(run(argv, NULL, true, &pid, &out, &err), 0);
 	ck_assert_str_eq(out, "bits=64 uid=65534 euid=0 preloaded=0\ncuInit=0\n");

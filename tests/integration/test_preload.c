@@ -367,8 +367,7 @@ START_TEST(unusable_directory_not_writable)
 	snprintf(path, sizeof path, "%s/gpu.lock", dir);
 	if (geteuid() == 0) { /* root writes anywhere: run the clients as nobody */
 		ck_assert_int_eq(chmod(h_dir, 0777), 0); /* for the trace file */
-		ck_assert_int_eq(setresgid(65534, 65534, 65534), 0);
-		ck_assert_int_eq(setresuid(65534, 65534, 65534), 0);
+		h_become_nobody();
 	}
 	unusable_test(path, "permission denied");
 }
