@@ -49,7 +49,7 @@ bool h_need_nobody(const char *test)
 
 void h_become_nobody(void)
 {
-	char dir[300], lib[320], copy[PATH_MAX];
+	char dir[300], lib[320], tmp[320], copy[PATH_MAX];
 	const char *fixtures = h_artifact("GL_FIXTURES_DIR");
 	struct dirent *e;
 	DIR *d;
@@ -79,10 +79,10 @@ void h_become_nobody(void)
 	              "directory that every user can reach", lib);
 	/* Temporary files of what runs as nobody (valgrind's, for one): in
 	 * h_dir, where nobody can write, as the caller's TMPDIR may not be. */
-	snprintf(lib, sizeof lib, "%s/tmp", dir);
-	ck_assert_int_eq(mkdir(lib, 0755), 0);
-	ck_assert_int_eq(chown(lib, NOBODY, NOBODY), 0);
-	ck_assert_int_eq(setenv("TMPDIR", lib, 1), 0);
+	snprintf(tmp, sizeof tmp, "%s/tmp", dir);
+	ck_assert_int_eq(mkdir(tmp, 0755), 0);
+	ck_assert_int_eq(chown(tmp, NOBODY, NOBODY), 0);
+	ck_assert_int_eq(setenv("TMPDIR", tmp, 1), 0);
 	ck_assert_int_eq(chdir(h_dir), 0); /* not the build tree */
 	tp_become(NOBODY);
 }
