@@ -132,6 +132,9 @@ START_TEST(run_exit_codes_are_the_commands)
 	close(open(script, O_CREAT | O_WRONLY, 0644));
 	expect(own, 7, NULL, NULL);
 	expect(sig, 128 + SIGTERM, NULL, NULL);
+	/* Not the caller's PATH: one with a directory this user cannot search
+	 * (runuser keeps root's) makes execvp fail with EACCES instead. */
+	ck_assert_int_eq(setenv("PATH", "/usr/bin:/bin", 1), 0);
 	expect(missing, 127, NULL, "no-such-command-here: command not found");
 	expect(noexec, 126, NULL, "not-executable: Permission denied");
 	expect(eager, 3, NULL, NULL);

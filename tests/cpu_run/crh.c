@@ -20,9 +20,9 @@
 
 extern char **environ;
 
-char t_dir[64];
-char t_slots[128];
-char t_log[128];
+char t_dir[128];
+char t_slots[144];
+char t_log[144];
 
 double t_now(void)
 {
@@ -31,16 +31,12 @@ double t_now(void)
 
 double t_scale(void)
 {
-	const char *v = getenv("GL_UNDER_VALGRIND");
-
-	return v && *v && strcmp(v, "0") != 0 ? 10 : 1;
+	return tp_scale();
 }
 
 void t_setup(void)
 {
-	strcpy(t_dir, "/tmp/cr-test-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(t_dir));
-	chmod(t_dir, 0755);
+	tp_make_dir(t_dir, sizeof t_dir);
 	snprintf(t_slots, sizeof t_slots, "%s/slots", t_dir);
 	snprintf(t_log, sizeof t_log, "%s/log", t_dir);
 }
@@ -84,6 +80,15 @@ const char *t_seed(void)
 	return artifact("CR_SEED");
 }
 
+void t_share_programs(void)
+{
+	char dir[300];
+
+	ck_assert_msg(t_dir[0], "t_share_programs before t_setup");
+	snprintf(dir, sizeof dir, "%s/shared", t_dir);
+	tp_share_files(dir, "CR_", NULL);
+}
+
 /* Settings of whoever runs the tests must not leak in. */
 static bool inherited_setting(const char *entry)
 {
@@ -104,7 +109,7 @@ static bool inherited_setting(const char *entry)
 
 void t_spawn_as(struct proc *p, const char *const argv[], const char *const extra[], uid_t uid)
 {
-	static char env_dir[160], env_log[160];
+	static char env_dir[192], env_log[192], env_tmp[192];
 	const char *env[1024];
 	int n = 0, in[2], out[2], err[2];
 
@@ -115,10 +120,23 @@ void t_spawn_as(struct proc *p, const char *const argv[], const char *const extr
 	snprintf(env_log, sizeof env_log, "CR_LOG=%s", t_log);
 	env[n++] = env_dir;
 	env[n++] = env_log;
+	if (uid != (uid_t)-1) {
+		/* Its temporary files (valgrind's, for one): in t_dir, where it
+		 * can write, as the caller's TMPDIR may not be. */
+		snprintf(env_tmp, sizeof env_tmp, "TMPDIR=%s/tmp-%u", t_dir, (unsigned)uid);
+		ck_assert_msg(mkdir(env_tmp + 7, 0755) == 0 || errno == EEXIST, "%s: %s",
+		              env_tmp + 7, strerror(errno));
+		ck_assert_int_eq(chown(env_tmp + 7, uid, uid), 0);
+		env[n++] = env_tmp;
+	}
 	for (char **e = environ; *e && n < 1020; e++)
 		if (!inherited_setting(*e))
 			env[n++] = *e;
 	env[n] = NULL;
+	if (uid != (uid_t)-1 && strchr(argv[0], '/'))
+		ck_assert_msg(tp_reachable_by(uid, argv[0]),
+		              "uid %u cannot reach %s: run t_share_programs() first", (unsigned)uid,
+		              argv[0]);
 
 	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
@@ -258,7 +276,7 @@ void t_wait_ticket(pid_t pid)
 void t_wait_follows(pid_t waiter, pid_t pred)
 {
 	double deadline = t_now() + 20 * t_scale();
-	char path[200] = "";
+	char path[240] = "";
 
 	while (!path[0]) {
 		struct gl_slot_state s[1];
@@ -289,7 +307,7 @@ int t_tickets(void)
 
 const char *t_slot(unsigned k)
 {
-	static char path[160];
+	static char path[192];
 
 	snprintf(path, sizeof path, "%s/slot%u", t_slots, k);
 	return path;

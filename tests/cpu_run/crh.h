@@ -19,12 +19,18 @@ extern char t_dir[];   /* a fresh directory per test */
 extern char t_slots[]; /* t_dir/slots, exported as CPU_RUN_SLOT_DIR */
 extern char t_log[];   /* t_dir/log, exported as CR_LOG */
 
+/* A fresh t_dir in the test program's temporary directory (see procs.h),
+ * removed with it at the latest. */
 void t_setup(void);
 /* Checked fixture teardown: removes t_dir, if a test made one. */
 void t_teardown(void);
 const char *t_cpu_run(void); /* the cpu_run under test */
 const char *t_job(void);     /* cr_job */
 const char *t_seed(void);    /* the original cpu_run.sh */
+/* For a test that runs them as another user, who may not reach the build
+ * tree (a clone in a 0700 home): copies of the three into t_dir, which
+ * the three functions above name from then on. After t_setup. */
+void t_share_programs(void);
 /* Scale for time windows: 10 under valgrind. */
 double t_scale(void);
 double t_now(void);
@@ -32,7 +38,8 @@ double t_now(void);
 /* Spawn argv with a clean environment (no CPU_RUN_* or thread variables from
  * whoever runs the tests) plus CPU_RUN_SLOT_DIR, CR_LOG and the NULL-
  * terminated "NAME=value" entries of extra (which win). uid: run as that
- * user (the caller must be root), or (uid_t)-1. */
+ * user (the caller must be root; argv[0] must be within its reach, see
+ * t_share_programs), or (uid_t)-1. */
 void t_spawn_as(struct proc *p, const char *const argv[], const char *const extra[], uid_t uid);
 void t_spawn(struct proc *p, const char *const argv[], const char *const extra[]);
 /* Wait for exit (failing the test after timeout seconds, scaled). Returns the

@@ -1,7 +1,8 @@
 /* cpu_run's tests: the real program against real processes, and the pieces
  * under it. Each test runs in its own process (Check's fork mode). */
+#include "procs.h"
+
 #include <check.h>
-#include <stdlib.h>
 
 Suite *cpu_run_suite(void);
 Suite *caps_suite(void);
@@ -9,13 +10,5 @@ Suite *units_suite(void);
 
 int main(void)
 {
-	SRunner *sr = srunner_create(units_suite());
-	int failed;
-
-	srunner_add_suite(sr, cpu_run_suite());
-	srunner_add_suite(sr, caps_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tp_run_suites(units_suite(), cpu_run_suite(), caps_suite(), NULL);
 }

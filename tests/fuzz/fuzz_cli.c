@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -50,7 +51,7 @@ static const char *const vars[] = {"GPU_LOCK_PATH",    "GPU_LOCK_TIMEOUT",
                                    "CPU_RUN_SLOT_DIR", "SHELL",
                                    NULL};
 static char *saved_ld_preload;
-static char preload_stand_in[64]; /* an empty file named like the preload */
+static char preload_stand_in[PATH_MAX]; /* an empty file named like the preload */
 static unsigned sequence;
 
 static void check_cfg(const struct gl_gpu_config *cfg)
@@ -136,12 +137,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int argc = 0, r;
 
 	if (!fuzz_stderr) {
-		const char *ld = getenv("LD_PRELOAD");
+		const char *ld = getenv("LD_PRELOAD"), *tmp = getenv("TMPDIR");
 		fuzz_stderr = fopen("/dev/null", "we");
 		FUZZ_ASSERT(fuzz_stderr && freopen("/dev/null", "w", stdout));
 		saved_ld_preload = ld ? strdup(ld) : NULL;
-		/* gpulock run needs a preload to find before it execs. */
-		strcpy(preload_stand_in, "/tmp/gl-fuzz-XXXXXX");
+		/* gpulock run needs a preload to find before it execs: a stand-in
+		 * in TMPDIR (scripts/fuzz makes one for the run, and removes it). */
+		snprintf(preload_stand_in, sizeof preload_stand_in - sizeof PRELOAD_NAME - 1,
+		         "%s/gl-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		FUZZ_ASSERT(mkdtemp(preload_stand_in));
 		strcat(preload_stand_in, "/" PRELOAD_NAME);
 		FUZZ_ASSERT(close(open(preload_stand_in, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == 0);

@@ -2,8 +2,10 @@
 #include "procs.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,17 +20,71 @@
 
 extern char **environ;
 
-char h_dir[64];
-char h_lock[128];
-char h_trace[128];
+char h_dir[200];
+char h_lock[220];
+char h_trace[220];
 
 void h_setup(void)
 {
-	strcpy(h_dir, "/tmp/gl-test-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(h_dir));
-	chmod(h_dir, 0755);
+	tp_make_dir(h_dir, sizeof h_dir);
 	snprintf(h_lock, sizeof h_lock, "%s/gpu.lock", h_dir);
 	snprintf(h_trace, sizeof h_trace, "%s/trace", h_dir);
+}
+
+#define NOBODY 65534
+
+bool h_need_nobody(const char *test)
+{
+	if (geteuid() != 0) {
+		tp_skip(test, "needs root, to run programs as user nobody");
+		return false;
+	}
+	if (!tp_reachable_by(NOBODY, h_dir)) {
+		tp_skip(test, "user nobody cannot reach the temporary directory: "
+		              "set TMPDIR to a directory that every user can reach");
+		return false;
+	}
+	return true;
+}
+
+void h_become_nobody(void)
+{
+	char dir[300], lib[320], tmp[320], copy[PATH_MAX];
+	const char *fixtures = h_artifact("GL_FIXTURES_DIR");
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof dir, "%s/shared", h_dir);
+	tp_share_files(dir, "GL_", "GL_TEST_"); /* GL_TEST_*: settings, not the build's */
+	/* The fake driver and the other libraries the clients load. */
+	snprintf(lib, sizeof lib, "%s/lib", dir);
+	ck_assert_int_eq(mkdir(lib, 0755), 0);
+	ck_assert_int_eq(chmod(lib, 0755), 0);
+	d = opendir(fixtures);
+	ck_assert_msg(d, "%s: %s", fixtures, strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		char file[PATH_MAX];
+		struct stat st;
+
+		snprintf(file, sizeof file, "%s/%s", fixtures, e->d_name);
+		if (strncmp(e->d_name, "lib", 3) != 0 || !strstr(e->d_name, ".so") ||
+		    stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		snprintf(copy, sizeof copy, "%s/%s", lib, e->d_name);
+		tp_copy_file(file, copy);
+	}
+	closedir(d);
+	ck_assert_int_eq(setenv("GL_FIXTURES_DIR", lib, 1), 0);
+	ck_assert_msg(tp_reachable_by(NOBODY, lib), "user nobody cannot reach %s: set TMPDIR to a "
+	              "directory that every user can reach", lib);
+	/* Temporary files of what runs as nobody (valgrind's, for one): in
+	 * h_dir, where nobody can write, as the caller's TMPDIR may not be. */
+	snprintf(tmp, sizeof tmp, "%s/tmp", dir);
+	ck_assert_int_eq(mkdir(tmp, 0755), 0);
+	ck_assert_int_eq(chown(tmp, NOBODY, NOBODY), 0);
+	ck_assert_int_eq(setenv("TMPDIR", tmp, 1), 0);
+	ck_assert_int_eq(chdir(h_dir), 0); /* not the build tree */
+	tp_become(NOBODY);
 }
 
 const char *h_artifact(const char *var)
@@ -54,7 +110,7 @@ static bool inherited_setting(const char *entry)
 
 void h_spawn(struct child *c, const char *const argv[], const char *const extra[], bool preload)
 {
-	static char env_lock[160], env_trace[160], env_lib[4200], env_preload[4200];
+	static char env_lock[260], env_trace[260], env_lib[4200], env_preload[4200];
 	const char *env[512];
 	int n = 0, in[2], out[2], err[2];
 	posix_spawn_file_actions_t fa;

@@ -18,7 +18,19 @@ extern char h_dir[];   /* a fresh directory per test */
 extern char h_lock[];  /* h_dir/gpu.lock, exported as GPU_LOCK_PATH */
 extern char h_trace[]; /* h_dir/trace, exported as FAKE_CUDA_TRACE */
 
+/* A fresh h_dir in the test program's temporary directory (see procs.h),
+ * removed with it. */
 void h_setup(void);
+/* For a test that runs programs as nobody, after h_setup: true when it
+ * can (it runs as root and nobody reaches h_dir); otherwise the test is
+ * reported skipped, saying why, and returns. */
+bool h_need_nobody(const char *test);
+/* Become nobody for the rest of this test process (Check's fork mode gives
+ * each test its own). The preload, the fake driver and the programs the
+ * GL_* variables name are copied into h_dir first, since nobody may not
+ * reach the build tree (a clone in a 0700 home); h_artifact and h_spawn
+ * use the copies from then on. */
+void h_become_nobody(void);
 /* A built artifact, from the environment meson test sets (e.g. GL_CLIENT_PLT). */
 const char *h_artifact(const char *var);
 

@@ -19,8 +19,11 @@
  *       times (timeout 0) and must find it held for its tree every time,
  *       while another child keeps LOCKS other flocks coming and going, which
  *       makes /proc/locks skip lines between its pages. unseen= counts the
- *       child's own reads of /proc/locks that missed the holder.
- * Needs GPU_LOCK_PATH and STRESS_CLIENT. Prints one summary line. */
+ *       child's own reads of /proc/locks that missed the holder. The files
+ *       of those flocks, churn.N, stay in the lock file's directory.
+ * Needs GPU_LOCK_PATH and STRESS_CLIENT. Writes only in the lock file's
+ * directory. Prints one summary line; a failure to set up is said on
+ * stderr, with exit status 2. */
 
 #include "stress_shared.h"
 #include "gl_gpu.h"
@@ -245,6 +248,25 @@ static bool state_is(pid_t pid, bool waiting)
 	return false;
 }
 
+/* Wait until pid holds (waiting false) or waits for the lock. False, saying
+ * so, when it ends first or takes over a minute. */
+static bool reach_state(pid_t pid, bool waiting)
+{
+	double deadline = stress_now() + 60;
+	siginfo_t si = {0};
+
+	while (!state_is(pid, waiting)) {
+		if (stress_now() > deadline ||
+		    (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)) {
+			fprintf(stderr, "stress_run: client %d never %s the lock\n", (int)pid,
+			        waiting ? "waited for" : "held");
+			return false;
+		}
+		usleep(200);
+	}
+	return true;
+}
+
 static int run_crash(int rounds)
 {
 	double *ms = calloc(rounds, sizeof *ms), t0;
@@ -255,12 +277,14 @@ static int run_crash(int rounds)
 		int status;
 		snprintf(work_arg, sizeof work_arg, "30000000"); /* 30 s: it will be killed */
 		holder = spawn_client();
-		while (!state_is(holder, false))
-			usleep(200);
+		if (!reach_state(holder, false))
+			return 2;
 		snprintf(work_arg, sizeof work_arg, "0");
 		waiter = spawn_client();
-		while (!state_is(waiter, true))
-			usleep(200);
+		if (!reach_state(waiter, true)) {
+			kill(holder, SIGKILL);
+			return 2;
+		}
 		t0 = stress_now();
 		kill(holder, SIGKILL);
 		waitpid(waiter, &status, 0);
@@ -278,7 +302,8 @@ static int run_crash(int rounds)
 
 /* LOCKS flocks on files of dir, all dropped and all taken again, over and
  * over: the number of lines before the holder's in /proc/locks keeps
- * changing. Writes a byte on ready once they are first held. */
+ * changing. Writes a byte on ready once they are first held; exits, saying
+ * why, where it cannot. */
 static void churn(const char *dir, int locks, int ready)
 {
 	int *fds = calloc(locks, sizeof *fds);
@@ -287,8 +312,10 @@ static void churn(const char *dir, int locks, int ready)
 		char path[4300];
 		snprintf(path, sizeof path, "%s/churn.%d", dir, i);
 		fds[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fds[i] < 0 || flock(fds[i], LOCK_EX) < 0)
+		if (fds[i] < 0 || flock(fds[i], LOCK_EX) < 0) {
+			fprintf(stderr, "stress_run: %s: %s\n", path, strerror(errno));
 			_exit(3);
+		}
 	}
 	if (write(ready, "r", 1) != 1)
 		_exit(3);
@@ -333,26 +360,32 @@ static int ask_as_child(int calls, const struct stat *lock)
 
 static int run_tree(int locks, int calls)
 {
-	char dir[4200];
+	char path[4200], dir[4200];
 	struct stat st;
 	int fd, ready[2], status;
 	pid_t churner, child;
 	char byte;
 
-	snprintf(dir, sizeof dir, "%s", lock_path);
-	snprintf(dir, sizeof dir, "%s", dirname(dir));
+	/* dirname may return its argument: not snprintf's output buffer. */
+	snprintf(path, sizeof path, "%s", lock_path);
+	snprintf(dir, sizeof dir, "%s", dirname(path));
 	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0 || pipe(ready) < 0) {
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0 || pipe2(ready, O_CLOEXEC) < 0) {
 		perror(lock_path);
 		return 2;
 	}
 	churner = fork();
-	if (churner == 0)
+	if (churner == 0) {
+		close(ready[0]);
 		churn(dir, locks, ready[1]);
+	}
+	close(ready[1]); /* or the read below would not see the churner's end */
 	if (read(ready[0], &byte, 1) != 1) {
 		fprintf(stderr, "stress_run: the churn process failed\n");
+		waitpid(churner, NULL, 0);
 		return 2;
 	}
+	close(ready[0]);
 	fflush(stdout);
 	child = fork();
 	if (child == 0)
@@ -360,11 +393,6 @@ static int run_tree(int locks, int calls)
 	waitpid(child, &status, 0);
 	kill(churner, SIGKILL);
 	waitpid(churner, NULL, 0);
-	for (int i = 0; i < locks; i++) {
-		char path[4300];
-		snprintf(path, sizeof path, "%s/churn.%d", dir, i);
-		unlink(path);
-	}
 	close(fd);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }

@@ -7,6 +7,8 @@
 #include "gl_proc.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,9 +91,24 @@ START_TEST(cpu_run_five_hundred_waiters)
 }
 END_TEST
 
+/* Files named name.N in dir. */
+static int files_named(const char *dir, const char *name)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL)
+		n += strncmp(e->d_name, name, strlen(name)) == 0 && e->d_name[strlen(name)] == '.';
+	closedir(d);
+	return n;
+}
+
 /* A child of the holder finds the lock held for its tree every time, also
  * while other flocks come and go and /proc/locks skips lines between pages
- * (unseen= in the output shows how often a plain read missed the holder). */
+ * (unseen= in the output shows how often a plain read missed the holder).
+ * The files of those flocks are in the test's directory, nowhere else. */
 START_TEST(tree_check_survives_proc_locks_churn)
 {
 	const char *argv[] = {h_artifact("GL_STRESS_RUN"), "tree", "200", slow() ? "200" : "2000",
@@ -99,6 +116,27 @@ START_TEST(tree_check_survives_proc_locks_churn)
 
 	stress(argv, false, false,
 	       slow() ? "tree: calls=200 nested=200 " : "tree: calls=2000 nested=2000 ");
+	ck_assert_int_eq(files_named(h_dir, "churn"), 200);
+}
+END_TEST
+
+/* A helper that cannot set up fails at once, saying why: here the churn
+ * process cannot open its first file. */
+START_TEST(tree_helper_fails_fast_saying_why)
+{
+	const char *argv[] = {h_artifact("GL_STRESS_RUN"), "tree", "2", "10", NULL};
+	char path[300], *out, *err;
+
+	h_setup();
+	snprintf(path, sizeof path, "%s/churn.0", h_dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	ck_assert_int_eq(h_run(argv, NULL, false, &out, &err), 2);
+	ck_assert_str_eq(out, "");
+	snprintf(path, sizeof path, "stress_run: %s/churn.0: %s\nstress_run: the churn process failed\n",
+	         h_dir, strerror(EISDIR));
+	ck_assert_str_eq(err, path);
+	free(out);
+	free(err);
 }
 END_TEST
 
@@ -280,6 +318,7 @@ int main(void)
 	tcase_add_test(tc, cpu_run_slots_under_kills_and_stops);
 	tcase_add_test(tc, cpu_run_five_hundred_waiters);
 	tcase_add_test(tc, tree_check_survives_proc_locks_churn);
+	tcase_add_test(tc, tree_helper_fails_fast_saying_why);
 	tcase_add_test(tc, hand_off_after_kill_9_is_immediate);
 	tcase_add_test(tc, host_signals_undisturbed_blocking_wait);
 	tcase_add_test(tc, host_signals_undisturbed_bounded_wait);

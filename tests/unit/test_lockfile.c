@@ -1,5 +1,6 @@
 #include "gl_lock.h"
 #include "gl_lockfile.h"
+#include "procs.h"
 
 #include <check.h>
 #include <errno.h>
@@ -12,13 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char dir[64];
-static char path[128];
+static char dir[200];
+static char path[220];
 
 static void make_dir(void)
 {
-	strcpy(dir, "/tmp/gl-unit-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tp_make_dir(dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/gpu.lock", dir);
 }
 
@@ -74,7 +74,7 @@ END_TEST
 
 START_TEST(refuses_symlinks_without_touching_target)
 {
-	char target[160];
+	char target[260];
 	struct stat st;
 	int fd = -1;
 

@@ -1,4 +1,5 @@
 #include "gl_proc.h"
+#include "procs.h"
 
 #include <check.h>
 #include <errno.h>
@@ -37,12 +38,15 @@ END_TEST
 
 START_TEST(finds_holders_first_then_waiters)
 {
-	char path[] = "/tmp/gl-locks-XXXXXX";
-	int fd = mkstemp(path);
-	FILE *f = fdopen(fd, "w");
+	char dir[200], path[220];
+	FILE *f;
 	struct gl_lock_entry e[4];
 	size_t total;
 
+	tp_make_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/locks", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
 	fputs("1: POSIX  ADVISORY  WRITE 10 fe:00:99 0 EOF\n"
 	      "2: FLOCK  ADVISORY  WRITE 20 fe:00:42 0 EOF\n"
 	      "2: -> FLOCK  ADVISORY  WRITE 21 fe:00:42 0 EOF\n"
@@ -104,7 +108,7 @@ static pid_t serve_tables(const char *fifo, const char *const *tables)
  * again, three reads in all; gl_proc_locks_find takes what it reads. */
 START_TEST(find_held_reads_again_when_no_holder_shows)
 {
-	char dir[] = "/tmp/gl-fifo-XXXXXX", fifo[64];
+	char dir[200], fifo[220];
 	const char *third[] = {WAITER, WAITER, HOLDER WAITER, NULL};
 	const char *fourth[] = {WAITER, "", WAITER, HOLDER, NULL};
 	const char *once[] = {HOLDER, "", NULL};
@@ -113,7 +117,7 @@ START_TEST(find_held_reads_again_when_no_holder_shows)
 	int status;
 	pid_t child;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tp_make_dir(dir, sizeof dir);
 	snprintf(fifo, sizeof fifo, "%s/locks", dir);
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 

@@ -8,7 +8,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,25 +22,9 @@ static char dir[4096], path_a[4200], path_b[4200];
 
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(dir, sizeof dir, "%s/gl-wait-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tp_make_dir(dir, sizeof dir);
 	snprintf(path_a, sizeof path_a, "%s/a", dir);
 	snprintf(path_b, sizeof path_b, "%s/b", dir);
-}
-
-static int remove_entry(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(p);
-}
-
-static void teardown(void)
-{
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static int open_file(const char *p)
@@ -357,7 +340,7 @@ Suite *wait_suite(void)
 	Suite *s = suite_create("wait");
 	TCase *tc = tcase_create("wait");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, reminders_follow_the_schedule);
 	tcase_add_test(tc, reminders_come_while_waiting);
