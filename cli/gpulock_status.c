@@ -12,7 +12,14 @@
  *                "more_queued": int}}
  *   PROC = {"pid": int, "uid": int|null, "user": str|null, "command": str|null,
  *           "running_seconds": num|null}   (null fields: the process exited
- *                                           while we read it)
+ *                                           while we read it, or, for a
+ *                                           holder, it took the lock and
+ *                                           exited, and the process that
+ *                                           inherited the lock from it is
+ *                                           not ours to read)
+ * A holder is the process that holds the lock now: the one that took it,
+ * or, when that one has exited (gpu_run.sh's and cpu_run.sh's flock(1)),
+ * the topmost process that inherited its fd.
  * Exit status: 0 when the GPU is free, 1 when it is held, 125 on errors. */
 #include "gpulock.h"
 #include "gl_lockfile.h"
@@ -83,6 +90,16 @@ static void text_proc(const char *role, const struct gl_status_proc *p, const ch
 {
 	char user[64], since[32], col[48];
 
+	if (p->gone && p->inherited) {
+		printf("  %-8s pid %-7d (exited; the lock lives on in a process that inherited its "
+		       "fd, not ours to read)\n",
+		       role, (int)p->pid);
+		return;
+	}
+	if (p->gone && p->pid <= 0) {
+		printf("  %-8s held (by a process this system does not show)\n", role);
+		return;
+	}
 	if (p->gone) {
 		printf("  %-8s pid %-7d (exited)\n", role, (int)p->pid);
 		return;
@@ -146,8 +163,9 @@ static void slots_json(const struct slots_view *v)
 	for (size_t i = 0; i < v->nslots; i++) {
 		printf("%s{\"slot\": %u, \"state\": \"%s\", \"holder\": ", i ? ", " : "",
 		       v->slots[i].index, v->slots[i].held ? "held" : "free");
-		if (v->slots[i].held && v->slots[i].pid > 0) {
-			gl_status_describe(v->slots[i].pid, &p);
+		if (v->slots[i].held) {
+			gl_status_describe_holder(v->slots[i].pid, v->slots[i].dev, v->slots[i].ino,
+			                          &p);
 			json_proc(&p, "held_seconds");
 		} else {
 			printf("null");
@@ -183,11 +201,10 @@ static void slots_text(const struct slots_view *v)
 		snprintf(role, sizeof role, "slot %u", v->slots[i].index);
 		if (!v->slots[i].held) {
 			printf("  %-8s free\n", role);
-		} else if (v->slots[i].pid > 0) {
-			gl_status_describe(v->slots[i].pid, &p);
-			text_proc(role, &p, "held for");
 		} else {
-			printf("  %-8s held (by a process this system does not show)\n", role);
+			gl_status_describe_holder(v->slots[i].pid, v->slots[i].dev, v->slots[i].ino,
+			                          &p);
+			text_proc(role, &p, "held for");
 		}
 	}
 	for (size_t i = 0; i < v->ntickets; i++) {

@@ -20,6 +20,22 @@ void gl_status_describe(pid_t pid, struct gl_status_proc *p)
 		p->running = -1;
 }
 
+void gl_status_describe_holder(pid_t taker, dev_t dev, unsigned long long ino,
+                               struct gl_status_proc *p)
+{
+	pid_t holder = gl_proc_flock_holder(dev, ino, taker);
+
+	if (holder > 0) {
+		gl_status_describe(holder, p);
+		return;
+	}
+	memset(p, 0, sizeof *p);
+	p->pid = taker;
+	p->running = p->since = -1;
+	p->gone = true;
+	p->inherited = taker > 0;
+}
+
 /* gpulock stamps the lock file's mtime when it takes the lock. An mtime
  * older than the holder was written by someone else: unknown. */
 static double held_since_stamp(const struct stat *st, double running)
@@ -66,7 +82,7 @@ int gl_status_read(const char *path, struct gl_status *st)
 	for (size_t i = 0; i < total && i < GL_STATUS_MAX_WAITERS + 1; i++) {
 		if (!e[i].waiting && e[i].exclusive && !st->held) {
 			st->held = true;
-			gl_status_describe(e[i].pid, &st->holder);
+			gl_status_describe_holder(e[i].pid, fst.st_dev, fst.st_ino, &st->holder);
 			st->holder.since = held_since_stamp(&fst, st->holder.running);
 		} else if (e[i].waiting && st->nwaiters < GL_STATUS_MAX_WAITERS &&
 		           !listed(st, e[i].pid)) {

@@ -15,6 +15,9 @@ struct gl_status_proc {
 	pid_t pid;
 	uid_t uid;
 	bool gone;         /* exited while we read: pid only */
+	bool inherited;    /* a holder: pid took the lock and has exited, and the lock
+	                    * lives on in a process that inherited its fd, one we may
+	                    * not read (another user's); pid is the one that took it */
 	char command[256]; /* arguments joined by spaces, truncated */
 	double running;    /* seconds since the process started, < 0 unknown */
 	double since;      /* held for / waiting for, seconds; < 0 unknown */
@@ -32,6 +35,14 @@ struct gl_status {
 
 /* Describes pid (uid, command, running time); gone when it vanished. */
 void gl_status_describe(pid_t pid, struct gl_status_proc *p);
+
+/* Describes the process that holds the flock on file (dev, ino), which
+ * /proc/locks says taker took: the taker itself, or the process that holds
+ * it now through an fd inherited from it (gl_proc_flock_holder). When no
+ * such process can be read, p describes taker, gone, and inherited when
+ * taker > 0. */
+void gl_status_describe_holder(pid_t taker, dev_t dev, unsigned long long ino,
+                               struct gl_status_proc *p);
 
 /* Fills st for the lock file at path. Returns 0, or -errno when /proc/locks
  * cannot be read (st->error covers the lock file itself). */

@@ -1,0 +1,191 @@
+/* gpulock status against real holders: the original tools' (whose flock(1)
+ * has exited by the time the lock is held). */
+#include "harness.h"
+#include "procs.h"
+#include "gl_proc.h"
+
+#include <check.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *gpulock(void)
+{
+	return h_artifact("GL_GPULOCK");
+}
+
+/* The user name status shows for our processes. */
+static const char *me(void)
+{
+	static char name[64];
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (pw)
+		snprintf(name, sizeof name, "%s", pw->pw_name);
+	else
+		snprintf(name, sizeof name, "%u", (unsigned)geteuid());
+	return name;
+}
+
+/* The line of text that starts with prefix, without its '\n' (malloc'd),
+ * or NULL. */
+static char *line_starting(const char *text, const char *prefix)
+{
+	for (const char *l = text; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
+		if (strncmp(l, prefix, strlen(prefix)) == 0)
+			return strndup(l, strcspn(l, "\n"));
+	return NULL;
+}
+
+/* A status row: starts with head and ends with " " tail, the command. */
+static void assert_row(const char *out, const char *head, const char *tail)
+{
+	char *row = line_starting(out, head);
+	size_t n, t = strlen(tail);
+
+	ck_assert_msg(row, "no row '%s...' in:\n%s", head, out);
+	n = strlen(row);
+	ck_assert_msg(n > t && row[n - t - 1] == ' ' && strcmp(row + n - t, tail) == 0,
+	              "row '%s' does not end in ' %s'", row, tail);
+	free(row);
+}
+
+/* One line of fd (without '\n'), within 20 s. */
+static char *read_line(int fd)
+{
+	char buf[1024];
+	size_t n = 0;
+	double end = tp_now() + 20;
+
+	while (n < sizeof buf - 1) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ck_assert_msg(poll(&p, 1, 100) >= 0 && tp_now() < end, "no line within 20 s");
+		if (!p.revents)
+			continue;
+		ck_assert_msg(read(fd, buf + n, 1) == 1, "EOF before a line");
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* Wait (20 s at most) until pid runs cmd: a script's exec chain is done. */
+static void wait_command(pid_t pid, const char *cmd)
+{
+	char have[256] = "";
+
+	for (double end = tp_now() + 20; tp_now() < end; usleep(1000))
+		if (gl_proc_cmdline(pid, have, sizeof have) == 0 && strcmp(have, cmd) == 0)
+			return;
+	ck_abort_msg("pid %d runs '%s', not '%s'", (int)pid, have, cmd);
+}
+
+/* gpulock status (text) with the slot directory dir; its exit status. */
+static int status(const char *dir, const char *const extra[], char **out)
+{
+	const char *argv[] = {gpulock(), "status", "--slot-dir", dir, NULL};
+
+	return h_run(argv, extra, false, out, NULL);
+}
+
+/* Runs python3 on gpulock status --json; what the script prints. */
+static char *status_json(const char *dir, const char *script)
+{
+	char sh[2400], *out;
+	const char *argv[] = {"sh", "-c", sh, NULL};
+
+	snprintf(sh, sizeof sh,
+	         "\"%s\" status --json --slot-dir %s >%s/s.json; python3 -c '"
+	         "import json, sys; d = json.load(open(sys.argv[1])); g = d[\"gpu_lock\"]; "
+	         "c = d[\"cpu_run\"]; %s' %s/s.json",
+	         gpulock(), dir, h_dir, script, h_dir);
+	ck_assert_int_eq(h_run(argv, NULL, false, &out, NULL), 0);
+	return out;
+}
+
+/* gpu_run.sh takes the lock with a flock(1) child that exits; the shell
+ * (and the command it runs) hold it through the inherited fd. */
+START_TEST(status_names_who_holds_the_lock_for_gpu_run_sh)
+{
+	const char *seed = h_artifact("GL_SEED_GPU_RUN");
+	const char *argv[] = {"bash", seed, "cat", NULL};
+	char dir[200], head[160], cmd[600], py[900], *out, *line;
+	struct child holder;
+
+	h_setup();
+	snprintf(dir, sizeof dir, "%s/slots", h_dir);
+	h_spawn(&holder, argv, NULL, false);
+	line = read_line(holder.err); /* the script's first line, then it locks */
+	free(line);
+	line = read_line(holder.err); /* "acquired": its flock(1) has exited */
+	ck_assert_msg(strstr(line, "[gpu_run] acquired GPU lock"), "%s", line);
+	free(line);
+
+	ck_assert_int_eq(status(dir, NULL, &out), 1);
+	snprintf(head, sizeof head, "  holder   pid %-7d %-10s held for ", (int)holder.pid, me());
+	snprintf(cmd, sizeof cmd, "bash %s cat", seed);
+	assert_row(out, head, cmd);
+	free(out);
+
+	snprintf(py, sizeof py,
+	         "h = g[\"holder\"]; print(h[\"pid\"], h[\"command\"]); "
+	         "assert 0 <= h[\"held_seconds\"] <= h[\"running_seconds\"]");
+	out = status_json(dir, py);
+	snprintf(py, sizeof py, "%d %s\n", (int)holder.pid, cmd);
+	ck_assert_str_eq(out, py);
+	free(out);
+	close(holder.in);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+}
+END_TEST
+
+/* cpu_run.sh takes a slot the same way; its shell execs into the job. */
+START_TEST(status_names_the_job_of_cpu_run_sh)
+{
+	const char *argv[] = {"bash", h_artifact("GL_SEED_CPU_RUN"), "cat", NULL};
+	char dir[200], env_dir[220], head[160], *out, *line;
+	const char *extra[] = {"CPU_RUN_SLOTS=1", env_dir, NULL};
+	struct child job;
+
+	h_setup();
+	snprintf(dir, sizeof dir, "%s/slots", h_dir);
+	snprintf(env_dir, sizeof env_dir, "CPU_RUN_SLOT_DIR=%s", dir);
+	h_spawn(&job, argv, extra, false);
+	line = read_line(job.err);
+	ck_assert_msg(strstr(line, "[cpu_run] slot 1/1 acquired"), "%s", line);
+	free(line);
+	wait_command(job.pid, "cat"); /* through nice and ionice */
+
+	ck_assert_int_eq(status(dir, extra, &out), 0);
+	ck_assert_msg(strstr(out, ": 1 of 1 busy, 0 queued\n"), "%s", out);
+	snprintf(head, sizeof head, "  slot 1   pid %-7d %-10s running ", (int)job.pid, me());
+	assert_row(out, head, "cat");
+	free(out);
+
+	out = status_json(dir, "s = c[\"slots\"][0]; print(s[\"state\"], s[\"holder\"][\"pid\"], "
+	                       "s[\"holder\"][\"command\"])");
+	snprintf(head, sizeof head, "held %d cat\n", (int)job.pid);
+	ck_assert_str_eq(out, head);
+	free(out);
+	close(job.in);
+	ck_assert_int_eq(h_wait(&job, 30), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("status");
+	TCase *tc = tcase_create("status");
+
+	tcase_add_test(tc, status_names_who_holds_the_lock_for_gpu_run_sh);
+	tcase_add_test(tc, status_names_the_job_of_cpu_run_sh);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return tp_run_suite(s);
+}
