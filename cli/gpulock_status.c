@@ -20,6 +20,7 @@
  * A holder is the process that holds the lock now: the one that took it,
  * or, when that one has exited (gpu_run.sh's and cpu_run.sh's flock(1)),
  * the topmost process that inherited its fd.
+ * "*_seconds" is never more than "running_seconds".
  * Exit status: 0 when the GPU is free, 1 when it is held, 125 on errors. */
 #include "gpulock.h"
 #include "gl_lockfile.h"
@@ -177,7 +178,7 @@ static void slots_json(const struct slots_view *v)
 		if (!v->tickets[i].live)
 			continue;
 		gl_status_describe(v->tickets[i].pid, &p);
-		p.since = v->tickets[i].waited;
+		p.since = gl_status_since(v->tickets[i].waited, p.running);
 		printf("%s{\"ticket\": %llu, \"waiter\": ", k++ ? ", " : "", v->tickets[i].number);
 		json_proc(&p, "waiting_seconds");
 		putchar('}');
@@ -211,7 +212,7 @@ static void slots_text(const struct slots_view *v)
 		if (!v->tickets[i].live)
 			continue;
 		gl_status_describe(v->tickets[i].pid, &p);
-		p.since = v->tickets[i].waited;
+		p.since = gl_status_since(v->tickets[i].waited, p.running);
 		text_proc("queued", &p, "waiting");
 	}
 	if (v->queued > v->listed)
@@ -238,7 +239,8 @@ int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
 		fprintf(stderr, "gpulock: cannot read /proc/locks: %s\n", strerror(-r));
 		return EXIT_SETUP;
 	}
-	if (st.error && st.error != -ENOENT) {
+	/* As run and wait would say, for a lock file they could not use. */
+	if (st.error) {
 		fprintf(stderr, "gpulock: cannot use the lock file '%s': %s\n", st.path,
 		        gl_lockfile_strerror(st.error));
 		return EXIT_SETUP;
@@ -247,7 +249,7 @@ int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
 		printf("{\"gpu_lock\": {\"path\": ");
 		json_string(st.path);
 		printf(", \"state\": \"%s\", \"exists\": %s, \"holder\": ", st.held ? "held" : "free",
-		       st.error ? "false" : "true");
+		       st.no_file ? "false" : "true");
 		if (st.held)
 			json_proc(&st.holder, "held_seconds");
 		else
@@ -263,7 +265,7 @@ int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
 		printf("}\n");
 	} else {
 		printf("GPU lock %s: %s%s\n", st.path, st.held ? "held" : "free",
-		       st.error ? " (no lock file yet)" : "");
+		       st.no_file ? " (no lock file yet)" : "");
 		if (st.held)
 			text_proc("holder", &st.holder, "held for");
 		for (size_t i = 0; i < st.nwaiters; i++)

@@ -4,6 +4,7 @@
 #include "gl_lockfile.h"
 #include "gl_log.h"
 #include "gl_proc.h"
+#include "gl_status.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -64,8 +65,10 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 	/* gpulock stamps the file's mtime when it takes the lock; an mtime older
 	 * than the holder itself came from someone else, so fall back to its age. */
 	clock_gettime(CLOCK_REALTIME, &now);
-	held = (double)(now.tv_sec - st.st_mtim.tv_sec) + (now.tv_nsec - st.st_mtim.tv_nsec) / 1e9;
-	if (held >= 0 && held <= age + 1) {
+	held = gl_status_since((double)(now.tv_sec - st.st_mtim.tv_sec) +
+	                               (now.tv_nsec - st.st_mtim.tv_nsec) / 1e9,
+	                       age);
+	if (held >= 0) {
 		gl_log_duration(held, dur, sizeof dur);
 		snprintf(buf, len, "by pid %d (%s) for %s", (int)pid, cmd, dur);
 	} else {

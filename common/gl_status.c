@@ -2,6 +2,8 @@
 #include "gl_proc.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -36,16 +38,24 @@ void gl_status_describe_holder(pid_t taker, dev_t dev, unsigned long long ino,
 	p->inherited = taker > 0;
 }
 
-/* gpulock stamps the lock file's mtime when it takes the lock. An mtime
- * older than the holder was written by someone else: unknown. */
-static double held_since_stamp(const struct stat *st, double running)
+double gl_status_since(double since, double running)
+{
+	if (since < 0)
+		return -1;
+	if (running < 0)
+		return since;
+	if (since > running + 1)
+		return -1;
+	return since < running ? since : running;
+}
+
+/* gpulock stamps the lock file's mtime when it takes the lock. */
+static double stamp_age(const struct stat *st)
 {
 	struct timespec now;
-	double held;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	held = (double)(now.tv_sec - st->st_mtim.tv_sec) + (now.tv_nsec - st->st_mtim.tv_nsec) / 1e9;
-	return held >= 0 && running >= 0 && held <= running + 1 ? held : -1;
+	return (double)(now.tv_sec - st->st_mtim.tv_sec) + (now.tv_nsec - st->st_mtim.tv_nsec) / 1e9;
 }
 
 /* Newer kernels print waiters as a tree under whom they wait for, and the
@@ -56,6 +66,19 @@ static bool listed(const struct gl_status *st, pid_t pid)
 		if (st->waiters[i].pid == pid)
 			return true;
 	return false;
+}
+
+/* A missing lock file: free, where its directory exists; where it does
+ * not, the file cannot be created, and gl_lockfile_open says -ENOENT. */
+static int missing_file(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	if (stat(dirname(dir), &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 int gl_status_read(const char *path, struct gl_status *st)
@@ -69,6 +92,8 @@ int gl_status_read(const char *path, struct gl_status *st)
 	strncpy(st->path, path, sizeof st->path - 1);
 	if (lstat(path, &fst) < 0) {
 		st->error = -errno;
+		if (errno == ENOENT)
+			st->no_file = (st->error = missing_file(path)) == 0;
 		return 0;
 	}
 	if (!S_ISREG(fst.st_mode)) {
@@ -83,16 +108,16 @@ int gl_status_read(const char *path, struct gl_status *st)
 		if (!e[i].waiting && e[i].exclusive && !st->held) {
 			st->held = true;
 			gl_status_describe_holder(e[i].pid, fst.st_dev, fst.st_ino, &st->holder);
-			st->holder.since = held_since_stamp(&fst, st->holder.running);
+			st->holder.since = gl_status_since(stamp_age(&fst), st->holder.running);
 		} else if (e[i].waiting && st->nwaiters < GL_STATUS_MAX_WAITERS &&
 		           !listed(st, e[i].pid)) {
 			struct gl_status_proc *w = &st->waiters[st->nwaiters];
 			gl_status_describe(e[i].pid, w);
 			if (w->gone)
 				continue; /* it stopped waiting while we looked */
-			if (gl_proc_blocked_for(w->pid, &w->since) < 0 || w->since < 0 ||
-			    (w->running >= 0 && w->since > w->running + 1))
+			if (gl_proc_blocked_for(w->pid, &w->since) < 0)
 				w->since = -1;
+			w->since = gl_status_since(w->since, w->running);
 			st->nwaiters++;
 		}
 	}

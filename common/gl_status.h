@@ -20,12 +20,15 @@ struct gl_status_proc {
 	                    * not read (another user's); pid is the one that took it */
 	char command[256]; /* arguments joined by spaces, truncated */
 	double running;    /* seconds since the process started, < 0 unknown */
-	double since;      /* held for / waiting for, seconds; < 0 unknown */
+	double since;      /* held for / waiting for, seconds; < 0 unknown; never more
+	                    * than running */
 };
 
 struct gl_status {
 	char path[PATH_MAX];
-	int error;  /* 0, or -errno of the lock file (-ENOENT: no file yet, so free) */
+	int error;    /* 0, or -errno of the lock file as gl_lockfile_open would
+	               * report it (-ENOENT: its directory does not exist) */
+	bool no_file; /* the lock file does not exist yet: free */
 	bool held;
 	struct gl_status_proc holder;
 	size_t nwaiters; /* entries filled in waiters[] */
@@ -43,6 +46,12 @@ void gl_status_describe(pid_t pid, struct gl_status_proc *p);
  * taker > 0. */
 void gl_status_describe_holder(pid_t taker, dev_t dev, unsigned long long ino,
                                struct gl_status_proc *p);
+
+/* "Held for" or "waiting for" since seconds, from a stamp, for a process
+ * running for running seconds: never longer than it has been running. A
+ * stamp more than a second older than the process (clocks' granularity
+ * aside) was not its own: unknown, -1. */
+double gl_status_since(double since, double running);
 
 /* Fills st for the lock file at path. Returns 0, or -errno when /proc/locks
  * cannot be read (st->error covers the lock file itself). */

@@ -1,16 +1,20 @@
 /* gpulock status against real holders: the original tools' (whose flock(1)
- * has exited by the time the lock is held). */
+ * has exited by the time the lock is held), times that a stamp would make
+ * too long, and a lock path in a missing directory. */
 #include "harness.h"
 #include "procs.h"
 #include "gl_proc.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *gpulock(void)
@@ -178,6 +182,111 @@ START_TEST(status_names_the_job_of_cpu_run_sh)
 }
 END_TEST
 
+/* The lock file cannot be made there: status says what run and wait say. */
+START_TEST(status_in_a_missing_directory_says_what_run_and_wait_say)
+{
+	char lock[200], want[300], *out, *err;
+	const char *st[] = {gpulock(), "status", "-l", lock, NULL};
+	const char *js[] = {gpulock(), "status", "--json", "-l", lock, NULL};
+	const char *wait[] = {gpulock(), "wait", "-l", lock, NULL};
+	const char *run[] = {gpulock(), "run", "--eager", "-l", lock, "--", "true", NULL};
+	const char *const *each[] = {st, js, wait, run};
+
+	h_setup();
+	snprintf(lock, sizeof lock, "%s/no/such/dir/gpu.lock", h_dir);
+	snprintf(want, sizeof want,
+	         "gpulock: cannot use the lock file '%s': its directory does not exist\n", lock);
+	for (size_t i = 0; i < sizeof each / sizeof *each; i++) {
+		ck_assert_int_eq(h_run(each[i], NULL, false, &out, &err), 125);
+		ck_assert_str_eq(out, "");
+		ck_assert_str_eq(err, want);
+		free(out);
+		free(err);
+	}
+}
+END_TEST
+
+/* Sets the mtime of path to seconds before now. */
+static void age_file(const char *path, double seconds)
+{
+	struct timespec now, t[2];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	t[0] = t[1] = (struct timespec){now.tv_sec - (time_t)seconds, now.tv_nsec};
+	t[1].tv_nsec -= (long)((seconds - (double)(time_t)seconds) * 1e9);
+	if (t[1].tv_nsec < 0) {
+		t[1].tv_nsec += 1000000000L;
+		t[1].tv_sec--;
+	}
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* The path of the ticket in dir, once there is one (static), within 20 s. */
+static const char *ticket(const char *dir)
+{
+	static char path[400];
+	struct dirent *e;
+	double end = tp_now() + 20;
+
+	for (path[0] = '\0'; !path[0]; usleep(1000)) {
+		DIR *d = opendir(dir);
+
+		ck_assert_ptr_nonnull(d);
+		while ((e = readdir(d)) != NULL)
+			if (strncmp(e->d_name, ".ticket.", 8) == 0)
+				snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		closedir(d);
+		ck_assert_msg(path[0] || tp_now() < end, "no ticket in %s within 20 s", dir);
+	}
+	return path;
+}
+
+/* "held for" and "waiting" come from file stamps (the lock file's, a
+ * ticket's): they never show more than the process has been running. */
+START_TEST(status_never_waits_or_holds_longer_than_running)
+{
+	char dir[200], slot[220], *out;
+	const char *holder_argv[] = {"flock", h_lock, "cat", NULL};
+	const char *slot_argv[] = {"flock", slot, "cat", NULL};
+	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "true", NULL};
+	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
+	struct child holder, slot_holder, queued;
+	double age;
+
+	h_setup();
+	snprintf(dir, sizeof dir, "%s/slots", h_dir);
+	snprintf(slot, sizeof slot, "%s/slot1", dir);
+	ck_assert_int_eq(mkdir(dir, 01777), 0);
+	h_spawn(&holder, holder_argv, NULL, false);
+	h_wait_holder(h_lock, holder.pid);
+	/* A stamp half a second older than the holder (flock(1) leaves the
+	 * mtime alone): within the second allowed for clocks' granularity. */
+	ck_assert_int_eq(gl_proc_age(holder.pid, &age), 0);
+	age_file(h_lock, age + 0.5);
+	h_spawn(&slot_holder, slot_argv, NULL, false);
+	h_wait_holder(slot, slot_holder.pid);
+	h_spawn(&queued, queued_argv, one, false);
+	close(queued.in);
+	tp_wait_lock(ticket(dir), queued.pid, false, 20);
+	age_file(ticket(dir), 3600); /* a stamp not its own: unknown */
+
+	out = status_json(dir, "h = g[\"holder\"]; w = c[\"queue\"][0][\"waiter\"]; "
+	                       "print(h[\"held_seconds\"] <= h[\"running_seconds\"], "
+	                       "w[\"waiting_seconds\"])");
+	ck_assert_str_eq(out, "True None\n");
+	free(out);
+	ck_assert_int_le(status(dir, one, &out), 1);
+	ck_assert_msg(!strstr(out, "waiting 1h"), "%s", out);
+	free(out);
+
+	close(holder.in);
+	close(slot_holder.in);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(h_wait(&slot_holder, 30), 0);
+	ck_assert_int_eq(h_wait(&queued, 30), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -185,6 +294,8 @@ int main(void)
 
 	tcase_add_test(tc, status_names_who_holds_the_lock_for_gpu_run_sh);
 	tcase_add_test(tc, status_names_the_job_of_cpu_run_sh);
+	tcase_add_test(tc, status_in_a_missing_directory_says_what_run_and_wait_say);
+	tcase_add_test(tc, status_never_waits_or_holds_longer_than_running);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return tp_run_suite(s);
