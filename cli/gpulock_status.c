@@ -6,8 +6,11 @@
  *                 "waiters": [PROC + "waiting_seconds": num|null, ...],
  *                 "more_waiters": int},
  *    "cpu_run": {"dir": str, "exists": bool,
- *                "slots": [{"slot": int, "state": "free"|"held",
- *                           "holder": null | PROC}, ...],
+ *                "slots": [{"slot": int,
+ *                           "state": "free"|"held"|"waiting_for_memory",
+ *                           "holder": null | PROC + "held_seconds": num|null
+ *                                     (waiting_for_memory: "waiting_seconds")},
+ *                          ...],
  *                "queue": [{"ticket": int, "waiter": PROC + "waiting_seconds"}, ...],
  *                "more_queued": int}}
  *   PROC = {"pid": int, "uid": int|null, "user": str|null, "command": str|null,
@@ -19,7 +22,9 @@
  *                                           not ours to read)
  * A holder is the process that holds the lock now: the one that took it,
  * or, when that one has exited (gpu_run.sh's and cpu_run.sh's flock(1)),
- * the topmost process that inherited its fd.
+ * the topmost process that inherited its fd. A cpu_run that holds a slot
+ * and still its queue ticket has not started its job: it is waiting for
+ * memory (--mem-avail); it is not counted or listed as queued.
  * "*_seconds" is never more than "running_seconds".
  * Exit status: 0 when the GPU is free, 1 when it is held, 125 on errors. */
 #include "gpulock.h"
@@ -45,6 +50,8 @@ static const char *user_name(uid_t uid, char *buf, size_t len)
 		snprintf(buf, len, "%u", (unsigned)uid);
 	return buf;
 }
+
+/* ---- JSON ---- */
 
 static void json_string(const char *s)
 {
@@ -87,9 +94,11 @@ static void json_proc(const struct gl_status_proc *p, const char *since_key)
 	putchar('}');
 }
 
-static void text_proc(const char *role, const struct gl_status_proc *p, const char *since_word)
+/* ---- text ---- */
+
+static void text_proc(const char *role, const struct gl_status_proc *p, const char *col)
 {
-	char user[64], since[32], col[48];
+	char user[64];
 
 	if (p->gone && p->inherited) {
 		printf("  %-8s pid %-7d (exited; the lock lives on in a process that inherited its "
@@ -105,18 +114,37 @@ static void text_proc(const char *role, const struct gl_status_proc *p, const ch
 		printf("  %-8s pid %-7d (exited)\n", role, (int)p->pid);
 		return;
 	}
-	if (p->since >= 0) {
-		gl_log_duration(p->since, since, sizeof since);
-		snprintf(col, sizeof col, "%s %s", since_word, since);
-	} else if (p->running >= 0) {
-		gl_log_duration(p->running, since, sizeof since);
-		snprintf(col, sizeof col, "running %s", since);
-	} else {
-		snprintf(col, sizeof col, "-");
-	}
 	printf("  %-8s pid %-7d %-10s %-18s %s\n", role, (int)p->pid,
 	       user_name(p->uid, user, sizeof user), col, p->command);
 }
+
+/* The time column: "held for 3m02s", "waiting 5s", or how long it has been
+ * running when the other is unknown. */
+static void since_col(const struct gl_status_proc *p, const char *since_word, char *col,
+                      size_t len)
+{
+	char t[32];
+
+	if (p->since >= 0) {
+		gl_log_duration(p->since, t, sizeof t);
+		snprintf(col, len, "%s %s", since_word, t);
+	} else if (p->running >= 0) {
+		gl_log_duration(p->running, t, sizeof t);
+		snprintf(col, len, "running %s", t);
+	} else {
+		snprintf(col, len, "-");
+	}
+}
+
+static void text_row(const char *role, const struct gl_status_proc *p, const char *since_word)
+{
+	char col[48];
+
+	since_col(p, since_word, col, sizeof col);
+	text_proc(role, p, col);
+}
+
+/* ---- cpu_run's slots ---- */
 
 #define MAX_SLOTS GL_SLOTS_MAX
 #define MAX_TICKETS 64 /* described; all are counted */
@@ -126,8 +154,31 @@ struct slots_view {
 	int error;
 	struct gl_slot_state slots[MAX_SLOTS];
 	struct gl_ticket_state tickets[MAX_TICKETS];
-	size_t nslots, ntickets, busy, queued, listed;
+	/* A slot's holder that still holds its ticket: waiting for memory. */
+	int mem_ticket[MAX_SLOTS]; /* index in tickets[], -1 for none */
+	bool mem_waits[MAX_TICKETS];
+	size_t nslots, ntickets, busy, queued, listed, for_memory;
 };
+
+/* Is slot i's holder a cpu_run that holds a live ticket too? It has its
+ * slot and has not started its job: it waits for memory (--mem-avail), and
+ * gives up its ticket only then. The head of the queue, so among the
+ * tickets listed. */
+static void find_memory_waits(struct slots_view *v)
+{
+	for (size_t i = 0; i < v->nslots; i++) {
+		v->mem_ticket[i] = -1;
+		for (size_t k = 0; k < v->ntickets && v->slots[i].held && v->slots[i].pid > 0; k++) {
+			if (v->tickets[k].live && !v->mem_waits[k] &&
+			    v->tickets[k].pid == v->slots[i].pid) {
+				v->mem_ticket[i] = (int)k;
+				v->mem_waits[k] = true;
+				v->for_memory++;
+				break;
+			}
+		}
+	}
+}
 
 /* cpu_run's slots and queue, read without taking anything. */
 static void slots_read(const char *dir, struct slots_view *v)
@@ -151,6 +202,20 @@ static void slots_read(const char *dir, struct slots_view *v)
 		v->busy += v->slots[i].held;
 	for (size_t i = 0; i < v->ntickets; i++)
 		v->listed += v->tickets[i].live;
+	find_memory_waits(v);
+	v->queued -= v->for_memory;
+	v->listed -= v->for_memory;
+}
+
+/* Slot i's holder, described; a memory waiter's time is its wait in the
+ * queue so far. */
+static void slot_holder(const struct slots_view *v, size_t i, struct gl_status_proc *p)
+{
+	const struct gl_slot_state *s = &v->slots[i];
+
+	gl_status_describe_holder(s->pid, s->dev, s->ino, p);
+	if (v->mem_ticket[i] >= 0)
+		p->since = gl_status_since(v->tickets[v->mem_ticket[i]].waited, p->running);
 }
 
 static void slots_json(const struct slots_view *v)
@@ -162,12 +227,14 @@ static void slots_json(const struct slots_view *v)
 	json_string(v->dir);
 	printf(", \"exists\": %s, \"slots\": [", v->error == 0 ? "true" : "false");
 	for (size_t i = 0; i < v->nslots; i++) {
+		bool mem = v->mem_ticket[i] >= 0;
+
 		printf("%s{\"slot\": %u, \"state\": \"%s\", \"holder\": ", i ? ", " : "",
-		       v->slots[i].index, v->slots[i].held ? "held" : "free");
+		       v->slots[i].index,
+		       !v->slots[i].held ? "free" : mem ? "waiting_for_memory" : "held");
 		if (v->slots[i].held) {
-			gl_status_describe_holder(v->slots[i].pid, v->slots[i].dev, v->slots[i].ino,
-			                          &p);
-			json_proc(&p, "held_seconds");
+			slot_holder(v, i, &p);
+			json_proc(&p, mem ? "waiting_seconds" : "held_seconds");
 		} else {
 			printf("null");
 		}
@@ -175,7 +242,7 @@ static void slots_json(const struct slots_view *v)
 	}
 	printf("], \"queue\": [");
 	for (size_t i = 0; i < v->ntickets; i++) {
-		if (!v->tickets[i].live)
+		if (!v->tickets[i].live || v->mem_waits[i])
 			continue;
 		gl_status_describe(v->tickets[i].pid, &p);
 		p.since = gl_status_since(v->tickets[i].waited, p.running);
@@ -189,7 +256,7 @@ static void slots_json(const struct slots_view *v)
 static void slots_text(const struct slots_view *v)
 {
 	struct gl_status_proc p;
-	char role[16];
+	char role[16], memory[48] = "";
 
 	if (v->error < 0) {
 		printf("CPU slots %s: %s\n", v->dir,
@@ -197,23 +264,28 @@ static void slots_text(const struct slots_view *v)
 		                           : gl_slots_strerror(v->error));
 		return;
 	}
-	printf("CPU slots %s: %zu of %zu busy, %zu queued\n", v->dir, v->busy, v->nslots, v->queued);
+	if (v->for_memory)
+		snprintf(memory, sizeof memory, " (%zu waiting for memory)", v->for_memory);
+	printf("CPU slots %s: %zu of %zu busy%s, %zu queued\n", v->dir, v->busy, v->nslots, memory,
+	       v->queued);
 	for (size_t i = 0; i < v->nslots; i++) {
 		snprintf(role, sizeof role, "slot %u", v->slots[i].index);
 		if (!v->slots[i].held) {
 			printf("  %-8s free\n", role);
-		} else {
-			gl_status_describe_holder(v->slots[i].pid, v->slots[i].dev, v->slots[i].ino,
-			                          &p);
-			text_proc(role, &p, "held for");
+			continue;
 		}
+		slot_holder(v, i, &p);
+		if (v->mem_ticket[i] >= 0)
+			text_proc(role, &p, "waiting for memory");
+		else
+			text_row(role, &p, "held for");
 	}
 	for (size_t i = 0; i < v->ntickets; i++) {
-		if (!v->tickets[i].live)
+		if (!v->tickets[i].live || v->mem_waits[i])
 			continue;
 		gl_status_describe(v->tickets[i].pid, &p);
 		p.since = gl_status_since(v->tickets[i].waited, p.running);
-		text_proc("queued", &p, "waiting");
+		text_row("queued", &p, "waiting");
 	}
 	if (v->queued > v->listed)
 		printf("  ... and %zu more queued\n", v->queued - v->listed);
@@ -228,6 +300,39 @@ static void cpu_slots(const char *dir, bool json)
 		slots_json(&v);
 	else
 		slots_text(&v);
+}
+
+/* ---- the GPU lock ---- */
+
+static void gpu_json(const struct gl_status *st)
+{
+	printf("{\"gpu_lock\": {\"path\": ");
+	json_string(st->path);
+	printf(", \"state\": \"%s\", \"exists\": %s, \"holder\": ", st->held ? "held" : "free",
+	       st->no_file ? "false" : "true");
+	if (st->held)
+		json_proc(&st->holder, "held_seconds");
+	else
+		printf("null");
+	printf(", \"waiters\": [");
+	for (size_t i = 0; i < st->nwaiters; i++) {
+		if (i)
+			printf(", ");
+		json_proc(&st->waiters[i], "waiting_seconds");
+	}
+	printf("], \"more_waiters\": %zu}", st->more);
+}
+
+static void gpu_text(const struct gl_status *st)
+{
+	printf("GPU lock %s: %s%s\n", st->path, st->held ? "held" : "free",
+	       st->no_file ? " (no lock file yet)" : "");
+	if (st->held)
+		text_row("holder", &st->holder, "held for");
+	for (size_t i = 0; i < st->nwaiters; i++)
+		text_row("waiting", &st->waiters[i], "waiting");
+	if (st->more)
+		printf("  ... and %zu more waiting\n", st->more);
 }
 
 int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
@@ -246,32 +351,11 @@ int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
 		return EXIT_SETUP;
 	}
 	if (json) {
-		printf("{\"gpu_lock\": {\"path\": ");
-		json_string(st.path);
-		printf(", \"state\": \"%s\", \"exists\": %s, \"holder\": ", st.held ? "held" : "free",
-		       st.no_file ? "false" : "true");
-		if (st.held)
-			json_proc(&st.holder, "held_seconds");
-		else
-			printf("null");
-		printf(", \"waiters\": [");
-		for (size_t i = 0; i < st.nwaiters; i++) {
-			if (i)
-				printf(", ");
-			json_proc(&st.waiters[i], "waiting_seconds");
-		}
-		printf("], \"more_waiters\": %zu}", st.more);
+		gpu_json(&st);
 		cpu_slots(slot_dir, true);
 		printf("}\n");
 	} else {
-		printf("GPU lock %s: %s%s\n", st.path, st.held ? "held" : "free",
-		       st.no_file ? " (no lock file yet)" : "");
-		if (st.held)
-			text_proc("holder", &st.holder, "held for");
-		for (size_t i = 0; i < st.nwaiters; i++)
-			text_proc("waiting", &st.waiters[i], "waiting");
-		if (st.more)
-			printf("  ... and %zu more waiting\n", st.more);
+		gpu_text(&st);
 		cpu_slots(slot_dir, false);
 	}
 	return st.held ? 1 : 0;

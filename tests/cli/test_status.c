@@ -1,6 +1,7 @@
 /* gpulock status against real holders: the original tools' (whose flock(1)
- * has exited by the time the lock is held), times that a stamp would make
- * too long, and a lock path in a missing directory. */
+ * has exited by the time the lock is held), cpu_run waiting for memory,
+ * times that a stamp would make too long, and a lock path in a missing
+ * directory. */
 #include "harness.h"
 #include "procs.h"
 #include "gl_proc.h"
@@ -287,6 +288,55 @@ START_TEST(status_never_waits_or_holds_longer_than_running)
 }
 END_TEST
 
+/* cpu_run --mem-avail holds its slot, and its ticket, while it waits for
+ * memory: one slot row, "waiting for memory", and nothing queued. */
+START_TEST(status_shows_a_cpu_run_waiting_for_memory)
+{
+	char dir[200], meminfo[220], env_mem[260], head[160], cmd[600], *out, *line;
+	const char *argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "--mem-avail", "2G",
+	                      "true", NULL};
+	const char *extra[] = {"CPU_RUN_SLOTS=1", env_mem, NULL};
+	struct child w;
+	FILE *f;
+
+	h_setup();
+	snprintf(dir, sizeof dir, "%s/slots", h_dir);
+	snprintf(meminfo, sizeof meminfo, "%s/meminfo", h_dir);
+	snprintf(env_mem, sizeof env_mem, "CPU_RUN_MEMINFO_PATH=%s", meminfo);
+	f = fopen(meminfo, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("MemTotal:       16777216 kB\nMemAvailable:    1048576 kB\n", f);
+	fclose(f);
+	h_spawn(&w, argv, extra, false);
+	close(w.in);
+	line = read_line(w.err);
+	ck_assert_msg(strstr(line, "waiting for memory"), "%s", line);
+	free(line);
+
+	ck_assert_int_eq(status(dir, extra, &out), 0);
+	ck_assert_msg(strstr(out, ": 1 of 1 busy (1 waiting for memory), 0 queued\n"), "%s", out);
+	snprintf(head, sizeof head, "  slot 1   pid %-7d %-10s waiting for memory ", (int)w.pid,
+	         me());
+	snprintf(cmd, sizeof cmd, "%s -s 1 -d %s --mem-avail 2G true", argv[0], dir);
+	assert_row(out, head, cmd);
+	ck_assert_msg(!strstr(out, "queued   pid"), "%s", out);
+	free(out);
+
+	out = status_json(dir, "s = c[\"slots\"][0]; print(s[\"state\"], s[\"holder\"][\"pid\"], "
+	                       "len(c[\"queue\"]), c[\"more_queued\"]); h = s[\"holder\"]; "
+	                       "assert 0 <= h[\"waiting_seconds\"] <= h[\"running_seconds\"]");
+	snprintf(head, sizeof head, "waiting_for_memory %d 0 0\n", (int)w.pid);
+	ck_assert_str_eq(out, head);
+	free(out);
+
+	f = fopen(meminfo, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("MemTotal:       16777216 kB\nMemAvailable:    4194304 kB\n", f);
+	fclose(f);
+	ck_assert_int_eq(h_wait(&w, 30), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -296,6 +346,7 @@ int main(void)
 	tcase_add_test(tc, status_names_the_job_of_cpu_run_sh);
 	tcase_add_test(tc, status_in_a_missing_directory_says_what_run_and_wait_say);
 	tcase_add_test(tc, status_never_waits_or_holds_longer_than_running);
+	tcase_add_test(tc, status_shows_a_cpu_run_waiting_for_memory);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return tp_run_suite(s);
