@@ -38,6 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 static const char *user_name(uid_t uid, char *buf, size_t len)
 {
@@ -96,9 +98,73 @@ static void json_proc(const struct gl_status_proc *p, const char *since_key)
 
 /* ---- text ---- */
 
-static void text_proc(const char *role, const struct gl_status_proc *p, const char *col)
+/* The width rows are cut to: the terminal's, when stdout is one (COLUMNS
+ * where the terminal does not say); 0, no limit, otherwise. */
+static size_t out_width(void)
 {
-	char user[64];
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS");
+	char *end;
+	long n;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (cols && *cols) {
+		n = strtol(cols, &end, 10);
+		if (*end == '\0' && n > 0 && n < 100000)
+			return (size_t)n;
+	}
+	return 80;
+}
+
+#define CUT_MARK "..."
+#define CUT_KEEP 8 /* a command is never cut shorter than this, in characters */
+
+/* A UTF-8 continuation byte: no column of its own. */
+static bool continues(unsigned char c)
+{
+	return (c & 0xc0) == 0x80;
+}
+
+static size_t columns(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += !continues((unsigned char)*s);
+	return n;
+}
+
+/* The command, last on its row after used columns: cut to the width with
+ * CUT_MARK at the end. Control characters (a command line is anyone's
+ * bytes) are shown as '?', so that they cannot act on the terminal. */
+static void print_command(const char *cmd, size_t used, size_t width)
+{
+	const size_t mark = sizeof CUT_MARK - 1;
+	size_t room = width > used ? width - used : 0, shown = 0;
+	size_t keep = room >= CUT_KEEP + mark ? room - mark : CUT_KEEP;
+	size_t n = columns(cmd);
+	bool cut = width && n > room && n > keep + mark;
+
+	for (const char *s = cmd; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (cut && !continues(c) && shown++ == keep)
+			break;
+		putchar(c < 0x20 || c == 0x7f ? '?' : c);
+	}
+	if (cut)
+		fputs(CUT_MARK, stdout);
+	putchar('\n');
+}
+
+static void text_proc(const char *role, const struct gl_status_proc *p, const char *col,
+                      size_t width)
+{
+	char user[64], head[160];
+	int used;
 
 	if (p->gone && p->inherited) {
 		printf("  %-8s pid %-7d (exited; the lock lives on in a process that inherited its "
@@ -114,8 +180,10 @@ static void text_proc(const char *role, const struct gl_status_proc *p, const ch
 		printf("  %-8s pid %-7d (exited)\n", role, (int)p->pid);
 		return;
 	}
-	printf("  %-8s pid %-7d %-10s %-18s %s\n", role, (int)p->pid,
-	       user_name(p->uid, user, sizeof user), col, p->command);
+	used = snprintf(head, sizeof head, "  %-8s pid %-7d %-10s %-18s ", role, (int)p->pid,
+	                user_name(p->uid, user, sizeof user), col);
+	fputs(head, stdout);
+	print_command(p->command, used > 0 ? (size_t)used : 0, width);
 }
 
 /* The time column: "held for 3m02s", "waiting 5s", or how long it has been
@@ -136,12 +204,13 @@ static void since_col(const struct gl_status_proc *p, const char *since_word, ch
 	}
 }
 
-static void text_row(const char *role, const struct gl_status_proc *p, const char *since_word)
+static void text_row(const char *role, const struct gl_status_proc *p, const char *since_word,
+                     size_t width)
 {
 	char col[48];
 
 	since_col(p, since_word, col, sizeof col);
-	text_proc(role, p, col);
+	text_proc(role, p, col, width);
 }
 
 /* ---- cpu_run's slots ---- */
@@ -235,6 +304,7 @@ static void slots_json(const struct slots_view *v)
 		if (v->slots[i].held) {
 			slot_holder(v, i, &p);
 			json_proc(&p, mem ? "waiting_seconds" : "held_seconds");
+			gl_status_proc_free(&p);
 		} else {
 			printf("null");
 		}
@@ -248,12 +318,13 @@ static void slots_json(const struct slots_view *v)
 		p.since = gl_status_since(v->tickets[i].waited, p.running);
 		printf("%s{\"ticket\": %llu, \"waiter\": ", k++ ? ", " : "", v->tickets[i].number);
 		json_proc(&p, "waiting_seconds");
+		gl_status_proc_free(&p);
 		putchar('}');
 	}
 	printf("], \"more_queued\": %zu}", v->queued - v->listed);
 }
 
-static void slots_text(const struct slots_view *v)
+static void slots_text(const struct slots_view *v, size_t width)
 {
 	struct gl_status_proc p;
 	char role[16], memory[48] = "";
@@ -276,22 +347,24 @@ static void slots_text(const struct slots_view *v)
 		}
 		slot_holder(v, i, &p);
 		if (v->mem_ticket[i] >= 0)
-			text_proc(role, &p, "waiting for memory");
+			text_proc(role, &p, "waiting for memory", width);
 		else
-			text_row(role, &p, "held for");
+			text_row(role, &p, "held for", width);
+		gl_status_proc_free(&p);
 	}
 	for (size_t i = 0; i < v->ntickets; i++) {
 		if (!v->tickets[i].live || v->mem_waits[i])
 			continue;
 		gl_status_describe(v->tickets[i].pid, &p);
 		p.since = gl_status_since(v->tickets[i].waited, p.running);
-		text_row("queued", &p, "waiting");
+		text_row("queued", &p, "waiting", width);
+		gl_status_proc_free(&p);
 	}
 	if (v->queued > v->listed)
 		printf("  ... and %zu more queued\n", v->queued - v->listed);
 }
 
-static void cpu_slots(const char *dir, bool json)
+static void cpu_slots(const char *dir, bool json, size_t width)
 {
 	static struct slots_view v; /* large: not on the stack */
 
@@ -299,7 +372,7 @@ static void cpu_slots(const char *dir, bool json)
 	if (json)
 		slots_json(&v);
 	else
-		slots_text(&v);
+		slots_text(&v, width);
 }
 
 /* ---- the GPU lock ---- */
@@ -323,14 +396,14 @@ static void gpu_json(const struct gl_status *st)
 	printf("], \"more_waiters\": %zu}", st->more);
 }
 
-static void gpu_text(const struct gl_status *st)
+static void gpu_text(const struct gl_status *st, size_t width)
 {
 	printf("GPU lock %s: %s%s\n", st->path, st->held ? "held" : "free",
 	       st->no_file ? " (no lock file yet)" : "");
 	if (st->held)
-		text_row("holder", &st->holder, "held for");
+		text_row("holder", &st->holder, "held for", width);
 	for (size_t i = 0; i < st->nwaiters; i++)
-		text_row("waiting", &st->waiters[i], "waiting");
+		text_row("waiting", &st->waiters[i], "waiting", width);
 	if (st->more)
 		printf("  ... and %zu more waiting\n", st->more);
 }
@@ -338,6 +411,7 @@ static void gpu_text(const struct gl_status *st)
 int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
 {
 	struct gl_status st;
+	size_t width = json ? 0 : out_width();
 	int r = gl_status_read(s->cfg.lock_path, &st);
 
 	if (r < 0) {
@@ -352,11 +426,13 @@ int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
 	}
 	if (json) {
 		gpu_json(&st);
-		cpu_slots(slot_dir, true);
+		cpu_slots(slot_dir, true, 0);
 		printf("}\n");
 	} else {
-		gpu_text(&st);
-		cpu_slots(slot_dir, false);
+		gpu_text(&st, width);
+		cpu_slots(slot_dir, false, width);
 	}
-	return st.held ? 1 : 0;
+	r = st.held ? 1 : 0;
+	gl_status_free(&st);
+	return r;
 }

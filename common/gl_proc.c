@@ -149,6 +149,33 @@ int gl_proc_locks_find_held(const char *path, dev_t dev, unsigned long long ino,
 	return r;
 }
 
+/* cmdline's arguments (n bytes) joined by spaces; newlines, which would
+ * break a line of output, as spaces too. */
+static void join_args(char *buf, ssize_t n)
+{
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0' || buf[i] == '\n')
+			buf[i] = ' ';
+	buf[n] = '\0';
+}
+
+/* A kernel thread's or a zombie's empty command line: its comm. */
+static int comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	n = gl_read_small(path, buf, len);
+	if (n < 0)
+		return (int)n;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
 int gl_proc_cmdline(pid_t pid, char *buf, size_t len)
 {
 	char path[64];
@@ -158,20 +185,53 @@ int gl_proc_cmdline(pid_t pid, char *buf, size_t len)
 	n = gl_read_small(path, buf, len);
 	if (n < 0)
 		return (int)n;
-	while (n > 0 && buf[n - 1] == '\0')
-		n--;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0' || buf[i] == '\n')
-			buf[i] = ' ';
-	buf[n] = '\0';
-	if (n == 0) { /* kernel thread or zombie: fall back to comm */
-		snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-		n = gl_read_small(path, buf, len);
-		if (n < 0)
-			return (int)n;
-		if (n > 0 && buf[n - 1] == '\n')
-			buf[n - 1] = '\0';
+	join_args(buf, n);
+	return buf[0] ? 0 : comm(pid, buf, len);
+}
+
+int gl_proc_cmdline_dup(pid_t pid, char **out)
+{
+	char path[64], *buf = NULL;
+	size_t cap = 0, n = 0;
+	int fd, e = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) { /* at most ARG_MAX: a few MiB */
+		ssize_t r;
+
+		if (cap - n < 64) {
+			char *bigger = realloc(buf, cap ? 2 * cap : 256);
+
+			if (!bigger) {
+				e = -ENOMEM;
+				break;
+			}
+			buf = bigger;
+			cap = cap ? 2 * cap : 256;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			e = -errno;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
 	}
+	close(fd);
+	if (e == 0) {
+		join_args(buf, (ssize_t)n);
+		if (!buf[0])
+			e = comm(pid, buf, cap);
+	}
+	if (e < 0) {
+		free(buf);
+		return e;
+	}
+	*out = buf;
 	return 0;
 }
 

@@ -46,6 +46,9 @@ int gl_proc_locks_find_held(const char *path, dev_t dev, unsigned long long ino,
  * Returns 0 or -errno (-ENOENT when the process is gone). */
 int gl_proc_cmdline(pid_t pid, char *buf, size_t len);
 
+/* The same, whole, in a buffer of its own (free it): *out. */
+int gl_proc_cmdline_dup(pid_t pid, char **out);
+
 /* Seconds since pid started. Returns 0 or -errno. */
 int gl_proc_age(pid_t pid, double *seconds);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -13,8 +14,7 @@ void gl_status_describe(pid_t pid, struct gl_status_proc *p)
 	memset(p, 0, sizeof *p);
 	p->pid = pid;
 	p->running = p->since = -1;
-	if (pid <= 0 || gl_proc_uid(pid, &p->uid) < 0 ||
-	    gl_proc_cmdline(pid, p->command, sizeof p->command) < 0) {
+	if (pid <= 0 || gl_proc_uid(pid, &p->uid) < 0 || gl_proc_cmdline_dup(pid, &p->command) < 0) {
 		p->gone = true;
 		return;
 	}
@@ -47,6 +47,19 @@ double gl_status_since(double since, double running)
 	if (since > running + 1)
 		return -1;
 	return since < running ? since : running;
+}
+
+void gl_status_proc_free(struct gl_status_proc *p)
+{
+	free(p->command);
+	p->command = NULL;
+}
+
+void gl_status_free(struct gl_status *st)
+{
+	gl_status_proc_free(&st->holder);
+	for (size_t i = 0; i < st->nwaiters; i++)
+		gl_status_proc_free(&st->waiters[i]);
 }
 
 /* gpulock stamps the lock file's mtime when it takes the lock. */

@@ -14,14 +14,14 @@
 struct gl_status_proc {
 	pid_t pid;
 	uid_t uid;
-	bool gone;         /* exited while we read: pid only */
-	bool inherited;    /* a holder: pid took the lock and has exited, and the lock
-	                    * lives on in a process that inherited its fd, one we may
-	                    * not read (another user's); pid is the one that took it */
-	char command[256]; /* arguments joined by spaces, truncated */
-	double running;    /* seconds since the process started, < 0 unknown */
-	double since;      /* held for / waiting for, seconds; < 0 unknown; never more
-	                    * than running */
+	bool gone;      /* exited while we read: pid only */
+	bool inherited; /* a holder: pid took the lock and has exited, and the lock
+	                 * lives on in a process that inherited its fd, one we may
+	                 * not read (another user's); pid is the one that took it */
+	char *command;  /* arguments joined by spaces, whole (malloc'd); NULL when gone */
+	double running; /* seconds since the process started, < 0 unknown */
+	double since;   /* held for / waiting for, seconds; < 0 unknown; never more
+	                 * than running */
 };
 
 struct gl_status {
@@ -53,8 +53,12 @@ void gl_status_describe_holder(pid_t taker, dev_t dev, unsigned long long ino,
  * aside) was not its own: unknown, -1. */
 double gl_status_since(double since, double running);
 
+void gl_status_proc_free(struct gl_status_proc *p);
+
 /* Fills st for the lock file at path. Returns 0, or -errno when /proc/locks
- * cannot be read (st->error covers the lock file itself). */
+ * cannot be read (st->error covers the lock file itself). Free st with
+ * gl_status_free. */
 int gl_status_read(const char *path, struct gl_status *st);
+void gl_status_free(struct gl_status *st);
 
 #endif

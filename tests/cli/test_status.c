@@ -1,7 +1,7 @@
 /* gpulock status against real holders: the original tools' (whose flock(1)
  * has exited by the time the lock is held), cpu_run waiting for memory,
- * times that a stamp would make too long, and a lock path in a missing
- * directory. */
+ * times that a stamp would make too long, a lock path in a missing
+ * directory, and rows cut to a terminal's width. */
 #include "harness.h"
 #include "procs.h"
 #include "gl_proc.h"
@@ -10,7 +10,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +339,106 @@ START_TEST(status_shows_a_cpu_run_waiting_for_memory)
 }
 END_TEST
 
+/* gpulock status in a pseudo-terminal cols wide (0: the terminal does not
+ * say), with COLUMNS=columns when not NULL. Its output, '\r's dropped. */
+static char *status_in_pty(const char *dir, unsigned short cols, const char *columns)
+{
+	struct winsize ws = {.ws_row = 24, .ws_col = cols};
+	char buf[4096], *out = calloc(1, 1);
+	size_t len = 0;
+	int master;
+	pid_t pid = forkpty(&master, NULL, NULL, &ws);
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		setenv("GPU_LOCK_PATH", h_lock, 1);
+		if (columns)
+			setenv("COLUMNS", columns, 1);
+		else
+			unsetenv("COLUMNS");
+		execl(gpulock(), gpulock(), "status", "--slot-dir", dir, (char *)NULL);
+		_exit(127);
+	}
+	for (double end = tp_now() + 30;;) {
+		struct pollfd p = {master, POLLIN, 0};
+		ssize_t n;
+
+		ck_assert_msg(tp_now() < end, "status in a terminal: no end within 30 s");
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = read(master, buf, sizeof buf);
+		if (n <= 0) /* EIO: the terminal's last user has gone */
+			break;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\r')
+				continue;
+			out = realloc(out, len + 2);
+			out[len++] = buf[i];
+			out[len] = '\0';
+		}
+	}
+	close(master);
+	ck_assert_int_eq(tp_wait(pid, 30), 1); /* held */
+	return out;
+}
+
+/* Every line of text at most width columns (bytes: ASCII here). */
+static void assert_fits(const char *text, size_t width)
+{
+	for (const char *l = text; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
+		ck_assert_msg(strcspn(l, "\n") <= width, "wider than %zu:\n%s", width, text);
+}
+
+/* In a terminal the command column is cut to the width, with "..." at its
+ * end; elsewhere (a pipe, JSON) it is whole. */
+START_TEST(status_rows_fit_the_terminal)
+{
+	char dir[200], pad[301], cmd[600], head[160], want[700], *out;
+	const char *argv[] = {"flock", h_lock, "sh", "-c", "cat", "sh", pad, NULL};
+	struct child holder;
+
+	h_setup();
+	snprintf(dir, sizeof dir, "%s/slots", h_dir);
+	memset(pad, 'x', sizeof pad - 1);
+	pad[sizeof pad - 1] = '\0';
+	h_spawn(&holder, argv, NULL, false);
+	h_wait_holder(h_lock, holder.pid);
+	snprintf(cmd, sizeof cmd, "flock %s sh -c cat sh %s", h_lock, pad);
+	snprintf(head, sizeof head, "  holder   pid %-7d %-10s ", (int)holder.pid, me());
+
+	ck_assert_int_eq(status(dir, NULL, &out), 1); /* a pipe: whole */
+	assert_row(out, head, cmd);
+	free(out);
+	out = status_json(dir, "print(g[\"holder\"][\"command\"])");
+	snprintf(want, sizeof want, "%s\n", cmd);
+	ck_assert_str_eq(out, want);
+	free(out);
+
+	out = status_in_pty(dir, 100, "40"); /* the terminal's width wins */
+	assert_fits(out, 100);
+	{
+		char *row = line_starting(out, head);
+		ck_assert_msg(row && strlen(row) == 100, "%s", out);
+		ck_assert_msg(strcmp(row + 97, "...") == 0, "%s", row);
+		ck_assert_msg(strstr(row, " flock "), "%s", row);
+		free(row);
+	}
+	free(out);
+	out = status_in_pty(dir, 0, "90"); /* it does not say: COLUMNS */
+	assert_fits(out, 90);
+	{
+		char *row = line_starting(out, head);
+		ck_assert_msg(row && strlen(row) == 90, "%s", out);
+		ck_assert_msg(strcmp(row + 87, "...") == 0, "%s", row);
+		free(row);
+	}
+	free(out);
+
+	close(holder.in);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -347,6 +449,7 @@ int main(void)
 	tcase_add_test(tc, status_in_a_missing_directory_says_what_run_and_wait_say);
 	tcase_add_test(tc, status_never_waits_or_holds_longer_than_running);
 	tcase_add_test(tc, status_shows_a_cpu_run_waiting_for_memory);
+	tcase_add_test(tc, status_rows_fit_the_terminal);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return tp_run_suite(s);
