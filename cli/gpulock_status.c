@@ -19,7 +19,8 @@
  *                                           holder, it took the lock and
  *                                           exited, and the process that
  *                                           inherited the lock from it is
- *                                           not ours to read)
+ *                                           not ours to read: another
+ *                                           user's)
  * A holder is the process that holds the lock now: the one that took it,
  * or, when that one has exited (gpu_run.sh's and cpu_run.sh's flock(1)),
  * the topmost process that inherited its fd. A cpu_run that holds a slot
@@ -167,8 +168,7 @@ static void text_proc(const char *role, const struct gl_status_proc *p, const ch
 	int used;
 
 	if (p->gone && p->inherited) {
-		printf("  %-8s pid %-7d (exited; the lock lives on in a process that inherited its "
-		       "fd, not ours to read)\n",
+		printf("  %-8s pid %-7d (exited; its fd holds the lock in a process not shown)\n",
 		       role, (int)p->pid);
 		return;
 	}

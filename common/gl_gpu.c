@@ -47,8 +47,8 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 	if (pid <= 0) {
 		if (e[0].pid > 0)
 			snprintf(buf, len,
-			         "by pid %d, which has exited; the lock lives on in a process that "
-			         "inherited its fd, not ours to read",
+			         "by pid %d, which has exited; its fd holds the lock in a process "
+			         "not shown here",
 			         (int)e[0].pid);
 		else
 			snprintf(buf, len, "by a process this system does not show");
