@@ -555,6 +555,7 @@ static void describe_holders(struct run *r, char *buf, size_t len)
 		return;
 	for (size_t i = 0; i < n && off + 1 < len; i++) {
 		char cmd[96] = "?";
+		pid_t pid;
 		int w;
 
 		if (!st[i].held)
@@ -564,10 +565,13 @@ static void describe_holders(struct run *r, char *buf, size_t len)
 			off += w > 0 ? (size_t)w : 0;
 			break;
 		}
-		if (st[i].pid > 0 && gl_proc_cmdline(st[i].pid, cmd, sizeof cmd) == 0)
+		/* cpu_run.sh locks with a flock(1) child on its fd 9: the job holds
+		 * the slot through it, after the locker has exited. */
+		pid = gl_proc_flock_holder(st[i].dev, st[i].ino, st[i].pid);
+		if (pid > 0 && gl_proc_cmdline(pid, cmd, sizeof cmd) == 0)
 			w = snprintf(buf + off, len - off, "%sslot%u: pid %d (%s)", shown ? ", " : "",
-			             st[i].index, (int)st[i].pid, cmd);
-		else if (st[i].pid > 0) /* cpu_run.sh locks with flock(1) on its fd 9 */
+			             st[i].index, (int)pid, cmd);
+		else if (st[i].pid > 0)
 			w = snprintf(buf + off, len - off,
 			             "%sslot%u: held through an inherited fd (the locker, pid %d, has "
 			             "exited, as cpu_run.sh's flock does)",

@@ -108,6 +108,7 @@ static void check_lock(const char *path)
 	if (gl_status_read(path, &st) == 0)
 		verdict("INFO", "the GPU lock is %s%s", st.held ? "held by pid " : "free",
 		        st.held ? (snprintf(dir, sizeof dir, "%d", (int)st.holder.pid), dir) : "");
+	gl_status_free(&st);
 }
 
 /* Runs argv with LD_PRELOAD=lib and GPU_LOCK_DEBUG=1 (and extra env), its

@@ -6,13 +6,27 @@
  *                 "waiters": [PROC + "waiting_seconds": num|null, ...],
  *                 "more_waiters": int},
  *    "cpu_run": {"dir": str, "exists": bool,
- *                "slots": [{"slot": int, "state": "free"|"held",
- *                           "holder": null | PROC}, ...],
+ *                "slots": [{"slot": int,
+ *                           "state": "free"|"held"|"waiting_for_memory",
+ *                           "holder": null | PROC + "held_seconds": num|null
+ *                                     (waiting_for_memory: "waiting_seconds")},
+ *                          ...],
  *                "queue": [{"ticket": int, "waiter": PROC + "waiting_seconds"}, ...],
  *                "more_queued": int}}
  *   PROC = {"pid": int, "uid": int|null, "user": str|null, "command": str|null,
  *           "running_seconds": num|null}   (null fields: the process exited
- *                                           while we read it)
+ *                                           while we read it, or, for a
+ *                                           holder, it took the lock and
+ *                                           exited, and the process that
+ *                                           inherited the lock from it is
+ *                                           not ours to read: another
+ *                                           user's)
+ * A holder is the process that holds the lock now: the one that took it,
+ * or, when that one has exited (gpu_run.sh's and cpu_run.sh's flock(1)),
+ * the topmost process that inherited its fd. A cpu_run that holds a slot
+ * and still its queue ticket has not started its job: it is waiting for
+ * memory (--mem-avail); it is not counted or listed as queued.
+ * "*_seconds" is never more than "running_seconds".
  * Exit status: 0 when the GPU is free, 1 when it is held, 125 on errors. */
 #include "gpulock.h"
 #include "gl_lockfile.h"
@@ -25,6 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 static const char *user_name(uid_t uid, char *buf, size_t len)
 {
@@ -37,6 +53,8 @@ static const char *user_name(uid_t uid, char *buf, size_t len)
 		snprintf(buf, len, "%u", (unsigned)uid);
 	return buf;
 }
+
+/* ---- JSON ---- */
 
 static void json_string(const char *s)
 {
@@ -79,26 +97,123 @@ static void json_proc(const struct gl_status_proc *p, const char *since_key)
 	putchar('}');
 }
 
-static void text_proc(const char *role, const struct gl_status_proc *p, const char *since_word)
-{
-	char user[64], since[32], col[48];
+/* ---- text ---- */
 
+/* The width rows are cut to: the terminal's, when stdout is one (COLUMNS
+ * where the terminal does not say); 0, no limit, otherwise. */
+static size_t out_width(void)
+{
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS");
+	char *end;
+	long n;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (cols && *cols) {
+		n = strtol(cols, &end, 10);
+		if (*end == '\0' && n > 0 && n < 100000)
+			return (size_t)n;
+	}
+	return 80;
+}
+
+#define CUT_MARK "..."
+#define CUT_KEEP 8 /* a command is never cut shorter than this, in characters */
+
+/* A UTF-8 continuation byte: no column of its own. */
+static bool continues(unsigned char c)
+{
+	return (c & 0xc0) == 0x80;
+}
+
+static size_t columns(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += !continues((unsigned char)*s);
+	return n;
+}
+
+/* The command, last on its row after used columns: cut to the width with
+ * CUT_MARK at the end. Control characters (a command line is anyone's
+ * bytes) are shown as '?', so that they cannot act on the terminal. */
+static void print_command(const char *cmd, size_t used, size_t width)
+{
+	const size_t mark = sizeof CUT_MARK - 1;
+	size_t room = width > used ? width - used : 0, shown = 0;
+	size_t keep = room >= CUT_KEEP + mark ? room - mark : CUT_KEEP;
+	size_t n = columns(cmd);
+	bool cut = width && n > room && n > keep + mark;
+
+	for (const char *s = cmd; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (cut && !continues(c) && shown++ == keep)
+			break;
+		putchar(c < 0x20 || c == 0x7f ? '?' : c);
+	}
+	if (cut)
+		fputs(CUT_MARK, stdout);
+	putchar('\n');
+}
+
+static void text_proc(const char *role, const struct gl_status_proc *p, const char *col,
+                      size_t width)
+{
+	char user[64], head[160];
+	int used;
+
+	if (p->gone && p->inherited) {
+		printf("  %-8s pid %-7d (exited; its fd holds the lock in a process not shown)\n",
+		       role, (int)p->pid);
+		return;
+	}
+	if (p->gone && p->pid <= 0) {
+		printf("  %-8s held (by a process this system does not show)\n", role);
+		return;
+	}
 	if (p->gone) {
 		printf("  %-8s pid %-7d (exited)\n", role, (int)p->pid);
 		return;
 	}
-	if (p->since >= 0) {
-		gl_log_duration(p->since, since, sizeof since);
-		snprintf(col, sizeof col, "%s %s", since_word, since);
-	} else if (p->running >= 0) {
-		gl_log_duration(p->running, since, sizeof since);
-		snprintf(col, sizeof col, "running %s", since);
-	} else {
-		snprintf(col, sizeof col, "-");
-	}
-	printf("  %-8s pid %-7d %-10s %-18s %s\n", role, (int)p->pid,
-	       user_name(p->uid, user, sizeof user), col, p->command);
+	used = snprintf(head, sizeof head, "  %-8s pid %-7d %-10s %-18s ", role, (int)p->pid,
+	                user_name(p->uid, user, sizeof user), col);
+	fputs(head, stdout);
+	print_command(p->command, used > 0 ? (size_t)used : 0, width);
 }
+
+/* The time column: "held for 3m02s", "waiting 5s", or how long it has been
+ * running when the other is unknown. */
+static void since_col(const struct gl_status_proc *p, const char *since_word, char *col,
+                      size_t len)
+{
+	char t[32];
+
+	if (p->since >= 0) {
+		gl_log_duration(p->since, t, sizeof t);
+		snprintf(col, len, "%s %s", since_word, t);
+	} else if (p->running >= 0) {
+		gl_log_duration(p->running, t, sizeof t);
+		snprintf(col, len, "running %s", t);
+	} else {
+		snprintf(col, len, "-");
+	}
+}
+
+static void text_row(const char *role, const struct gl_status_proc *p, const char *since_word,
+                     size_t width)
+{
+	char col[48];
+
+	since_col(p, since_word, col, sizeof col);
+	text_proc(role, p, col, width);
+}
+
+/* ---- cpu_run's slots ---- */
 
 #define MAX_SLOTS GL_SLOTS_MAX
 #define MAX_TICKETS 64 /* described; all are counted */
@@ -108,8 +223,31 @@ struct slots_view {
 	int error;
 	struct gl_slot_state slots[MAX_SLOTS];
 	struct gl_ticket_state tickets[MAX_TICKETS];
-	size_t nslots, ntickets, busy, queued, listed;
+	/* A slot's holder that still holds its ticket: waiting for memory. */
+	int mem_ticket[MAX_SLOTS]; /* index in tickets[], -1 for none */
+	bool mem_waits[MAX_TICKETS];
+	size_t nslots, ntickets, busy, queued, listed, for_memory;
 };
+
+/* Is slot i's holder a cpu_run that holds a live ticket too? It has its
+ * slot and has not started its job: it waits for memory (--mem-avail), and
+ * gives up its ticket only then. The head of the queue, so among the
+ * tickets listed. */
+static void find_memory_waits(struct slots_view *v)
+{
+	for (size_t i = 0; i < v->nslots; i++) {
+		v->mem_ticket[i] = -1;
+		for (size_t k = 0; k < v->ntickets && v->slots[i].held && v->slots[i].pid > 0; k++) {
+			if (v->tickets[k].live && !v->mem_waits[k] &&
+			    v->tickets[k].pid == v->slots[i].pid) {
+				v->mem_ticket[i] = (int)k;
+				v->mem_waits[k] = true;
+				v->for_memory++;
+				break;
+			}
+		}
+	}
+}
 
 /* cpu_run's slots and queue, read without taking anything. */
 static void slots_read(const char *dir, struct slots_view *v)
@@ -133,6 +271,20 @@ static void slots_read(const char *dir, struct slots_view *v)
 		v->busy += v->slots[i].held;
 	for (size_t i = 0; i < v->ntickets; i++)
 		v->listed += v->tickets[i].live;
+	find_memory_waits(v);
+	v->queued -= v->for_memory;
+	v->listed -= v->for_memory;
+}
+
+/* Slot i's holder, described; a memory waiter's time is its wait in the
+ * queue so far. */
+static void slot_holder(const struct slots_view *v, size_t i, struct gl_status_proc *p)
+{
+	const struct gl_slot_state *s = &v->slots[i];
+
+	gl_status_describe_holder(s->pid, s->dev, s->ino, p);
+	if (v->mem_ticket[i] >= 0)
+		p->since = gl_status_since(v->tickets[v->mem_ticket[i]].waited, p->running);
 }
 
 static void slots_json(const struct slots_view *v)
@@ -144,11 +296,15 @@ static void slots_json(const struct slots_view *v)
 	json_string(v->dir);
 	printf(", \"exists\": %s, \"slots\": [", v->error == 0 ? "true" : "false");
 	for (size_t i = 0; i < v->nslots; i++) {
+		bool mem = v->mem_ticket[i] >= 0;
+
 		printf("%s{\"slot\": %u, \"state\": \"%s\", \"holder\": ", i ? ", " : "",
-		       v->slots[i].index, v->slots[i].held ? "held" : "free");
-		if (v->slots[i].held && v->slots[i].pid > 0) {
-			gl_status_describe(v->slots[i].pid, &p);
-			json_proc(&p, "held_seconds");
+		       v->slots[i].index,
+		       !v->slots[i].held ? "free" : mem ? "waiting_for_memory" : "held");
+		if (v->slots[i].held) {
+			slot_holder(v, i, &p);
+			json_proc(&p, mem ? "waiting_seconds" : "held_seconds");
+			gl_status_proc_free(&p);
 		} else {
 			printf("null");
 		}
@@ -156,21 +312,22 @@ static void slots_json(const struct slots_view *v)
 	}
 	printf("], \"queue\": [");
 	for (size_t i = 0; i < v->ntickets; i++) {
-		if (!v->tickets[i].live)
+		if (!v->tickets[i].live || v->mem_waits[i])
 			continue;
 		gl_status_describe(v->tickets[i].pid, &p);
-		p.since = v->tickets[i].waited;
+		p.since = gl_status_since(v->tickets[i].waited, p.running);
 		printf("%s{\"ticket\": %llu, \"waiter\": ", k++ ? ", " : "", v->tickets[i].number);
 		json_proc(&p, "waiting_seconds");
+		gl_status_proc_free(&p);
 		putchar('}');
 	}
 	printf("], \"more_queued\": %zu}", v->queued - v->listed);
 }
 
-static void slots_text(const struct slots_view *v)
+static void slots_text(const struct slots_view *v, size_t width)
 {
 	struct gl_status_proc p;
-	char role[16];
+	char role[16], memory[48] = "";
 
 	if (v->error < 0) {
 		printf("CPU slots %s: %s\n", v->dir,
@@ -178,30 +335,36 @@ static void slots_text(const struct slots_view *v)
 		                           : gl_slots_strerror(v->error));
 		return;
 	}
-	printf("CPU slots %s: %zu of %zu busy, %zu queued\n", v->dir, v->busy, v->nslots, v->queued);
+	if (v->for_memory)
+		snprintf(memory, sizeof memory, " (%zu waiting for memory)", v->for_memory);
+	printf("CPU slots %s: %zu of %zu busy%s, %zu queued\n", v->dir, v->busy, v->nslots, memory,
+	       v->queued);
 	for (size_t i = 0; i < v->nslots; i++) {
 		snprintf(role, sizeof role, "slot %u", v->slots[i].index);
 		if (!v->slots[i].held) {
 			printf("  %-8s free\n", role);
-		} else if (v->slots[i].pid > 0) {
-			gl_status_describe(v->slots[i].pid, &p);
-			text_proc(role, &p, "held for");
-		} else {
-			printf("  %-8s held (by a process this system does not show)\n", role);
+			continue;
 		}
+		slot_holder(v, i, &p);
+		if (v->mem_ticket[i] >= 0)
+			text_proc(role, &p, "waiting for memory", width);
+		else
+			text_row(role, &p, "held for", width);
+		gl_status_proc_free(&p);
 	}
 	for (size_t i = 0; i < v->ntickets; i++) {
-		if (!v->tickets[i].live)
+		if (!v->tickets[i].live || v->mem_waits[i])
 			continue;
 		gl_status_describe(v->tickets[i].pid, &p);
-		p.since = v->tickets[i].waited;
-		text_proc("queued", &p, "waiting");
+		p.since = gl_status_since(v->tickets[i].waited, p.running);
+		text_row("queued", &p, "waiting", width);
+		gl_status_proc_free(&p);
 	}
 	if (v->queued > v->listed)
 		printf("  ... and %zu more queued\n", v->queued - v->listed);
 }
 
-static void cpu_slots(const char *dir, bool json)
+static void cpu_slots(const char *dir, bool json, size_t width)
 {
 	static struct slots_view v; /* large: not on the stack */
 
@@ -209,51 +372,67 @@ static void cpu_slots(const char *dir, bool json)
 	if (json)
 		slots_json(&v);
 	else
-		slots_text(&v);
+		slots_text(&v, width);
+}
+
+/* ---- the GPU lock ---- */
+
+static void gpu_json(const struct gl_status *st)
+{
+	printf("{\"gpu_lock\": {\"path\": ");
+	json_string(st->path);
+	printf(", \"state\": \"%s\", \"exists\": %s, \"holder\": ", st->held ? "held" : "free",
+	       st->no_file ? "false" : "true");
+	if (st->held)
+		json_proc(&st->holder, "held_seconds");
+	else
+		printf("null");
+	printf(", \"waiters\": [");
+	for (size_t i = 0; i < st->nwaiters; i++) {
+		if (i)
+			printf(", ");
+		json_proc(&st->waiters[i], "waiting_seconds");
+	}
+	printf("], \"more_waiters\": %zu}", st->more);
+}
+
+static void gpu_text(const struct gl_status *st, size_t width)
+{
+	printf("GPU lock %s: %s%s\n", st->path, st->held ? "held" : "free",
+	       st->no_file ? " (no lock file yet)" : "");
+	if (st->held)
+		text_row("holder", &st->holder, "held for", width);
+	for (size_t i = 0; i < st->nwaiters; i++)
+		text_row("waiting", &st->waiters[i], "waiting", width);
+	if (st->more)
+		printf("  ... and %zu more waiting\n", st->more);
 }
 
 int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
 {
 	struct gl_status st;
+	size_t width = json ? 0 : out_width();
 	int r = gl_status_read(s->cfg.lock_path, &st);
 
 	if (r < 0) {
 		fprintf(stderr, "gpulock: cannot read /proc/locks: %s\n", strerror(-r));
 		return EXIT_SETUP;
 	}
-	if (st.error && st.error != -ENOENT) {
+	/* As run and wait would say, for a lock file they could not use. */
+	if (st.error) {
 		fprintf(stderr, "gpulock: cannot use the lock file '%s': %s\n", st.path,
 		        gl_lockfile_strerror(st.error));
 		return EXIT_SETUP;
 	}
 	if (json) {
-		printf("{\"gpu_lock\": {\"path\": ");
-		json_string(st.path);
-		printf(", \"state\": \"%s\", \"exists\": %s, \"holder\": ", st.held ? "held" : "free",
-		       st.error ? "false" : "true");
-		if (st.held)
-			json_proc(&st.holder, "held_seconds");
-		else
-			printf("null");
-		printf(", \"waiters\": [");
-		for (size_t i = 0; i < st.nwaiters; i++) {
-			if (i)
-				printf(", ");
-			json_proc(&st.waiters[i], "waiting_seconds");
-		}
-		printf("], \"more_waiters\": %zu}", st.more);
-		cpu_slots(slot_dir, true);
+		gpu_json(&st);
+		cpu_slots(slot_dir, true, 0);
 		printf("}\n");
 	} else {
-		printf("GPU lock %s: %s%s\n", st.path, st.held ? "held" : "free",
-		       st.error ? " (no lock file yet)" : "");
-		if (st.held)
-			text_proc("holder", &st.holder, "held for");
-		for (size_t i = 0; i < st.nwaiters; i++)
-			text_proc("waiting", &st.waiters[i], "waiting");
-		if (st.more)
-			printf("  ... and %zu more waiting\n", st.more);
-		cpu_slots(slot_dir, false);
+		gpu_text(&st, width);
+		cpu_slots(slot_dir, false, width);
 	}
-	return st.held ? 1 : 0;
+	r = st.held ? 1 : 0;
+	gl_status_free(&st);
+	return r;
 }

@@ -5,6 +5,7 @@
 #include "gl_lockfile.h"
 #include "gl_log.h"
 #include "gl_proc.h"
+#include "gl_status.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +27,7 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 	struct timespec now;
 	size_t total;
 	double age, held;
+	pid_t pid;
 
 	if (fstat(fd, &st) < 0 ||
 	    gl_proc_locks_find_held("/proc/locks", st.st_dev, st.st_ino, e, 1, &total) < 0 ||
@@ -33,24 +35,39 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 		snprintf(buf, len, "by a process this system does not show");
 		return;
 	}
-	if (e[0].pid <= 0 || gl_proc_cmdline(e[0].pid, cmd, sizeof cmd) < 0) {
-		snprintf(buf, len, "by pid %d", (int)e[0].pid);
+	/* The taker, or who holds the lock now through an fd inherited from it
+	 * (gpu_run.sh's flock(1) has exited). */
+	pid = gl_proc_flock_holder(st.st_dev, st.st_ino, e[0].pid);
+	if (pid <= 0) {
+		if (e[0].pid > 0)
+			snprintf(buf, len,
+			         "by pid %d, which has exited; its fd holds the lock in a process "
+			         "not shown here",
+			         (int)e[0].pid);
+		else
+			snprintf(buf, len, "by a process this system does not show");
 		return;
 	}
-	if (gl_proc_age(e[0].pid, &age) < 0) {
-		snprintf(buf, len, "by pid %d (%s)", (int)e[0].pid, cmd);
+	if (gl_proc_cmdline(pid, cmd, sizeof cmd) < 0) {
+		snprintf(buf, len, "by pid %d", (int)pid);
+		return;
+	}
+	if (gl_proc_age(pid, &age) < 0) {
+		snprintf(buf, len, "by pid %d (%s)", (int)pid, cmd);
 		return;
 	}
 	/* gpulock stamps the file's mtime when it takes the lock; an mtime older
 	 * than the holder itself came from someone else, so fall back to its age. */
 	clock_gettime(CLOCK_REALTIME, &now);
-	held = (double)(now.tv_sec - st.st_mtim.tv_sec) + (now.tv_nsec - st.st_mtim.tv_nsec) / 1e9;
-	if (held >= 0 && held <= age + 1) {
+	held = gl_status_since((double)(now.tv_sec - st.st_mtim.tv_sec) +
+	                               (now.tv_nsec - st.st_mtim.tv_nsec) / 1e9,
+	                       age);
+	if (held >= 0) {
 		gl_log_duration(held, dur, sizeof dur);
-		snprintf(buf, len, "by pid %d (%s) for %s", (int)e[0].pid, cmd, dur);
+		snprintf(buf, len, "by pid %d (%s) for %s", (int)pid, cmd, dur);
 	} else {
 		gl_log_duration(age, dur, sizeof dur);
-		snprintf(buf, len, "by pid %d (%s), running for %s", (int)e[0].pid, cmd, dur);
+		snprintf(buf, len, "by pid %d (%s), running for %s", (int)pid, cmd, dur);
 	}
 }
 

@@ -37,7 +37,9 @@ static inline int gl_gpu_result_ok(enum gl_gpu_result r)
 	return r != GL_GPU_TIMED_OUT && r != GL_GPU_FAILED && r != GL_GPU_INTERRUPTED;
 }
 
-/* "pid 123 (python train.py), holding it for 2m03s", or "nobody". */
+/* Who holds the lock on fd's file: "by pid 123 (python train.py) for 2m03s".
+ * The process named holds the lock now: the one that took it, or the one
+ * that inherited it (gl_proc_flock_holder). */
 void gl_gpu_describe_holder(int fd, char *buf, size_t len);
 
 #endif

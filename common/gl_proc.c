@@ -149,6 +149,33 @@ int gl_proc_locks_find_held(const char *path, dev_t dev, unsigned long long ino,
 	return r;
 }
 
+/* cmdline's arguments (n bytes) joined by spaces; newlines, which would
+ * break a line of output, as spaces too. */
+static void join_args(char *buf, ssize_t n)
+{
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0' || buf[i] == '\n')
+			buf[i] = ' ';
+	buf[n] = '\0';
+}
+
+/* A kernel thread's or a zombie's empty command line: its comm. */
+static int comm(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	n = gl_read_small(path, buf, len);
+	if (n < 0)
+		return (int)n;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
 int gl_proc_cmdline(pid_t pid, char *buf, size_t len)
 {
 	char path[64];
@@ -158,20 +185,53 @@ int gl_proc_cmdline(pid_t pid, char *buf, size_t len)
 	n = gl_read_small(path, buf, len);
 	if (n < 0)
 		return (int)n;
-	while (n > 0 && buf[n - 1] == '\0')
-		n--;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0' || buf[i] == '\n')
-			buf[i] = ' ';
-	buf[n] = '\0';
-	if (n == 0) { /* kernel thread or zombie: fall back to comm */
-		snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-		n = gl_read_small(path, buf, len);
-		if (n < 0)
-			return (int)n;
-		if (n > 0 && buf[n - 1] == '\n')
-			buf[n - 1] = '\0';
+	join_args(buf, n);
+	return buf[0] ? 0 : comm(pid, buf, len);
+}
+
+int gl_proc_cmdline_dup(pid_t pid, char **out)
+{
+	char path[64], *buf = NULL;
+	size_t cap = 0, n = 0;
+	int fd, e = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) { /* at most ARG_MAX: a few MiB */
+		ssize_t r;
+
+		if (cap - n < 64) {
+			char *bigger = realloc(buf, cap ? 2 * cap : 256);
+
+			if (!bigger) {
+				e = -ENOMEM;
+				break;
+			}
+			buf = bigger;
+			cap = cap ? 2 * cap : 256;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			e = -errno;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
 	}
+	close(fd);
+	if (e == 0) {
+		join_args(buf, (ssize_t)n);
+		if (!buf[0])
+			e = comm(pid, buf, cap);
+	}
+	if (e < 0) {
+		free(buf);
+		return e;
+	}
+	*out = buf;
 	return 0;
 }
 
@@ -288,4 +348,123 @@ int gl_proc_blocked_for(pid_t pid, double *seconds)
 	}
 	closedir(dir);
 	return r;
+}
+
+struct flock_file {
+	unsigned maj, min;
+	unsigned long long ino;
+};
+
+/* Does the fd's open file description hold a flock on f? fdinfo has a
+ * "lock:" line, in /proc/locks' format, for each lock it holds (Linux 3.14
+ * and later). */
+static bool fd_holds(pid_t pid, const char *fd, const struct flock_file *f)
+{
+	char path[96], buf[2048];
+	struct gl_lock_entry e;
+	char *line, *next;
+
+	snprintf(path, sizeof path, "/proc/%d/fdinfo/%s", (int)pid, fd);
+	if (gl_read_small(path, buf, sizeof buf) <= 0)
+		return false;
+	for (line = buf; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strncmp(line, "lock:", 5) == 0 && gl_proc_locks_parse_line(line + 5, &e) == 0 &&
+		    e.is_flock && !e.waiting && e.ino == f->ino && e.maj == f->maj &&
+		    e.min == f->min)
+			return true;
+	}
+	return false;
+}
+
+/* 1: one of pid's fds holds the flock on f; 0: none does; -errno: its fds
+ * cannot be read (-ENOENT: it is gone). Only fds on files are looked at
+ * closely, by their link's target: readlink, unlike stat, never reaches
+ * into the file system (a hung FUSE server cannot hang us). */
+static int pid_holds(pid_t pid, const struct flock_file *f)
+{
+	char path[64], target[4];
+	struct dirent *d;
+	int r = 0;
+	DIR *fds;
+
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	fds = opendir(path);
+	if (!fds)
+		return -errno;
+	while (r == 0 && (d = readdir(fds)) != NULL) {
+		if (d->d_name[0] == '.' ||
+		    readlinkat(dirfd(fds), d->d_name, target, sizeof target) <= 0 ||
+		    target[0] != '/')
+			continue;
+		r = fd_holds(pid, d->d_name, f);
+	}
+	closedir(fds);
+	return r;
+}
+
+static bool is_zombie(pid_t pid)
+{
+	char buf[1024], *p = NULL, state = 0;
+
+	return read_stat(pid, buf, sizeof buf, &p) == 0 && sscanf(p + 1, " %c", &state) == 1 &&
+	       (state == 'Z' || state == 'X');
+}
+
+struct sharer {
+	pid_t pid, ppid;
+	double age;
+};
+
+#define MAX_SHARERS 32
+
+/* The topmost of the processes sharing the lock: one whose parent is not
+ * among them, the oldest such when there are several. */
+static pid_t topmost(const struct sharer *s, size_t n)
+{
+	const struct sharer *best = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		bool child = false;
+
+		for (size_t j = 0; j < n && !child; j++)
+			child = j != i && s[j].pid == s[i].ppid;
+		if (!child && (!best || s[i].age > best->age))
+			best = &s[i];
+	}
+	return best ? best->pid : 0;
+}
+
+pid_t gl_proc_flock_holder(dev_t dev, unsigned long long ino, pid_t taker)
+{
+	const struct flock_file f = {major(dev), minor(dev), ino};
+	struct sharer s[MAX_SHARERS];
+	struct dirent *d;
+	size_t n = 0;
+	DIR *proc;
+
+	if (taker > 0) {
+		int r = pid_holds(taker, &f);
+		/* A zombie's fd directory is root's, but it has closed every fd. */
+		if (r == 1 || (r < 0 && r != -ENOENT && !is_zombie(taker)))
+			return taker;
+	}
+	proc = opendir("/proc");
+	if (!proc)
+		return 0;
+	while (n < MAX_SHARERS && (d = readdir(proc)) != NULL) {
+		char *end;
+		long pid = strtol(d->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == taker || pid_holds((pid_t)pid, &f) != 1)
+			continue;
+		s[n].pid = (pid_t)pid;
+		if (gl_proc_ppid(s[n].pid, &s[n].ppid) < 0 || gl_proc_age(s[n].pid, &s[n].age) < 0)
+			continue; /* gone meanwhile */
+		n++;
+	}
+	closedir(proc);
+	return topmost(s, n);
 }

@@ -705,7 +705,8 @@ int gl_slots_inspect_at(int dirfd, unsigned nslots, struct gl_slot_state *slots,
 		const struct looked *f = &files[k - 1];
 
 		if (*nslots_out < slot_cap)
-			slots[*nslots_out] = (struct gl_slot_state){k, f->exists, f->held, f->pid};
+			slots[*nslots_out] = (struct gl_slot_state){
+			        k, f->exists, f->held, f->pid, makedev(f->maj, f->min), f->ino};
 		(*nslots_out)++;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);

@@ -111,6 +111,8 @@ struct gl_slot_state {
 	                 * locks with a flock(1) child on its fd 9 and the job holds
 	                 * the slot through that inherited fd. cpu_run's holder is
 	                 * the job itself. */
+	dev_t dev;      /* the slot file, when it exists, for gl_proc_flock_holder */
+	unsigned long long ino;
 };
 
 struct gl_ticket_state {

@@ -2,6 +2,9 @@
 #include "gl_proc.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -11,8 +14,7 @@ void gl_status_describe(pid_t pid, struct gl_status_proc *p)
 	memset(p, 0, sizeof *p);
 	p->pid = pid;
 	p->running = p->since = -1;
-	if (pid <= 0 || gl_proc_uid(pid, &p->uid) < 0 ||
-	    gl_proc_cmdline(pid, p->command, sizeof p->command) < 0) {
+	if (pid <= 0 || gl_proc_uid(pid, &p->uid) < 0 || gl_proc_cmdline_dup(pid, &p->command) < 0) {
 		p->gone = true;
 		return;
 	}
@@ -20,16 +22,53 @@ void gl_status_describe(pid_t pid, struct gl_status_proc *p)
 		p->running = -1;
 }
 
-/* gpulock stamps the lock file's mtime when it takes the lock. An mtime
- * older than the holder was written by someone else: unknown. */
-static double held_since_stamp(const struct stat *st, double running)
+void gl_status_describe_holder(pid_t taker, dev_t dev, unsigned long long ino,
+                               struct gl_status_proc *p)
+{
+	pid_t holder = gl_proc_flock_holder(dev, ino, taker);
+
+	if (holder > 0) {
+		gl_status_describe(holder, p);
+		return;
+	}
+	memset(p, 0, sizeof *p);
+	p->pid = taker;
+	p->running = p->since = -1;
+	p->gone = true;
+	p->inherited = taker > 0;
+}
+
+double gl_status_since(double since, double running)
+{
+	if (since < 0)
+		return -1;
+	if (running < 0)
+		return since;
+	if (since > running + 1)
+		return -1;
+	return since < running ? since : running;
+}
+
+void gl_status_proc_free(struct gl_status_proc *p)
+{
+	free(p->command);
+	p->command = NULL;
+}
+
+void gl_status_free(struct gl_status *st)
+{
+	gl_status_proc_free(&st->holder);
+	for (size_t i = 0; i < st->nwaiters; i++)
+		gl_status_proc_free(&st->waiters[i]);
+}
+
+/* gpulock stamps the lock file's mtime when it takes the lock. */
+static double stamp_age(const struct stat *st)
 {
 	struct timespec now;
-	double held;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	held = (double)(now.tv_sec - st->st_mtim.tv_sec) + (now.tv_nsec - st->st_mtim.tv_nsec) / 1e9;
-	return held >= 0 && running >= 0 && held <= running + 1 ? held : -1;
+	return (double)(now.tv_sec - st->st_mtim.tv_sec) + (now.tv_nsec - st->st_mtim.tv_nsec) / 1e9;
 }
 
 /* Newer kernels print waiters as a tree under whom they wait for, and the
@@ -40,6 +79,19 @@ static bool listed(const struct gl_status *st, pid_t pid)
 		if (st->waiters[i].pid == pid)
 			return true;
 	return false;
+}
+
+/* A missing lock file: free, where its directory exists; where it does
+ * not, the file cannot be created, and gl_lockfile_open says -ENOENT. */
+static int missing_file(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	if (stat(dirname(dir), &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 int gl_status_read(const char *path, struct gl_status *st)
@@ -53,6 +105,8 @@ int gl_status_read(const char *path, struct gl_status *st)
 	strncpy(st->path, path, sizeof st->path - 1);
 	if (lstat(path, &fst) < 0) {
 		st->error = -errno;
+		if (errno == ENOENT)
+			st->no_file = (st->error = missing_file(path)) == 0;
 		return 0;
 	}
 	if (!S_ISREG(fst.st_mode)) {
@@ -66,17 +120,17 @@ int gl_status_read(const char *path, struct gl_status *st)
 	for (size_t i = 0; i < total && i < GL_STATUS_MAX_WAITERS + 1; i++) {
 		if (!e[i].waiting && e[i].exclusive && !st->held) {
 			st->held = true;
-			gl_status_describe(e[i].pid, &st->holder);
-			st->holder.since = held_since_stamp(&fst, st->holder.running);
+			gl_status_describe_holder(e[i].pid, fst.st_dev, fst.st_ino, &st->holder);
+			st->holder.since = gl_status_since(stamp_age(&fst), st->holder.running);
 		} else if (e[i].waiting && st->nwaiters < GL_STATUS_MAX_WAITERS &&
 		           !listed(st, e[i].pid)) {
 			struct gl_status_proc *w = &st->waiters[st->nwaiters];
 			gl_status_describe(e[i].pid, w);
 			if (w->gone)
 				continue; /* it stopped waiting while we looked */
-			if (gl_proc_blocked_for(w->pid, &w->since) < 0 || w->since < 0 ||
-			    (w->running >= 0 && w->since > w->running + 1))
+			if (gl_proc_blocked_for(w->pid, &w->since) < 0)
 				w->since = -1;
+			w->since = gl_status_since(w->since, w->running);
 			st->nwaiters++;
 		}
 	}

@@ -14,15 +14,21 @@
 struct gl_status_proc {
 	pid_t pid;
 	uid_t uid;
-	bool gone;         /* exited while we read: pid only */
-	char command[256]; /* arguments joined by spaces, truncated */
-	double running;    /* seconds since the process started, < 0 unknown */
-	double since;      /* held for / waiting for, seconds; < 0 unknown */
+	bool gone;      /* exited while we read: pid only */
+	bool inherited; /* a holder: pid took the lock and has exited, and the lock
+	                 * lives on in a process that inherited its fd, one we may
+	                 * not read (another user's); pid is the one that took it */
+	char *command;  /* arguments joined by spaces, whole (malloc'd); NULL when gone */
+	double running; /* seconds since the process started, < 0 unknown */
+	double since;   /* held for / waiting for, seconds; < 0 unknown; never more
+	                 * than running */
 };
 
 struct gl_status {
 	char path[PATH_MAX];
-	int error;  /* 0, or -errno of the lock file (-ENOENT: no file yet, so free) */
+	int error;    /* 0, or -errno of the lock file as gl_lockfile_open would
+	               * report it (-ENOENT: its directory does not exist) */
+	bool no_file; /* the lock file does not exist yet: free */
 	bool held;
 	struct gl_status_proc holder;
 	size_t nwaiters; /* entries filled in waiters[] */
@@ -33,8 +39,26 @@ struct gl_status {
 /* Describes pid (uid, command, running time); gone when it vanished. */
 void gl_status_describe(pid_t pid, struct gl_status_proc *p);
 
+/* Describes the process that holds the flock on file (dev, ino), which
+ * /proc/locks says taker took: the taker itself, or the process that holds
+ * it now through an fd inherited from it (gl_proc_flock_holder). When no
+ * such process can be read, p describes taker, gone, and inherited when
+ * taker > 0. */
+void gl_status_describe_holder(pid_t taker, dev_t dev, unsigned long long ino,
+                               struct gl_status_proc *p);
+
+/* "Held for" or "waiting for" since seconds, from a stamp, for a process
+ * running for running seconds: never longer than it has been running. A
+ * stamp more than a second older than the process (clocks' granularity
+ * aside) was not its own: unknown, -1. */
+double gl_status_since(double since, double running);
+
+void gl_status_proc_free(struct gl_status_proc *p);
+
 /* Fills st for the lock file at path. Returns 0, or -errno when /proc/locks
- * cannot be read (st->error covers the lock file itself). */
+ * cannot be read (st->error covers the lock file itself). Free st with
+ * gl_status_free. */
 int gl_status_read(const char *path, struct gl_status *st);
+void gl_status_free(struct gl_status *st);
 
 #endif

@@ -808,6 +808,41 @@ START_TEST(quiet_silences_the_wait_lines)
 }
 END_TEST
 
+/* cpu_run.sh's flock(1) has exited by the time its job holds the slot:
+ * the waiting line names the job, which holds it through fd 9. */
+START_TEST(wait_line_names_the_job_of_the_original)
+{
+	const char *seed[] = {t_seed(), t_job(), "run", "OLD", "hold", NULL};
+	static const char *const one[] = {"CPU_RUN_SLOTS=1", NULL};
+	struct proc old, w;
+	char *line, want[600];
+	int job;
+
+	t_setup();
+	t_spawn(&old, seed, one);
+	line = t_read_line(old.out, 20); /* "OLD <ns> <pid>": the job runs */
+	ck_assert_msg(line && sscanf(line, "OLD %*d %d", &job) == 1, "%s", line ? line : "EOF");
+	free(line);
+	queue_waiter(&w, "W", NULL);
+	line = t_read_line(w.err, 20);
+	snprintf(want, sizeof want, "held by slot1: pid %d (", job);
+	ck_assert_msg(strstr(line, "waiting for one of 1 slots") && strstr(line, want), "%s", line);
+	/* The job's command line (under valgrind, valgrind's). */
+	snprintf(want, sizeof want, "slot1: pid %d (%s run OLD hold)", job, t_job());
+	ck_assert_msg(t_scale() > 1 || strstr(line, want), "%s", line);
+	free(line);
+	close(old.in);
+	old.in = -1;
+	line = t_read_line(w.err, 20);
+	ck_assert_msg(strstr(line, "got slot 1 of 1 after"), "%s", line);
+	free(line);
+	close(w.in);
+	w.in = -1;
+	ck_assert_int_eq(t_wait(&w, 20), 0);
+	ck_assert_int_eq(t_wait(&old, 20), 0);
+}
+END_TEST
+
 START_TEST(wait_line_says_who_holds_the_slots)
 {
 	static const char *const args[] = {"-s", "1", NULL};
@@ -1000,6 +1035,7 @@ Suite *cpu_run_suite(void)
 	tcase_add_test(queue, stale_ticket_is_cleared);
 	tcase_add_test(queue, quiet_silences_the_wait_lines);
 	tcase_add_test(queue, wait_line_says_who_holds_the_slots);
+	tcase_add_test(queue, wait_line_names_the_job_of_the_original);
 	tcase_add_test(queue, nested_run_inside_a_slot_does_not_queue);
 	tcase_add_test(queue, nested_run_under_the_original_does_not_queue);
 	tcase_add_test(wait, timeout_fail_exits_75);

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,50 @@ START_TEST(wait_names_the_holder)
 	finish_waiter(&waiter, want);
 	ck_assert_msg(h_count(waiter_err, "client_dlsym") == 1 || getenv("GL_UNDER_VALGRIND"),
 	              "stderr:\n%s", waiter_err);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+}
+END_TEST
+
+/* One line of fd (without '\n'), within 20 s. */
+static char *read_line(int fd)
+{
+	char buf[1024];
+	size_t n = 0;
+	double end = tp_now() + 20;
+
+	while (n < sizeof buf - 1) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ck_assert_msg(poll(&p, 1, 100) >= 0 && tp_now() < end, "no line within 20 s");
+		if (!p.revents)
+			continue;
+		ck_assert_msg(read(fd, buf + n, 1) == 1, "EOF before a line");
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* gpu_run.sh's flock(1) has exited by the time the lock is held: the
+ * waiting line names the shell, which holds it through the inherited fd. */
+START_TEST(wait_names_who_holds_the_lock_for_gpu_run_sh)
+{
+	const char *seed = h_artifact("GL_SEED_GPU_RUN");
+	const char *argv[] = {"bash", seed, "cat", NULL};
+	struct child holder, waiter;
+	char want[700], *line;
+
+	h_setup();
+	h_spawn(&holder, argv, NULL, false);
+	free(read_line(holder.err)); /* "waiting", then it locks */
+	line = read_line(holder.err);
+	ck_assert_msg(strstr(line, "[gpu_run] acquired GPU lock"), "%s", line);
+	free(line);
+	start_waiter(&waiter, NULL);
+	snprintf(want, sizeof want, "held by pid %d (bash %s cat) for ", (int)holder.pid, seed);
+	close(holder.in);
+	finish_waiter(&waiter, want);
 	ck_assert_int_eq(h_wait(&holder, 30), 0);
 }
 END_TEST
@@ -585,6 +630,7 @@ int main(void)
 	tcase_add_test(waits, waits_for_original_gpu_run_sh);
 	tcase_add_test(waits, waits_for_python_fcntl_flock);
 	tcase_add_test(waits, wait_names_the_holder);
+	tcase_add_test(waits, wait_names_who_holds_the_lock_for_gpu_run_sh);
 	tcase_add_test(waits, quiet_silences_the_wait);
 	tcase_add_test(waits, kill_9_of_the_holder_lets_the_waiter_in);
 	tcase_add_test(errors, timeout_fails_cuinit_with_46);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
+#include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -168,6 +170,98 @@ START_TEST(reads_own_process)
 }
 END_TEST
 
+/* Is pid listed on (dev, ino) in /proc/locks, as a waiter or a holder?
+ * Polled with a deadline of 10 s. */
+static bool shows_in_locks(dev_t dev, ino_t ino, pid_t pid, bool waiting)
+{
+	struct gl_lock_entry e[8];
+	size_t total;
+
+	for (int i = 0; i < 10000; i++) {
+		if (gl_proc_locks_find("/proc/locks", dev, ino, e, 8, &total) == 0)
+			for (size_t k = 0; k < total && k < 8; k++)
+				if (e[k].pid == pid && e[k].waiting == waiting)
+					return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* The lock taken by a process that has exited lives on in the processes
+ * that inherited its fd, as gpu_run.sh's and cpu_run.sh's flock(1) leaves
+ * it: the taker A forks B, B forks C, A exits. B is the holder named (C is
+ * its child); a waiter with its own fd on the file is not. */
+START_TEST(flock_holder_is_who_inherited_the_lock)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[4096], path[4200];
+	int go[2], ready[2], fd, status;
+	pid_t a, b_c[2], waiter;
+	struct stat st;
+
+	snprintf(dir, sizeof dir, "%s/gl-holder-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/lock", dir);
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(ready), 0);
+	a = fork();
+	ck_assert_int_ge(a, 0);
+	if (a == 0) {
+		fd = open(path, O_RDWR | O_CREAT, 0600);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0)
+			_exit(1);
+		close(go[1]);
+		close(ready[0]);
+		if (fork() == 0) { /* B */
+			pid_t pids[2] = {getpid(), fork()};
+			char c;
+
+			if (pids[1] == 0) /* C */
+				pids[0] = 0;
+			else if (pids[1] < 0 || write(ready[1], pids, sizeof pids) != sizeof pids)
+				_exit(1);
+			close(ready[1]);
+			while (read(go[0], &c, 1) > 0)
+				;
+			_exit(0);
+		}
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ck_assert_int_eq(waitpid(a, &status, 0), a);
+	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(read(ready[0], b_c, sizeof b_c), (ssize_t)sizeof b_c);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert(shows_in_locks(st.st_dev, st.st_ino, a, false));
+
+	waiter = fork();
+	ck_assert_int_ge(waiter, 0);
+	if (waiter == 0) {
+		close(go[1]);
+		fd = open(path, O_RDONLY);
+		_exit(fd >= 0 && flock(fd, LOCK_EX) == 0 ? 0 : 1);
+	}
+	ck_assert(shows_in_locks(st.st_dev, st.st_ino, waiter, true));
+
+	ck_assert_int_eq(gl_proc_flock_holder(st.st_dev, st.st_ino, a), b_c[0]);
+	ck_assert_int_eq(gl_proc_flock_holder(st.st_dev, st.st_ino, b_c[0]), b_c[0]);
+	ck_assert_int_eq(gl_proc_flock_holder(st.st_dev, st.st_ino, 0), b_c[0]);
+	{ /* a file nobody locks: our directory */
+		struct stat ds;
+		ck_assert_int_eq(stat(dir, &ds), 0);
+		ck_assert_int_eq(gl_proc_flock_holder(ds.st_dev, ds.st_ino, a), 0);
+	}
+
+	close(go[1]); /* B and C end; the waiter gets the lock and ends */
+	ck_assert_int_eq(waitpid(waiter, &status, 0), waiter);
+	ck_assert_int_eq(status, 0);
+	close(ready[0]);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *proc_suite(void);
 Suite *proc_suite(void)
 {
@@ -178,6 +272,7 @@ Suite *proc_suite(void)
 	tcase_add_test(tc, finds_holders_first_then_waiters);
 	tcase_add_test(tc, find_held_reads_again_when_no_holder_shows);
 	tcase_add_test(tc, reads_own_process);
+	tcase_add_test(tc, flock_holder_is_who_inherited_the_lock);
 	suite_add_tcase(s, tc);
 	return s;
 }
