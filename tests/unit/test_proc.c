@@ -193,14 +193,12 @@ static bool shows_in_locks(dev_t dev, ino_t ino, pid_t pid, bool waiting)
  * its child); a waiter with its own fd on the file is not. */
 START_TEST(flock_holder_is_who_inherited_the_lock)
 {
-	const char *tmp = getenv("TMPDIR");
 	char dir[4096], path[4200];
 	int go[2], ready[2], fd, status;
 	pid_t a, b_c[2], waiter;
 	struct stat st;
 
-	snprintf(dir, sizeof dir, "%s/gl-holder-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tp_make_dir(dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/lock", dir);
 	ck_assert_int_eq(pipe(go), 0);
 	ck_assert_int_eq(pipe(ready), 0);
