@@ -68,6 +68,8 @@ struct opts {
 	const char *dir;
 	bool fail_on_timeout;
 	struct gl_size mem_avail; /* 0 bytes: no guard */
+	const char *mem_avail_name;  /* where it came from, for the refusal of */
+	const char *mem_avail_value; /* one above MemTotal */
 	struct gl_size mem_max;   /* 0 bytes: no cap */
 	bool force_threads;
 	bool pin;
@@ -109,11 +111,23 @@ static void msg(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A usage error: what is wrong, then where to read more, in one write. */
+static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	msg("%s\nTry 'cpu_run --help'.", what);
+	exit(EXIT_SETUP);
+}
+
 static void __attribute__((noreturn)) die_bad(const char *name, const char *value,
                                                const char *expected)
 {
-	msg("%s='%s': expected %s", name, value, expected);
-	exit(EXIT_SETUP);
+	die_usage("%s='%s': expected %s", name, value, expected);
 }
 
 static void command_text(char *const *cmd, char *buf, size_t len)
@@ -230,8 +244,11 @@ static void load_env(struct opts *o)
 		o->dir = parse_dir("CPU_RUN_SLOT_DIR", v);
 	if ((v = env("CPU_RUN_ON_TIMEOUT")))
 		o->fail_on_timeout = parse_on_timeout("CPU_RUN_ON_TIMEOUT", v);
-	if ((v = env("CPU_RUN_MEM_AVAIL")))
+	if ((v = env("CPU_RUN_MEM_AVAIL"))) {
 		parse_size("CPU_RUN_MEM_AVAIL", v, &o->mem_avail);
+		o->mem_avail_name = "CPU_RUN_MEM_AVAIL";
+		o->mem_avail_value = v;
+	}
 	if ((v = env("CPU_RUN_MEM_MAX")))
 		parse_size("CPU_RUN_MEM_MAX", v, &o->mem_max);
 	if ((v = env("CPU_RUN_FORCE_THREADS")))
@@ -300,6 +317,29 @@ enum {
 	OPT_NO_QUIET,
 };
 
+/* "--help=x": a switch given a value, which getopt reports as it reports an
+ * unknown option. Its name, when named exactly or abbreviated as getopt
+ * takes it (a prefix of one option only); else NULL. */
+static const char *takes_no_value(const struct option *longopts, const char *arg)
+{
+	const char *name = arg + 2;
+	size_t len = strcspn(name, "=");
+	const struct option *match = NULL;
+	int matches = 0;
+
+	if (strncmp(arg, "--", 2) != 0 || !name[len])
+		return NULL;
+	for (const struct option *o = longopts; o->name; o++) {
+		if (strncmp(o->name, name, len) != 0)
+			continue;
+		if (strlen(o->name) == len)
+			return o->has_arg == no_argument ? o->name : NULL;
+		match = o;
+		matches++;
+	}
+	return matches == 1 && match->has_arg == no_argument ? match->name : NULL;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -323,6 +363,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	const char *name;
 	int c;
 
 	opterr = 0; /* our own messages, naming the option */
@@ -346,6 +387,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_MEM_AVAIL:
 			parse_size("--mem-avail", optarg, &o->mem_avail);
+			o->mem_avail_name = "--mem-avail";
+			o->mem_avail_value = optarg;
 			break;
 		case OPT_MEM_MAX:
 			parse_size("--mem-max", optarg, &o->mem_max);
@@ -378,22 +421,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case ':': /* only the last argument can lack its value; where optind
 		           * points then differs between C libraries */
 			if (strncmp(argv[argc - 1], "--", 2) == 0)
-				msg("option %s needs a value; see cpu_run --help", argv[argc - 1]);
-			else
-				msg("option -%c needs a value; see cpu_run --help", optopt);
-			exit(EXIT_SETUP);
+				die_usage("option %s needs a value", argv[argc - 1]);
+			die_usage("option -%c needs a value", optopt);
 		default:
 			if (optopt > 0 && optopt < 128 && argv[optind - 1][1] != '-')
-				msg("unknown option -%c; see cpu_run --help", optopt);
-			else
-				msg("unknown option %s; see cpu_run --help", argv[optind - 1]);
-			exit(EXIT_SETUP);
+				die_usage("unknown option -%c", optopt);
+			if ((name = takes_no_value(longopts, argv[optind - 1])))
+				die_usage("option --%s takes no value", name);
+			die_usage("unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc) {
-		msg("no command given; usage: cpu_run [options] command [args...]");
-		exit(EXIT_SETUP);
-	}
+	if (optind >= argc)
+		die_usage("no command given");
 	return optind;
 }
 
@@ -445,6 +484,17 @@ static int read_meminfo(struct run *r, unsigned long long *avail)
 	if (e == 0)
 		r->mem_total = total;
 	return e;
+}
+
+/* --mem-avail above MemTotal: a typo (500T for 500G), which would wait out
+ * the whole max-wait, an hour by default. */
+static void __attribute__((noreturn)) refuse_mem_avail(const struct run *r)
+{
+	char total[32];
+
+	gl_size_format(r->mem_total, total, sizeof total);
+	die_usage("%s='%s': more than MemTotal (%s): the job could never start",
+	          r->o.mem_avail_name, r->o.mem_avail_value, total);
 }
 
 /* systemd-run --user --scope puts itself (the same pid) into a new scope
@@ -983,6 +1033,8 @@ int main(int argc, char **argv)
 		}
 		r->mem_need = gl_size_bytes(&r->o.mem_avail, r->mem_total);
 		r->mem_cap = gl_size_bytes(&r->o.mem_max, r->mem_total);
+		if (r->mem_need > r->mem_total) /* a typo (500T for 500G): never */
+			refuse_mem_avail(r);
 	} else {
 		r->mem_cap = r->o.mem_max.bytes;
 	}

@@ -376,6 +376,48 @@ START_TEST(mem_admission_is_one_job_at_a_time)
 }
 END_TEST
 
+/* More than MemTotal can never be available: a typo (500T for 500G), refused
+ * before anyone waits, not after the whole max-wait (an hour by default). */
+START_TEST(mem_avail_above_memtotal_is_refused_at_once)
+{
+	const char *a500t[] = {t_cpu_run(), "--mem-avail", "500T", t_job(), "run", "M", NULL};
+	const char *plain[] = {t_cpu_run(), t_job(), "run", "M", NULL};
+	const char *e17[] = {meminfo_env, "CPU_RUN_MEM_AVAIL=17G", NULL};
+	const char *e2[] = {meminfo_env, "CPU_RUN_MEM_AVAIL=2G", NULL};
+	const char *extra[] = {meminfo_env, NULL};
+	char *out, *err;
+
+	mem_setup();
+	set_meminfo(16 * GIB, 4 * GIB);
+	ck_assert_int_eq(t_run(a500t, extra, &out, &err), 125);
+	ck_assert_str_eq(err, "cpu_run: --mem-avail='500T': more than MemTotal (16 GiB): the job "
+	                      "could never start\nTry 'cpu_run --help'.\n");
+	ck_assert_str_eq(out, "");
+	free(out);
+	free(err);
+	ck_assert_int_eq(t_run(plain, e17, NULL, &err), 125);
+	ck_assert_str_eq(err, "cpu_run: CPU_RUN_MEM_AVAIL='17G': more than MemTotal (16 GiB): the "
+	                      "job could never start\nTry 'cpu_run --help'.\n");
+	free(err);
+	ck_assert_int_eq(t_run(a500t, e2, NULL, &err), 125); /* the option overrides it */
+	ck_assert_msg(strncmp(err, "cpu_run: --mem-avail='500T': ", 29) == 0, "%s", err);
+	free(err);
+	ck_assert_msg(access(t_log, F_OK) != 0, "the command ran");
+	/* All of MemTotal, or 100%, is possible in principle: waited for. */
+	{
+		const char *all[] = {t_cpu_run(), "-w", "0", "--on-timeout=fail", "--mem-avail", "16G",
+		                     t_job(), "run", "M", NULL};
+		const char *pct[] = {t_cpu_run(), "-w", "0", "--on-timeout=fail", "--mem-avail", "100%",
+		                     t_job(), "run", "M", NULL};
+
+		ck_assert_int_eq(t_run(all, extra, NULL, &err), 75);
+		ck_assert_msg(strstr(err, "not enough memory available (--mem-avail)"), "%s", err);
+		free(err);
+		ck_assert_int_eq(t_run(pct, extra, NULL, NULL), 75);
+	}
+}
+END_TEST
+
 START_TEST(unreadable_meminfo_is_a_setup_error)
 {
 	static const char *const extra[] = {"CPU_RUN_MEMINFO_PATH=/nonexistent/meminfo", NULL};
@@ -427,6 +469,7 @@ Suite *caps_suite(void)
 	tcase_add_test(mem, mem_avail_admits_when_there_is_enough);
 	tcase_add_test(mem, mem_avail_percent_of_memtotal);
 	tcase_add_test(mem, mem_admission_is_one_job_at_a_time);
+	tcase_add_test(mem, mem_avail_above_memtotal_is_refused_at_once);
 	tcase_add_test(mem, unreadable_meminfo_is_a_setup_error);
 	tcase_add_test(mem, mem_max_caps_or_refuses_before_running);
 	tcase_set_timeout(threads, 60);
