@@ -292,8 +292,10 @@ static void usage(FILE *out)
 	      "      --no-force-threads  (CPU_RUN_FORCE_THREADS, 0)\n"
 	      "      --pin, --no-pin     bind the job to THREADS CPUs chosen by its slot\n"
 	      "                          (CPU_RUN_PIN, 0)\n"
-	      "      --nice N            niceness, -20..19 (CPU_RUN_NICE, 15)\n"
-	      "      --ionice, --no-ionice  idle I/O class (CPU_RUN_IONICE, 1)\n"
+	      "      --nice N            niceness at least N, -20..19; a nicer caller's\n"
+	      "                          niceness is kept (CPU_RUN_NICE, 15)\n"
+	      "      --ionice, --no-ionice  idle I/O class; without, the caller's\n"
+	      "                          (CPU_RUN_IONICE, 1)\n"
 	      "  -q, --quiet, --no-quiet no line when waiting and starting (CPU_RUN_QUIET, 0)\n"
 	      "  -h, --help              this help\n"
 	      "  -V, --version           the version\n"
@@ -737,19 +739,29 @@ static void pin(struct run *r, unsigned slot)
 		msg("warning: cannot pin to CPUs: %s", strerror(errno));
 }
 
-/* Niceness r->o.nice. Lowering it needs privilege: a caller already nicer
- * than asked stays as nice as it is, which is more polite, not less. */
+/* The job's niceness: --nice is a floor, never a ceiling. A caller nicer
+ * than that (nice -n 19 cpu_run ...) asked for more politeness, and root,
+ * who could lower it, must not make the job less nice than its caller. */
+static long job_nice(const struct run *r, int *cur)
+{
+	errno = 0;
+	*cur = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0)
+		return r->o.nice; /* unknown: ask for the configured one */
+	return *cur > r->o.nice ? *cur : r->o.nice;
+}
+
 static void be_nice(struct run *r)
 {
 	int cur;
+	long want = job_nice(r, &cur);
 
-	errno = 0;
-	cur = getpriority(PRIO_PROCESS, 0);
-	if ((errno != 0 || cur != r->o.nice) && setpriority(PRIO_PROCESS, 0, (int)r->o.nice) < 0 &&
-	    cur < r->o.nice)
-		msg("warning: cannot set niceness %ld: %s", r->o.nice, strerror(errno));
+	if (cur < want && setpriority(PRIO_PROCESS, 0, (int)want) < 0)
+		msg("warning: cannot set niceness %ld: %s", want, strerror(errno));
 	/* ioprio_set(IOPRIO_WHO_PROCESS, self, IOPRIO_CLASS_IDLE): the class
-	 * needs no privilege since Linux 2.6.25; a failure costs only politeness. */
+	 * needs no privilege since Linux 2.6.25; a failure costs only politeness.
+	 * Idle is the lowest class, so this never raises the caller's I/O
+	 * priority; without it the job keeps the caller's. */
 	if (r->o.ionice)
 		(void)syscall(SYS_ioprio_set, 1, 0, 3 << 13);
 }
@@ -907,6 +919,7 @@ static void __attribute__((noreturn)) start(struct run *r, const char *how)
 static void __attribute__((noreturn)) timed_out(struct run *r, const char *what)
 {
 	char cmd[512], waited[32];
+	int cur;
 
 	gl_log_duration(gl_slots_now() - r->start, waited, sizeof waited);
 	if (r->o.fail_on_timeout) {
@@ -917,7 +930,7 @@ static void __attribute__((noreturn)) timed_out(struct run *r, const char *what)
 	command_text(r->cmd, cmd, sizeof cmd);
 	msg("warning: pid %d waited %s: %s; running %s anyway (threads capped at %u, nice %ld): %s",
 	    (int)getpid(), waited, what, r->slots.held ? "short of memory" : "without a slot",
-	    r->o.threads, r->o.nice, cmd);
+	    r->o.threads, job_nice(r, &cur), cmd);
 	start(r, NULL);
 }
 

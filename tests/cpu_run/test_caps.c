@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -214,6 +215,102 @@ START_TEST(nice_and_idle_io_by_default)
 	ck_assert_msg(strstr(out, "nice 9\n") && !strstr(out, "ioclass 3\n"), "%s", out);
 	free(out);
 	out = info(back, env);
+	ck_assert_msg(strstr(out, "ioclass 3\n"), "%s", out);
+	free(out);
+}
+END_TEST
+
+/* "nice -n ADJ cpu_run ARGS cr_job info": the job's niceness. */
+static int job_nice_under(int adj, const char *const args[], const char *const extra[])
+{
+	const char *argv[24];
+	char adjs[16], *out, *line;
+	int n = 0, nice = 99;
+
+	snprintf(adjs, sizeof adjs, "%d", adj);
+	argv[n++] = "nice";
+	argv[n++] = "-n";
+	argv[n++] = adjs;
+	argv[n++] = t_cpu_run();
+	for (int i = 0; args && args[i]; i++)
+		argv[n++] = args[i];
+	argv[n++] = t_job();
+	argv[n++] = "info";
+	argv[n] = NULL;
+	ck_assert_int_eq(t_run(argv, extra, &out, NULL), 0);
+	line = strstr(out, "nice ");
+	ck_assert_msg(line && sscanf(line, "nice %d", &nice) == 1, "%s", out);
+	free(out);
+	return nice;
+}
+
+/* What nice(1) makes of our niceness plus adj. */
+static int caller_nice(int adj)
+{
+	int v = getpriority(PRIO_PROCESS, 0) + adj;
+
+	return v < -20 ? -20 : v > 19 ? 19 : v;
+}
+
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* --nice is a floor: the job is never less nice than its caller, even run
+ * by root, who could lower it. */
+START_TEST(job_is_never_less_nice_than_its_caller)
+{
+	static const char *const five[] = {"--nice", "5", NULL};
+	static const char *const env12[] = {"CPU_RUN_NICE=12", NULL};
+	static const char *const minus10[] = {"--nice", "-10", NULL};
+
+	t_setup();
+	ck_assert_int_eq(job_nice_under(19, NULL, NULL), max_int(caller_nice(19), 15));
+	ck_assert_int_eq(job_nice_under(10, five, NULL), max_int(caller_nice(10), 5));
+	ck_assert_int_eq(job_nice_under(10, NULL, env12), max_int(caller_nice(10), 12));
+	ck_assert_int_eq(job_nice_under(0, NULL, NULL), max_int(caller_nice(0), 15));
+	if (geteuid() == 0) /* only root can start nice(1) below its own niceness */
+		ck_assert_int_eq(job_nice_under(-5, minus10, NULL), max_int(caller_nice(-5), -10));
+	/* The warning of a run without a slot says the niceness it runs at. */
+	{
+		static const char *const hold[] = {"-s", "1", NULL};
+		const char *argv[] = {"nice", "-n", "19", t_cpu_run(), "-s", "1", "-w", "0", "-t", "3",
+		                      t_job(), "info", NULL};
+		struct proc h;
+		char *out, *err, want[64];
+
+		t_job_hold(&h, "H", hold, NULL);
+		ck_assert_int_eq(t_run(argv, NULL, &out, &err), 0);
+		snprintf(want, sizeof want, "nice %d\n", caller_nice(19));
+		ck_assert_msg(strstr(out, want), "want %s in %s", want, out);
+		snprintf(want, sizeof want, "(threads capped at 3, nice %d)", caller_nice(19));
+		ck_assert_msg(strstr(err, want), "want %s in %s", want, err);
+		free(out);
+		free(err);
+		close(h.in);
+		ck_assert_int_eq(t_wait(&h, 20), 0);
+	}
+}
+END_TEST
+
+/* The idle class is the lowest, so --ionice never raises the caller's I/O
+ * priority; --no-ionice keeps the caller's (ionice(1) from util-linux). */
+START_TEST(io_priority_is_never_raised_above_the_callers)
+{
+	const char *idle_ionice[] = {"ionice", "-c", "3", t_cpu_run(), t_job(), "info", NULL};
+	const char *idle_no[] = {"ionice", "-c", "3", t_cpu_run(), "--no-ionice", t_job(), "info", NULL};
+	const char *be7[] = {"ionice", "-c", "2", "-n", "7", t_cpu_run(), t_job(), "info", NULL};
+	char *out;
+
+	t_setup();
+	ck_assert_int_eq(t_run(idle_ionice, NULL, &out, NULL), 0);
+	ck_assert_msg(strstr(out, "ioclass 3\n"), "%s", out);
+	free(out);
+	ck_assert_int_eq(t_run(idle_no, NULL, &out, NULL), 0);
+	ck_assert_msg(strstr(out, "ioclass 3\n"), "%s", out);
+	free(out);
+	ck_assert_int_eq(t_run(be7, NULL, &out, NULL), 0);
 	ck_assert_msg(strstr(out, "ioclass 3\n"), "%s", out);
 	free(out);
 }
@@ -465,6 +562,8 @@ Suite *caps_suite(void)
 	tcase_add_test(threads, existing_values_are_respected);
 	tcase_add_test(threads, the_job_gets_the_whole_environment);
 	tcase_add_test(threads, nice_and_idle_io_by_default);
+	tcase_add_test(threads, job_is_never_less_nice_than_its_caller);
+	tcase_add_test(threads, io_priority_is_never_raised_above_the_callers);
 	tcase_add_test(threads, pin_binds_threads_cpus_by_slot);
 	tcase_add_test(mem, mem_avail_admits_when_there_is_enough);
 	tcase_add_test(mem, mem_avail_percent_of_memtotal);
