@@ -64,6 +64,7 @@ static const char *const thread_vars[] = {
 struct opts {
 	unsigned slots;
 	unsigned threads;
+	bool threads_given; /* else min(DEFAULT_THREADS, the CPUs the job may use) */
 	double max_wait;
 	const char *dir;
 	bool fail_on_timeout;
@@ -91,6 +92,7 @@ struct run {
 	struct gl_slots slots;
 	bool announced;
 	bool nested; /* run by a job that holds a slot: no slot of its own */
+	unsigned cpus; /* in our affinity mask when we started; 0: unknown */
 	enum memcap memcap;
 	bool systemd_expand_flag;  /* systemd-run knows --expand-environment=no */
 	unsigned long long mem_total;
@@ -236,8 +238,10 @@ static void load_env(struct opts *o)
 	o->ionice = true;
 	if ((v = env("CPU_RUN_SLOTS")))
 		o->slots = parse_count("CPU_RUN_SLOTS", v, GL_SLOTS_MAX, "slots");
-	if ((v = env("CPU_RUN_THREADS")))
+	if ((v = env("CPU_RUN_THREADS"))) {
 		o->threads = parse_count("CPU_RUN_THREADS", v, THREADS_MAX, "threads");
+		o->threads_given = true;
+	}
 	if ((v = env("CPU_RUN_MAXWAIT")))
 		o->max_wait = parse_wait("CPU_RUN_MAXWAIT", v);
 	if ((v = env("CPU_RUN_SLOT_DIR")))
@@ -278,7 +282,8 @@ static void usage(FILE *out)
 	      "Options (each overrides its environment variable):\n"
 	      "  -s, --slots N           jobs at once, machine-wide (CPU_RUN_SLOTS, 3)\n"
 	      "  -t, --threads N         thread cap for OpenMP, BLAS, numba, Rayon, Go, ...\n"
-	      "                          (CPU_RUN_THREADS, 3)\n"
+	      "                          (CPU_RUN_THREADS, 3 or the CPUs the job may use if\n"
+	      "                          fewer)\n"
 	      "  -w, --max-wait SECONDS  wait at most this long (CPU_RUN_MAXWAIT, 3600)\n"
 	      "      --on-timeout=run|fail  then run without a slot, with a warning (run,\n"
 	      "                          default), or exit 75 (CPU_RUN_ON_TIMEOUT)\n"
@@ -377,6 +382,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 't':
 			o->threads = parse_count("--threads", optarg, THREADS_MAX, "threads");
+			o->threads_given = true;
 			break;
 		case 'w':
 			o->max_wait = parse_wait("--max-wait", optarg);
@@ -716,6 +722,17 @@ static unsigned allowed_cpus(cpu_set_t *set)
 	return (unsigned)CPU_COUNT(set);
 }
 
+/* More threads than CPUs only take turns (taskset -c 0 cpu_run ...): the
+ * default cap is no more than the CPUs the job may use. One given stays. */
+static void fit_threads(struct run *r)
+{
+	cpu_set_t set;
+
+	r->cpus = allowed_cpus(&set);
+	if (!r->o.threads_given && r->cpus && r->cpus < r->o.threads)
+		r->o.threads = r->cpus;
+}
+
 /* --pin: THREADS CPUs of those we may use, a different run of them for each
  * slot (wrapping around); an unslotted job takes the run after the last. */
 static void pin(struct run *r, unsigned slot)
@@ -794,8 +811,7 @@ static void cap_threads(struct run *r, struct job_env *je)
 {
 	char val[16], numba[16], **envp;
 	size_t nset = 0, n = 0, k = 0;
-	cpu_set_t set;
-	unsigned cpus = allowed_cpus(&set);
+	unsigned cpus = r->cpus; /* ours at the start: --pin leaves min(threads, cpus) */
 
 	snprintf(val, sizeof val, "%u", r->o.threads);
 	/* numba refuses a NUMBA_NUM_THREADS above the CPUs it may use. */
@@ -1029,6 +1045,7 @@ int main(int argc, char **argv)
 	load_env(&r->o);
 	first = parse_args(argc, argv, &r->o);
 	r->cmd = argv + first;
+	fit_threads(r);
 
 	e = find_command(r->cmd[0], r->cmd_path, sizeof r->cmd_path);
 	if (e) {

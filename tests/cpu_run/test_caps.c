@@ -29,6 +29,16 @@ static unsigned usable_cpus(void)
 	return (unsigned)CPU_COUNT(&set);
 }
 
+/* The cap without -t or CPU_RUN_THREADS: 3, or fewer where the job may
+ * use fewer CPUs. */
+static unsigned default_threads(char *buf, size_t len)
+{
+	unsigned cpus = usable_cpus(), n = cpus < 3 ? cpus : 3;
+
+	snprintf(buf, len, "%u", n);
+	return n;
+}
+
 /* "cpu_run ARGS cr_job env <every thread variable>" with extra env. */
 static char *thread_env(const char *const args[], const char *const extra[])
 {
@@ -69,14 +79,14 @@ static void numba_value(unsigned threads, char *buf, size_t len)
 START_TEST(every_thread_variable_is_capped)
 {
 	static const char *const five[] = {"CPU_RUN_THREADS=5", NULL};
-	char numba[16];
+	char numba[16], dflt[16];
 	char *out;
 
 	t_setup();
 	out = thread_env(NULL, NULL);
-	numba_value(3, numba, sizeof numba);
+	numba_value(default_threads(dflt, sizeof dflt), numba, sizeof numba);
 	for (int i = 0; thread_vars[i]; i++)
-		assert_var(out, thread_vars[i], strcmp(thread_vars[i], "NUMBA_NUM_THREADS") ? "3" : numba);
+		assert_var(out, thread_vars[i], strcmp(thread_vars[i], "NUMBA_NUM_THREADS") ? dflt : numba);
 	free(out);
 	out = thread_env(NULL, five);
 	numba_value(5, numba, sizeof numba);
@@ -99,21 +109,23 @@ START_TEST(existing_values_are_respected)
 	                                     "MKL_NUM_THREADS=", NULL};
 	static const char *const force[] = {"--force-threads", NULL};
 	static const char *const force_env[] = {"CPU_RUN_FORCE_THREADS=1", "OMP_NUM_THREADS=7", NULL};
+	char dflt[16];
 	char *out;
 
 	t_setup();
+	default_threads(dflt, sizeof dflt);
 	out = thread_env(NULL, preset);
 	assert_var(out, "OMP_NUM_THREADS", "7");
 	assert_var(out, "GOMAXPROCS", "1");
-	assert_var(out, "MKL_NUM_THREADS", "3"); /* empty is unset */
-	assert_var(out, "OPENBLAS_NUM_THREADS", "3");
+	assert_var(out, "MKL_NUM_THREADS", dflt); /* empty is unset */
+	assert_var(out, "OPENBLAS_NUM_THREADS", dflt);
 	free(out);
 	out = thread_env(force, preset);
-	assert_var(out, "OMP_NUM_THREADS", "3");
-	assert_var(out, "GOMAXPROCS", "3");
+	assert_var(out, "OMP_NUM_THREADS", dflt);
+	assert_var(out, "GOMAXPROCS", dflt);
 	free(out);
 	out = thread_env(NULL, force_env);
-	assert_var(out, "OMP_NUM_THREADS", "3");
+	assert_var(out, "OMP_NUM_THREADS", dflt);
 	free(out);
 	{
 		static const char *const noforce[] = {"--no-force-threads", NULL};
@@ -121,6 +133,46 @@ START_TEST(existing_values_are_respected)
 		assert_var(out, "OMP_NUM_THREADS", "7");
 		free(out);
 	}
+}
+END_TEST
+
+/* As under taskset -c N: the job may use one CPU (children inherit the
+ * mask). The default cap is then 1; one given is still honoured, numba's
+ * excepted, which refuses more threads than CPUs. */
+START_TEST(default_thread_cap_fits_the_cpus_the_job_may_use)
+{
+	static const char *const five[] = {"CPU_RUN_THREADS=5", NULL};
+	static const char *const four[] = {"--threads", "4", NULL};
+	static const char *const pin[] = {"--pin", NULL};
+	cpu_set_t all, one;
+	int first = -1;
+	char *out;
+
+	t_setup();
+	ck_assert_int_eq(sched_getaffinity(0, sizeof all, &all), 0);
+	for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
+		if (CPU_ISSET(c, &all))
+			first = c;
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof one, &one), 0);
+	out = thread_env(NULL, NULL);
+	for (int i = 0; thread_vars[i]; i++)
+		assert_var(out, thread_vars[i], "1");
+	free(out);
+	out = thread_env(pin, NULL); /* one thread: pinned to the one CPU */
+	for (int i = 0; thread_vars[i]; i++)
+		assert_var(out, thread_vars[i], "1");
+	free(out);
+	out = thread_env(NULL, five);
+	for (int i = 0; thread_vars[i]; i++)
+		assert_var(out, thread_vars[i], strcmp(thread_vars[i], "NUMBA_NUM_THREADS") ? "5" : "1");
+	free(out);
+	out = thread_env(four, NULL);
+	for (int i = 0; thread_vars[i]; i++)
+		assert_var(out, thread_vars[i], strcmp(thread_vars[i], "NUMBA_NUM_THREADS") ? "4" : "1");
+	free(out);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof all, &all), 0);
 }
 END_TEST
 
@@ -561,6 +613,7 @@ Suite *caps_suite(void)
 	tcase_add_test(threads, every_thread_variable_is_capped);
 	tcase_add_test(threads, existing_values_are_respected);
 	tcase_add_test(threads, the_job_gets_the_whole_environment);
+	tcase_add_test(threads, default_thread_cap_fits_the_cpus_the_job_may_use);
 	tcase_add_test(threads, nice_and_idle_io_by_default);
 	tcase_add_test(threads, job_is_never_less_nice_than_its_caller);
 	tcase_add_test(threads, io_priority_is_never_raised_above_the_callers);
