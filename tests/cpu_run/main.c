@@ -6,6 +6,7 @@
 Suite *cpu_run_suite(void);
 Suite *caps_suite(void);
 Suite *units_suite(void);
+Suite *settings_suite(void);
 
 int main(void)
 {
@@ -14,6 +15,7 @@ int main(void)
 
 	srunner_add_suite(sr, cpu_run_suite());
 	srunner_add_suite(sr, caps_suite());
+	srunner_add_suite(sr, settings_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
