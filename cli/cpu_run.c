@@ -64,10 +64,13 @@ static const char *const thread_vars[] = {
 struct opts {
 	unsigned slots;
 	unsigned threads;
+	bool threads_given; /* else min(DEFAULT_THREADS, the CPUs the job may use) */
 	double max_wait;
 	const char *dir;
 	bool fail_on_timeout;
 	struct gl_size mem_avail; /* 0 bytes: no guard */
+	const char *mem_avail_name;  /* where it came from, for the refusal of */
+	const char *mem_avail_value; /* one above MemTotal */
 	struct gl_size mem_max;   /* 0 bytes: no cap */
 	bool force_threads;
 	bool pin;
@@ -90,6 +93,7 @@ struct run {
 	struct gl_slots slots;
 	bool announced;
 	bool nested; /* run by a job that holds a slot: no slot of its own */
+	unsigned cpus; /* in our affinity mask when we started; 0: unknown */
 	enum memcap memcap;
 	bool systemd_expand_flag;  /* systemd-run knows --expand-environment=no */
 	unsigned long long mem_total;
@@ -110,11 +114,23 @@ static void msg(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A usage error: what is wrong, then where to read more, in one write. */
+static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	msg("%s\nTry 'cpu_run --help'.", what);
+	exit(EXIT_SETUP);
+}
+
 static void __attribute__((noreturn)) die_bad(const char *name, const char *value,
                                                const char *expected)
 {
-	msg("%s='%s': expected %s", name, value, expected);
-	exit(EXIT_SETUP);
+	die_usage("%s='%s': expected %s", name, value, expected);
 }
 
 static void command_text(char *const *cmd, char *buf, size_t len)
@@ -223,16 +239,21 @@ static void load_env(struct opts *o)
 	o->ionice = true;
 	if ((v = env("CPU_RUN_SLOTS")))
 		o->slots = parse_count("CPU_RUN_SLOTS", v, GL_SLOTS_MAX, "slots");
-	if ((v = env("CPU_RUN_THREADS")))
+	if ((v = env("CPU_RUN_THREADS"))) {
 		o->threads = parse_count("CPU_RUN_THREADS", v, THREADS_MAX, "threads");
+		o->threads_given = true;
+	}
 	if ((v = env("CPU_RUN_MAXWAIT")))
 		o->max_wait = parse_wait("CPU_RUN_MAXWAIT", v);
 	if ((v = env("CPU_RUN_SLOT_DIR")))
 		o->dir = parse_dir("CPU_RUN_SLOT_DIR", v);
 	if ((v = env("CPU_RUN_ON_TIMEOUT")))
 		o->fail_on_timeout = parse_on_timeout("CPU_RUN_ON_TIMEOUT", v);
-	if ((v = env("CPU_RUN_MEM_AVAIL")))
+	if ((v = env("CPU_RUN_MEM_AVAIL"))) {
 		parse_size("CPU_RUN_MEM_AVAIL", v, &o->mem_avail);
+		o->mem_avail_name = "CPU_RUN_MEM_AVAIL";
+		o->mem_avail_value = v;
+	}
 	if ((v = env("CPU_RUN_MEM_MAX")))
 		parse_size("CPU_RUN_MEM_MAX", v, &o->mem_max);
 	if ((v = env("CPU_RUN_FORCE_THREADS")))
@@ -262,8 +283,11 @@ static void usage(FILE *out)
 	      "Options (each overrides its environment variable):\n"
 	      "  -s, --slots N           jobs at once, machine-wide (CPU_RUN_SLOTS, 3)\n"
 	      "  -t, --threads N         thread cap for OpenMP, BLAS, numba, Rayon, Go, ...\n"
-	      "                          (CPU_RUN_THREADS, 3)\n"
-	      "  -w, --max-wait SECONDS  wait at most this long (CPU_RUN_MAXWAIT, 3600)\n"
+	      "                          (CPU_RUN_THREADS, 3 or the CPUs the job may use if\n"
+	      "                          fewer)\n"
+	      "  -w, --max-wait TIME     wait at most this long: seconds (90, 0.5), units\n"
+	      "                          (1m30s, 2h), or forever; 0: do not wait\n"
+	      "                          (CPU_RUN_MAXWAIT, 1h)\n"
 	      "      --on-timeout=run|fail  then run without a slot, with a warning (run,\n"
 	      "                          default), or exit 75 (CPU_RUN_ON_TIMEOUT)\n"
 	      "  -d, --slot-dir DIR      where the slots live, an absolute path\n"
@@ -276,11 +300,15 @@ static void usage(FILE *out)
 	      "      --no-force-threads  (CPU_RUN_FORCE_THREADS, 0)\n"
 	      "      --pin, --no-pin     bind the job to THREADS CPUs chosen by its slot\n"
 	      "                          (CPU_RUN_PIN, 0)\n"
-	      "      --nice N            niceness, -20..19 (CPU_RUN_NICE, 15)\n"
-	      "      --ionice, --no-ionice  idle I/O class (CPU_RUN_IONICE, 1)\n"
+	      "      --nice N            niceness at least N, -20..19; a nicer caller's\n"
+	      "                          niceness is kept (CPU_RUN_NICE, 15)\n"
+	      "      --ionice, --no-ionice  idle I/O class; without, the caller's\n"
+	      "                          (CPU_RUN_IONICE, 1)\n"
 	      "  -q, --quiet, --no-quiet no line when waiting and starting (CPU_RUN_QUIET, 0)\n"
 	      "  -h, --help              this help\n"
 	      "  -V, --version           the version\n"
+	      "\n"
+	      "An empty variable means its default.\n"
 	      "\n"
 	      "Exit status: the command's; 125 bad usage or setup (nothing ran); 126 command\n"
 	      "not executable; 127 command not found; 75 wait timed out with --on-timeout=fail.\n",
@@ -300,6 +328,29 @@ enum {
 	OPT_NO_IONICE,
 	OPT_NO_QUIET,
 };
+
+/* "--help=x": a switch given a value, which getopt reports as it reports an
+ * unknown option. Its name, when named exactly or abbreviated as getopt
+ * takes it (a prefix of one option only); else NULL. */
+static const char *takes_no_value(const struct option *longopts, const char *arg)
+{
+	const char *name = arg + 2;
+	size_t len = strcspn(name, "=");
+	const struct option *match = NULL;
+	int matches = 0;
+
+	if (strncmp(arg, "--", 2) != 0 || !name[len])
+		return NULL;
+	for (const struct option *o = longopts; o->name; o++) {
+		if (strncmp(o->name, name, len) != 0)
+			continue;
+		if (strlen(o->name) == len)
+			return o->has_arg == no_argument ? o->name : NULL;
+		match = o;
+		matches++;
+	}
+	return matches == 1 && match->has_arg == no_argument ? match->name : NULL;
+}
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -324,6 +375,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	const char *name;
 	int c;
 
 	opterr = 0; /* our own messages, naming the option */
@@ -335,6 +387,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 't':
 			o->threads = parse_count("--threads", optarg, THREADS_MAX, "threads");
+			o->threads_given = true;
 			break;
 		case 'w':
 			o->max_wait = parse_wait("--max-wait", optarg);
@@ -347,6 +400,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_MEM_AVAIL:
 			parse_size("--mem-avail", optarg, &o->mem_avail);
+			o->mem_avail_name = "--mem-avail";
+			o->mem_avail_value = optarg;
 			break;
 		case OPT_MEM_MAX:
 			parse_size("--mem-max", optarg, &o->mem_max);
@@ -379,22 +434,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case ':': /* only the last argument can lack its value; where optind
 		           * points then differs between C libraries */
 			if (strncmp(argv[argc - 1], "--", 2) == 0)
-				msg("option %s needs a value; see cpu_run --help", argv[argc - 1]);
-			else
-				msg("option -%c needs a value; see cpu_run --help", optopt);
-			exit(EXIT_SETUP);
+				die_usage("option %s needs a value", argv[argc - 1]);
+			die_usage("option -%c needs a value", optopt);
 		default:
 			if (optopt > 0 && optopt < 128 && argv[optind - 1][1] != '-')
-				msg("unknown option -%c; see cpu_run --help", optopt);
-			else
-				msg("unknown option %s; see cpu_run --help", argv[optind - 1]);
-			exit(EXIT_SETUP);
+				die_usage("unknown option -%c", optopt);
+			if ((name = takes_no_value(longopts, argv[optind - 1])))
+				die_usage("option --%s takes no value", name);
+			die_usage("unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc) {
-		msg("no command given; usage: cpu_run [options] command [args...]");
-		exit(EXIT_SETUP);
-	}
+	if (optind >= argc)
+		die_usage("no command given");
 	return optind;
 }
 
@@ -446,6 +497,17 @@ static int read_meminfo(struct run *r, unsigned long long *avail)
 	if (e == 0)
 		r->mem_total = total;
 	return e;
+}
+
+/* --mem-avail above MemTotal: a typo (500T for 500G), which would wait out
+ * the whole max-wait, an hour by default. */
+static void __attribute__((noreturn)) refuse_mem_avail(const struct run *r)
+{
+	char total[32];
+
+	gl_size_format(r->mem_total, total, sizeof total);
+	die_usage("%s='%s': more than MemTotal (%s): the job could never start",
+	          r->o.mem_avail_name, r->o.mem_avail_value, total);
 }
 
 /* systemd-run --user --scope puts itself (the same pid) into a new scope
@@ -695,6 +757,17 @@ static unsigned allowed_cpus(cpu_set_t *set)
 	return (unsigned)CPU_COUNT(set);
 }
 
+/* More threads than CPUs only take turns (taskset -c 0 cpu_run ...): the
+ * default cap is no more than the CPUs the job may use. One given stays. */
+static void fit_threads(struct run *r)
+{
+	cpu_set_t set;
+
+	r->cpus = allowed_cpus(&set);
+	if (!r->o.threads_given && r->cpus && r->cpus < r->o.threads)
+		r->o.threads = r->cpus;
+}
+
 /* --pin: THREADS CPUs of those we may use, a different run of them for each
  * slot (wrapping around); an unslotted job takes the run after the last. */
 static void pin(struct run *r, unsigned slot)
@@ -718,19 +791,29 @@ static void pin(struct run *r, unsigned slot)
 		msg("warning: cannot pin to CPUs: %s", strerror(errno));
 }
 
-/* Niceness r->o.nice. Lowering it needs privilege: a caller already nicer
- * than asked stays as nice as it is, which is more polite, not less. */
+/* The job's niceness: --nice is a floor, never a ceiling. A caller nicer
+ * than that (nice -n 19 cpu_run ...) asked for more politeness, and root,
+ * who could lower it, must not make the job less nice than its caller. */
+static long job_nice(const struct run *r, int *cur)
+{
+	errno = 0;
+	*cur = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0)
+		return r->o.nice; /* unknown: ask for the configured one */
+	return *cur > r->o.nice ? *cur : r->o.nice;
+}
+
 static void be_nice(struct run *r)
 {
 	int cur;
+	long want = job_nice(r, &cur);
 
-	errno = 0;
-	cur = getpriority(PRIO_PROCESS, 0);
-	if ((errno != 0 || cur != r->o.nice) && setpriority(PRIO_PROCESS, 0, (int)r->o.nice) < 0 &&
-	    cur < r->o.nice)
-		msg("warning: cannot set niceness %ld: %s", r->o.nice, strerror(errno));
+	if (cur < want && setpriority(PRIO_PROCESS, 0, (int)want) < 0)
+		msg("warning: cannot set niceness %ld: %s", want, strerror(errno));
 	/* ioprio_set(IOPRIO_WHO_PROCESS, self, IOPRIO_CLASS_IDLE): the class
-	 * needs no privilege since Linux 2.6.25; a failure costs only politeness. */
+	 * needs no privilege since Linux 2.6.25; a failure costs only politeness.
+	 * Idle is the lowest class, so this never raises the caller's I/O
+	 * priority; without it the job keeps the caller's. */
 	if (r->o.ionice)
 		(void)syscall(SYS_ioprio_set, 1, 0, 3 << 13);
 }
@@ -763,8 +846,7 @@ static void cap_threads(struct run *r, struct job_env *je)
 {
 	char val[16], numba[16], **envp;
 	size_t nset = 0, n = 0, k = 0;
-	cpu_set_t set;
-	unsigned cpus = allowed_cpus(&set);
+	unsigned cpus = r->cpus; /* ours at the start: --pin leaves min(threads, cpus) */
 
 	snprintf(val, sizeof val, "%u", r->o.threads);
 	/* numba refuses a NUMBA_NUM_THREADS above the CPUs it may use. */
@@ -888,6 +970,7 @@ static void __attribute__((noreturn)) start(struct run *r, const char *how)
 static void __attribute__((noreturn)) timed_out(struct run *r, const char *what)
 {
 	char cmd[512], waited[32];
+	int cur;
 
 	gl_log_duration(gl_wait_now() - r->start, waited, sizeof waited);
 	if (r->o.fail_on_timeout) {
@@ -898,7 +981,7 @@ static void __attribute__((noreturn)) timed_out(struct run *r, const char *what)
 	command_text(r->cmd, cmd, sizeof cmd);
 	msg("warning: pid %d waited %s: %s; running %s anyway (threads capped at %u, nice %ld): %s",
 	    (int)getpid(), waited, what, r->slots.held ? "short of memory" : "without a slot",
-	    r->o.threads, r->o.nice, cmd);
+	    r->o.threads, job_nice(r, &cur), cmd);
 	start(r, NULL);
 }
 
@@ -997,6 +1080,7 @@ int main(int argc, char **argv)
 	load_env(&r->o);
 	first = parse_args(argc, argv, &r->o);
 	r->cmd = argv + first;
+	fit_threads(r);
 
 	e = find_command(r->cmd[0], r->cmd_path, sizeof r->cmd_path);
 	if (e) {
@@ -1014,6 +1098,8 @@ int main(int argc, char **argv)
 		}
 		r->mem_need = gl_size_bytes(&r->o.mem_avail, r->mem_total);
 		r->mem_cap = gl_size_bytes(&r->o.mem_max, r->mem_total);
+		if (r->mem_need > r->mem_total) /* a typo (500T for 500G): never */
+			refuse_mem_avail(r);
 	} else {
 		r->mem_cap = r->o.mem_max.bytes;
 	}

@@ -7,8 +7,9 @@
 Suite *cpu_run_suite(void);
 Suite *caps_suite(void);
 Suite *units_suite(void);
+Suite *settings_suite(void);
 
 int main(void)
 {
-	return tp_run_suites(units_suite(), cpu_run_suite(), caps_suite(), NULL);
+	return tp_run_suites(units_suite(), cpu_run_suite(), caps_suite(), settings_suite(), NULL);
 }

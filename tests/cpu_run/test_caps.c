@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +27,16 @@ static unsigned usable_cpus(void)
 
 	ck_assert_int_eq(sched_getaffinity(0, sizeof set, &set), 0);
 	return (unsigned)CPU_COUNT(&set);
+}
+
+/* The cap without -t or CPU_RUN_THREADS: 3, or fewer where the job may
+ * use fewer CPUs. */
+static unsigned default_threads(char *buf, size_t len)
+{
+	unsigned cpus = usable_cpus(), n = cpus < 3 ? cpus : 3;
+
+	snprintf(buf, len, "%u", n);
+	return n;
 }
 
 /* "cpu_run ARGS cr_job env <every thread variable>" with extra env. */
@@ -68,14 +79,14 @@ static void numba_value(unsigned threads, char *buf, size_t len)
 START_TEST(every_thread_variable_is_capped)
 {
 	static const char *const five[] = {"CPU_RUN_THREADS=5", NULL};
-	char numba[16];
+	char numba[16], dflt[16];
 	char *out;
 
 	t_setup();
 	out = thread_env(NULL, NULL);
-	numba_value(3, numba, sizeof numba);
+	numba_value(default_threads(dflt, sizeof dflt), numba, sizeof numba);
 	for (int i = 0; thread_vars[i]; i++)
-		assert_var(out, thread_vars[i], strcmp(thread_vars[i], "NUMBA_NUM_THREADS") ? "3" : numba);
+		assert_var(out, thread_vars[i], strcmp(thread_vars[i], "NUMBA_NUM_THREADS") ? dflt : numba);
 	free(out);
 	out = thread_env(NULL, five);
 	numba_value(5, numba, sizeof numba);
@@ -98,21 +109,23 @@ START_TEST(existing_values_are_respected)
 	                                     "MKL_NUM_THREADS=", NULL};
 	static const char *const force[] = {"--force-threads", NULL};
 	static const char *const force_env[] = {"CPU_RUN_FORCE_THREADS=1", "OMP_NUM_THREADS=7", NULL};
+	char dflt[16];
 	char *out;
 
 	t_setup();
+	default_threads(dflt, sizeof dflt);
 	out = thread_env(NULL, preset);
 	assert_var(out, "OMP_NUM_THREADS", "7");
 	assert_var(out, "GOMAXPROCS", "1");
-	assert_var(out, "MKL_NUM_THREADS", "3"); /* empty is unset */
-	assert_var(out, "OPENBLAS_NUM_THREADS", "3");
+	assert_var(out, "MKL_NUM_THREADS", dflt); /* empty is unset */
+	assert_var(out, "OPENBLAS_NUM_THREADS", dflt);
 	free(out);
 	out = thread_env(force, preset);
-	assert_var(out, "OMP_NUM_THREADS", "3");
-	assert_var(out, "GOMAXPROCS", "3");
+	assert_var(out, "OMP_NUM_THREADS", dflt);
+	assert_var(out, "GOMAXPROCS", dflt);
 	free(out);
 	out = thread_env(NULL, force_env);
-	assert_var(out, "OMP_NUM_THREADS", "3");
+	assert_var(out, "OMP_NUM_THREADS", dflt);
 	free(out);
 	{
 		static const char *const noforce[] = {"--no-force-threads", NULL};
@@ -120,6 +133,46 @@ START_TEST(existing_values_are_respected)
 		assert_var(out, "OMP_NUM_THREADS", "7");
 		free(out);
 	}
+}
+END_TEST
+
+/* As under taskset -c N: the job may use one CPU (children inherit the
+ * mask). The default cap is then 1; one given is still honoured, numba's
+ * excepted, which refuses more threads than CPUs. */
+START_TEST(default_thread_cap_fits_the_cpus_the_job_may_use)
+{
+	static const char *const five[] = {"CPU_RUN_THREADS=5", NULL};
+	static const char *const four[] = {"--threads", "4", NULL};
+	static const char *const pin[] = {"--pin", NULL};
+	cpu_set_t all, one;
+	int first = -1;
+	char *out;
+
+	t_setup();
+	ck_assert_int_eq(sched_getaffinity(0, sizeof all, &all), 0);
+	for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
+		if (CPU_ISSET(c, &all))
+			first = c;
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof one, &one), 0);
+	out = thread_env(NULL, NULL);
+	for (int i = 0; thread_vars[i]; i++)
+		assert_var(out, thread_vars[i], "1");
+	free(out);
+	out = thread_env(pin, NULL); /* one thread: pinned to the one CPU */
+	for (int i = 0; thread_vars[i]; i++)
+		assert_var(out, thread_vars[i], "1");
+	free(out);
+	out = thread_env(NULL, five);
+	for (int i = 0; thread_vars[i]; i++)
+		assert_var(out, thread_vars[i], strcmp(thread_vars[i], "NUMBA_NUM_THREADS") ? "5" : "1");
+	free(out);
+	out = thread_env(four, NULL);
+	for (int i = 0; thread_vars[i]; i++)
+		assert_var(out, thread_vars[i], strcmp(thread_vars[i], "NUMBA_NUM_THREADS") ? "4" : "1");
+	free(out);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof all, &all), 0);
 }
 END_TEST
 
@@ -214,6 +267,102 @@ START_TEST(nice_and_idle_io_by_default)
 	ck_assert_msg(strstr(out, "nice 9\n") && !strstr(out, "ioclass 3\n"), "%s", out);
 	free(out);
 	out = info(back, env);
+	ck_assert_msg(strstr(out, "ioclass 3\n"), "%s", out);
+	free(out);
+}
+END_TEST
+
+/* "nice -n ADJ cpu_run ARGS cr_job info": the job's niceness. */
+static int job_nice_under(int adj, const char *const args[], const char *const extra[])
+{
+	const char *argv[24];
+	char adjs[16], *out, *line;
+	int n = 0, nice = 99;
+
+	snprintf(adjs, sizeof adjs, "%d", adj);
+	argv[n++] = "nice";
+	argv[n++] = "-n";
+	argv[n++] = adjs;
+	argv[n++] = t_cpu_run();
+	for (int i = 0; args && args[i]; i++)
+		argv[n++] = args[i];
+	argv[n++] = t_job();
+	argv[n++] = "info";
+	argv[n] = NULL;
+	ck_assert_int_eq(t_run(argv, extra, &out, NULL), 0);
+	line = strstr(out, "nice ");
+	ck_assert_msg(line && sscanf(line, "nice %d", &nice) == 1, "%s", out);
+	free(out);
+	return nice;
+}
+
+/* What nice(1) makes of our niceness plus adj. */
+static int caller_nice(int adj)
+{
+	int v = getpriority(PRIO_PROCESS, 0) + adj;
+
+	return v < -20 ? -20 : v > 19 ? 19 : v;
+}
+
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* --nice is a floor: the job is never less nice than its caller, even run
+ * by root, who could lower it. */
+START_TEST(job_is_never_less_nice_than_its_caller)
+{
+	static const char *const five[] = {"--nice", "5", NULL};
+	static const char *const env12[] = {"CPU_RUN_NICE=12", NULL};
+	static const char *const minus10[] = {"--nice", "-10", NULL};
+
+	t_setup();
+	ck_assert_int_eq(job_nice_under(19, NULL, NULL), max_int(caller_nice(19), 15));
+	ck_assert_int_eq(job_nice_under(10, five, NULL), max_int(caller_nice(10), 5));
+	ck_assert_int_eq(job_nice_under(10, NULL, env12), max_int(caller_nice(10), 12));
+	ck_assert_int_eq(job_nice_under(0, NULL, NULL), max_int(caller_nice(0), 15));
+	if (geteuid() == 0) /* only root can start nice(1) below its own niceness */
+		ck_assert_int_eq(job_nice_under(-5, minus10, NULL), max_int(caller_nice(-5), -10));
+	/* The warning of a run without a slot says the niceness it runs at. */
+	{
+		static const char *const hold[] = {"-s", "1", NULL};
+		const char *argv[] = {"nice", "-n", "19", t_cpu_run(), "-s", "1", "-w", "0", "-t", "3",
+		                      t_job(), "info", NULL};
+		struct proc h;
+		char *out, *err, want[64];
+
+		t_job_hold(&h, "H", hold, NULL);
+		ck_assert_int_eq(t_run(argv, NULL, &out, &err), 0);
+		snprintf(want, sizeof want, "nice %d\n", caller_nice(19));
+		ck_assert_msg(strstr(out, want), "want %s in %s", want, out);
+		snprintf(want, sizeof want, "(threads capped at 3, nice %d)", caller_nice(19));
+		ck_assert_msg(strstr(err, want), "want %s in %s", want, err);
+		free(out);
+		free(err);
+		close(h.in);
+		ck_assert_int_eq(t_wait(&h, 20), 0);
+	}
+}
+END_TEST
+
+/* The idle class is the lowest, so --ionice never raises the caller's I/O
+ * priority; --no-ionice keeps the caller's (ionice(1) from util-linux). */
+START_TEST(io_priority_is_never_raised_above_the_callers)
+{
+	const char *idle_ionice[] = {"ionice", "-c", "3", t_cpu_run(), t_job(), "info", NULL};
+	const char *idle_no[] = {"ionice", "-c", "3", t_cpu_run(), "--no-ionice", t_job(), "info", NULL};
+	const char *be7[] = {"ionice", "-c", "2", "-n", "7", t_cpu_run(), t_job(), "info", NULL};
+	char *out;
+
+	t_setup();
+	ck_assert_int_eq(t_run(idle_ionice, NULL, &out, NULL), 0);
+	ck_assert_msg(strstr(out, "ioclass 3\n"), "%s", out);
+	free(out);
+	ck_assert_int_eq(t_run(idle_no, NULL, &out, NULL), 0);
+	ck_assert_msg(strstr(out, "ioclass 3\n"), "%s", out);
+	free(out);
+	ck_assert_int_eq(t_run(be7, NULL, &out, NULL), 0);
 	ck_assert_msg(strstr(out, "ioclass 3\n"), "%s", out);
 	free(out);
 }
@@ -376,6 +525,48 @@ START_TEST(mem_admission_is_one_job_at_a_time)
 }
 END_TEST
 
+/* More than MemTotal can never be available: a typo (500T for 500G), refused
+ * before anyone waits, not after the whole max-wait (an hour by default). */
+START_TEST(mem_avail_above_memtotal_is_refused_at_once)
+{
+	const char *a500t[] = {t_cpu_run(), "--mem-avail", "500T", t_job(), "run", "M", NULL};
+	const char *plain[] = {t_cpu_run(), t_job(), "run", "M", NULL};
+	const char *e17[] = {meminfo_env, "CPU_RUN_MEM_AVAIL=17G", NULL};
+	const char *e2[] = {meminfo_env, "CPU_RUN_MEM_AVAIL=2G", NULL};
+	const char *extra[] = {meminfo_env, NULL};
+	char *out, *err;
+
+	mem_setup();
+	set_meminfo(16 * GIB, 4 * GIB);
+	ck_assert_int_eq(t_run(a500t, extra, &out, &err), 125);
+	ck_assert_str_eq(err, "cpu_run: --mem-avail='500T': more than MemTotal (16 GiB): the job "
+	                      "could never start\nTry 'cpu_run --help'.\n");
+	ck_assert_str_eq(out, "");
+	free(out);
+	free(err);
+	ck_assert_int_eq(t_run(plain, e17, NULL, &err), 125);
+	ck_assert_str_eq(err, "cpu_run: CPU_RUN_MEM_AVAIL='17G': more than MemTotal (16 GiB): the "
+	                      "job could never start\nTry 'cpu_run --help'.\n");
+	free(err);
+	ck_assert_int_eq(t_run(a500t, e2, NULL, &err), 125); /* the option overrides it */
+	ck_assert_msg(strncmp(err, "cpu_run: --mem-avail='500T': ", 29) == 0, "%s", err);
+	free(err);
+	ck_assert_msg(access(t_log, F_OK) != 0, "the command ran");
+	/* All of MemTotal, or 100%, is possible in principle: waited for. */
+	{
+		const char *all[] = {t_cpu_run(), "-w", "0", "--on-timeout=fail", "--mem-avail", "16G",
+		                     t_job(), "run", "M", NULL};
+		const char *pct[] = {t_cpu_run(), "-w", "0", "--on-timeout=fail", "--mem-avail", "100%",
+		                     t_job(), "run", "M", NULL};
+
+		ck_assert_int_eq(t_run(all, extra, NULL, &err), 75);
+		ck_assert_msg(strstr(err, "not enough memory available (--mem-avail)"), "%s", err);
+		free(err);
+		ck_assert_int_eq(t_run(pct, extra, NULL, NULL), 75);
+	}
+}
+END_TEST
+
 START_TEST(unreadable_meminfo_is_a_setup_error)
 {
 	static const char *const extra[] = {"CPU_RUN_MEMINFO_PATH=/nonexistent/meminfo", NULL};
@@ -422,11 +613,15 @@ Suite *caps_suite(void)
 	tcase_add_test(threads, every_thread_variable_is_capped);
 	tcase_add_test(threads, existing_values_are_respected);
 	tcase_add_test(threads, the_job_gets_the_whole_environment);
+	tcase_add_test(threads, default_thread_cap_fits_the_cpus_the_job_may_use);
 	tcase_add_test(threads, nice_and_idle_io_by_default);
+	tcase_add_test(threads, job_is_never_less_nice_than_its_caller);
+	tcase_add_test(threads, io_priority_is_never_raised_above_the_callers);
 	tcase_add_test(threads, pin_binds_threads_cpus_by_slot);
 	tcase_add_test(mem, mem_avail_admits_when_there_is_enough);
 	tcase_add_test(mem, mem_avail_percent_of_memtotal);
 	tcase_add_test(mem, mem_admission_is_one_job_at_a_time);
+	tcase_add_test(mem, mem_avail_above_memtotal_is_refused_at_once);
 	tcase_add_test(mem, unreadable_meminfo_is_a_setup_error);
 	tcase_add_test(mem, mem_max_caps_or_refuses_before_running);
 	tcase_set_timeout(threads, 60);
