@@ -343,17 +343,17 @@ START_TEST(wait_blocks_until_free_without_taking_it)
 	h_setup();
 	expect_exact(argv, NULL, 0, "", ""); /* free: returns at once, silently */
 	h_start_gpu_holder(&holder);
-	snprintf(announce, sizeof announce, "gpulock: waiting for the GPU lock %s, held by pid %d (%s)",
-	         h_lock, (int)holder.pid, h_artifact("GL_CLIENT_DLSYM"));
-	snprintf(held, sizeof held, "gpulock: the GPU lock %s is still held after 0.2s, by pid %d (%s)",
-	         h_lock, (int)holder.pid, h_artifact("GL_CLIENT_DLSYM"));
+	snprintf(announce, sizeof announce, "gpulock: waiting for the GPU lock %s, held by pid %d (",
+	         h_lock, (int)holder.pid);
+	snprintf(held, sizeof held, "gpulock: the GPU lock %s is still held after 0.2s, by pid %d (",
+	         h_lock, (int)holder.pid);
 	ck_assert_int_eq(h_run(bounded, NULL, false, NULL, &err), 75);
 	ck_assert_msg(strncmp(err, announce, strlen(announce)) == 0 && h_count(err, held) == 1 &&
 	                      h_count(err, "gpulock: ") == 2,
 	              "%s", err);
 	free(err);
-	snprintf(held, sizeof held, "gpulock: the GPU lock %s is held by pid %d (%s)", h_lock,
-	         (int)holder.pid, h_artifact("GL_CLIENT_DLSYM"));
+	snprintf(held, sizeof held, "gpulock: the GPU lock %s is held by pid %d (", h_lock,
+	         (int)holder.pid);
 	ck_assert_int_eq(h_run(now, NULL, false, NULL, &err), 75);
 	ck_assert_msg(strncmp(err, held, strlen(held)) == 0 && h_count(err, "gpulock: ") == 1, "%s",
 	              err);

@@ -91,13 +91,14 @@ START_TEST(run_adds_the_preload_past_a_stale_entry)
 	h_start_gpu_holder(&holder);
 	assert_locked_out(stale, holder.pid, &err);
 	/* The loader's complaint names the stale entry, in gpulock and in the
-	 * client; nothing else is said. */
+	 * client (and in valgrind's launcher, under valgrind); nothing else is
+	 * said. */
 	snprintf(loader, sizeof loader,
 	         "ERROR: ld.so: object '%s' from LD_PRELOAD cannot be preloaded "
 	         "(cannot open shared object file): ignored.",
 	         stale);
-	ck_assert_msg(h_count(err, loader) == 2, "%s", err);
-	ck_assert_msg(lines(err) == 3, "%s", err);
+	ck_assert_msg(h_count(err, loader) >= 2 && lines(err) == h_count(err, loader) + 1, "%s",
+	              err);
 	free(err);
 	close(holder.in);
 	ck_assert_int_eq(h_wait(&holder, 30), 0);
