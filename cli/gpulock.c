@@ -2,9 +2,10 @@
  *
  *   gpulock run [--eager] [options] -- CMD...   run CMD under the lock
  *   gpulock status [--json]                     who holds, who waits
- *   gpulock wait [--timeout S]                  until the lock is free
- *   gpulock shell-init [bash|zsh|fish]          profile lines for the preload
+ *   gpulock wait [--timeout DUR]                until the lock is free
+ *   gpulock shell-init [bash|zsh|sh|fish]       profile lines for the preload
  *   gpulock doctor [-- CMD...]                  check the set-up
+ *   gpulock help [COMMAND]                      the overview, or a command's help
  *
  * Parse, check everything, then act: bad input never runs anything. The lock
  * itself is the lock core's (common/gl_gpu.c), as in the preload. */
@@ -12,7 +13,6 @@
 #include "gl_gpu.h"
 #include "gl_lock.h"
 #include "gl_lockfile.h"
-#include "gl_log.h"
 #include "gl_parse.h"
 
 #include <errno.h>
@@ -20,54 +20,53 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PRELOAD_NAME "libgpulock_preload.so"
+#define COMMANDS "run, status, wait, shell-init, doctor, help"
 
-static void usage(FILE *out)
-{
-	fputs("Usage: gpulock COMMAND [OPTIONS]\n"
-	      "\n"
-	      "  run [OPTIONS] -- CMD...   run CMD with the GPU lock preload: it takes the lock\n"
-	      "                            at its first CUDA call and holds it until it exits\n"
-	      "      -e, --eager           take the lock before CMD starts, for its whole tree\n"
-	      "      -t, --timeout S       wait at most S seconds for the lock\n"
-	      "      -n, --no-wait         do not wait: fail if the lock is busy (--timeout 0)\n"
-	      "      -q, --quiet           do not announce waits\n"
-	      "      -l, --lock PATH       the lock file (default $GPU_LOCK_PATH or /tmp/gpu.lock)\n"
-	      "  status [--json] [-l PATH] [--slot-dir DIR]\n"
-	      "                            who holds the GPU lock and who waits; cpu_run slots\n"
-	      "                            exit status 0 when the GPU is free, 1 when held\n"
-	      "  wait [-t S] [-l PATH]     block until the lock is free, without taking it\n"
-	      "  shell-init [bash|zsh|fish]\n"
-	      "                            print profile lines that preload gpulock everywhere\n"
-	      "  doctor [-l PATH] [-- CMD...]\n"
-	      "                            check the set-up; with CMD, how CMD reaches the GPU\n"
-	      "\n"
-	      "  -h, --help     this text      -V, --version  the version\n"
-	      "\n"
-	      "Exit status: CMD's own for run; 75 when a wait for the lock timed out; 125 for\n"
-	      "gpulock's own errors; 126 CMD cannot be executed; 127 CMD not found.\n",
-	      out);
-}
+/* The subcommand being run, for "Try 'gpulock CMD --help'."; NULL before. */
+static const char *subcommand;
 
-/* getopt's own messages name "run", not us: it runs with opterr = 0. */
-static int option_error(const char *sub, int c, char **argv)
+int cli_usage_error(const char *fmt, ...)
 {
-	fprintf(stderr, "gpulock %s: %s '%s'\nTry 'gpulock --help'.\n", sub,
-	        c == ':' ? "missing value for option" : "unknown option", argv[optind - 1]);
+	va_list ap;
+
+	fputs("gpulock: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'gpulock%s%s --help'.\n", subcommand ? " " : "",
+	        subcommand ? subcommand : "");
 	return EXIT_SETUP;
 }
 
-static int usage_error(const char *fmt, const char *arg)
+/* getopt_long, and the argument it was reading (a cluster such as -qx
+ * included) in *word, for messages: getopt's own (opterr = 0) would name
+ * "run", not us. */
+static int next_option(int argc, char **argv, const char *opts, const struct option *longopts,
+                       const char **word)
 {
-	fprintf(stderr, "gpulock: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'gpulock --help'.\n");
-	return EXIT_SETUP;
+	int at = optind;
+
+	*word = at < argc ? argv[at] : "";
+	return getopt_long(argc, argv, opts, longopts, NULL);
+}
+
+static int option_error(int c, const char *word)
+{
+	if (strncmp(word, "--", 2) != 0) /* optopt is the short option's letter */
+		return cli_usage_error(c == ':' ? "missing value for option '-%c'"
+		                                : "unknown option '-%c'",
+		                       optopt);
+	if (c == ':')
+		return cli_usage_error("missing value for option '%s'", word);
+	if (optopt) /* a known long option, given a value it does not take */
+		return cli_usage_error("option '%.*s' takes no value", (int)strcspn(word, "="), word);
+	return cli_usage_error("unknown option '%.*s'", (int)strcspn(word, "="), word);
 }
 
 /* Settings from the environment must be right too: a CLI refuses them. */
@@ -123,7 +122,7 @@ static int set_lock(struct cli_settings *s, const char *arg)
 	char cwd[PATH_MAX];
 
 	if (!*arg)
-		return usage_error("--lock '%s': expected a path to the lock file", arg);
+		return cli_usage_error("--lock '': expected a path to the lock file");
 	if (arg[0] == '/')
 		snprintf(s->cfg.lock_path, sizeof s->cfg.lock_path, "%s", arg);
 	else if (getcwd(cwd, sizeof cwd) &&
@@ -131,50 +130,17 @@ static int set_lock(struct cli_settings *s, const char *arg)
 	                 sizeof s->cfg.lock_path)
 		; /* the preload wants it absolute, so that every directory agrees */
 	else
-		return usage_error("--lock '%s': path too long", arg);
+		return cli_usage_error("--lock '%s': path too long", arg);
 	s->lock_given = true;
 	return 0;
 }
 
-static int set_timeout(struct cli_settings *s, const char *flag, const char *arg)
+static int set_timeout(struct cli_settings *s, const char *arg)
 {
-	if (gl_parse_duration(arg, GL_TIMEOUT_MAX, &s->cfg.timeout) < 0) {
-		fprintf(stderr, "gpulock: %s '%s': expected %s\n", flag, arg, GL_DURATION_EXPECTED);
-		return EXIT_SETUP;
-	}
+	if (gl_parse_duration(arg, GL_TIMEOUT_MAX, &s->cfg.timeout) < 0)
+		return cli_usage_error("--timeout '%s': expected %s", arg, GL_DURATION_EXPECTED);
 	s->timeout_given = true;
 	return 0;
-}
-
-const char *cli_preload_path(void)
-{
-	static char found[PATH_MAX];
-	char exe[PATH_MAX], *dir;
-	const char *candidates[4];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	const char *override = getenv("GPULOCK_PRELOAD");
-	struct stat st;
-
-	if (override && *override)
-		return stat(override, &st) == 0 && S_ISREG(st.st_mode) ? override : NULL;
-	if (n <= 0)
-		return NULL;
-	exe[n] = '\0';
-	dir = dirname(exe);
-	/* In the build tree, then installed beside us, then where meson put it. */
-	candidates[0] = "%s/../preload/" PRELOAD_NAME;
-	candidates[1] = "%s/../" GL_LIBDIR_NAME "/" PRELOAD_NAME;
-	candidates[2] = "%s/../lib/" PRELOAD_NAME;
-	candidates[3] = NULL;
-	for (int i = 0; candidates[i]; i++) {
-		char path[PATH_MAX + 64];
-		snprintf(path, sizeof path, candidates[i], dir);
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && realpath(path, found))
-			return found;
-	}
-	if (stat(GL_LIBDIR "/" PRELOAD_NAME, &st) == 0)
-		return GL_LIBDIR "/" PRELOAD_NAME;
-	return NULL;
 }
 
 /* exec, so that the exit status, signals and pid are the command's own. */
@@ -186,36 +152,12 @@ static int exec_command(char **cmd)
 	return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 }
 
-/* LD_PRELOAD keeps what it has (sanitizer runtimes must stay first) and gets
- * our library at the end, once. */
-static int add_preload(const char *lib)
+/* Every flag that names a setting reaches the command as that setting, eager
+ * or not: its own CUDA calls and the gpulock runs inside it read them. */
+static void export_settings(const struct cli_settings *s)
 {
-	const char *old = getenv("LD_PRELOAD");
-	char *value;
-	int r;
-
-	if (old && strstr(old, PRELOAD_NAME))
-		return 0;
-	if (old && *old)
-		r = asprintf(&value, "%s:%s", old, lib);
-	else
-		r = asprintf(&value, "%s", lib);
-	if (r < 0 || setenv("LD_PRELOAD", value, 1) < 0)
-		return -ENOMEM;
-	free(value);
-	return 0;
-}
-
-static int run_lazy(struct cli_settings *s, char **cmd)
-{
-	const char *lib = cli_preload_path();
 	char buf[64];
 
-	if (!lib) {
-		fprintf(stderr, "gpulock: cannot find %s next to this program (or set GPULOCK_PRELOAD)\n",
-		        PRELOAD_NAME);
-		return EXIT_SETUP;
-	}
 	if (s->lock_given)
 		setenv("GPU_LOCK_PATH", s->cfg.lock_path, 1);
 	if (s->timeout_given) {
@@ -228,16 +170,33 @@ static int run_lazy(struct cli_settings *s, char **cmd)
 	}
 	if (s->quiet_given)
 		setenv("GPU_LOCK_QUIET", "1", 1);
-	if (add_preload(lib) < 0)
+}
+
+static int run_lazy(char **cmd)
+{
+	const char *lib = cli_preload_path();
+
+	if (!lib) {
+		fprintf(stderr, "gpulock: cannot find %s next to this program (or set GPULOCK_PRELOAD)\n",
+		        PRELOAD_NAME);
+		return EXIT_SETUP;
+	}
+	if (cli_preload_add(lib) < 0)
 		return EXIT_SETUP;
 	return exec_command(cmd);
 }
 
-static int run_eager(struct cli_settings *s, char **cmd)
+static int run_eager(const struct cli_settings *s, char **cmd)
 {
+	struct gl_gpu_config cfg = s->cfg;
 	int fd = -1;
 
-	switch (gl_gpu_lock_take(&s->cfg, "gpulock run --eager", &fd)) {
+	/* A timed-out wait here never runs the command: its whole tree would go
+	 * without the lock it asked for, and with exit status 0. The user's
+	 * GPU_LOCK_ON_TIMEOUT stays in the environment, for the command's own
+	 * CUDA calls. */
+	cfg.run_on_timeout = false;
+	switch (gl_gpu_lock_take(&cfg, "gpulock run --eager", &fd)) {
 	case GL_GPU_LOCKED:
 		/* The command holds the lock itself: it must inherit the fd. */
 		if (fcntl(fd, F_SETFD, 0) < 0) {
@@ -266,22 +225,24 @@ static int cmd_run(int argc, char **argv)
 		{"lock", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	struct cli_settings s;
-	bool eager = false, no_wait = false;
+	const char *word;
+	bool eager = false;
 	int c, r = load_settings(&s);
 
 	if (r)
 		return r;
-	while ((c = getopt_long(argc, argv, "+:et:nql:h", longopts, NULL)) != -1) {
+	while ((c = next_option(argc, argv, "+:et:nql:h", longopts, &word)) != -1) {
 		switch (c) {
 		case 'e':
 			eager = true;
 			break;
 		case 't':
-			if ((r = set_timeout(&s, "--timeout", optarg)) != 0)
+			if ((r = set_timeout(&s, optarg)) != 0)
 				return r;
 			break;
 		case 'n':
-			no_wait = true;
+			s.cfg.timeout = 0;
+			s.timeout_given = true;
 			break;
 		case 'q':
 			s.cfg.quiet = s.quiet_given = true;
@@ -291,48 +252,58 @@ static int cmd_run(int argc, char **argv)
 				return r;
 			break;
 		case 'h':
-			usage(stdout);
+			cli_help(stdout, "run");
 			return 0;
 		default:
-			return option_error("run", c, argv);
+			return option_error(c, word);
 		}
 	}
-	if (no_wait) {
-		s.cfg.timeout = 0;
-		s.timeout_given = true;
-	}
 	if (optind >= argc)
-		return usage_error("%s", "run: missing command (gpulock run [OPTIONS] -- CMD...)");
+		return cli_usage_error("missing command to run (gpulock run [OPTIONS] -- CMD...)");
 	if ((r = cli_check_lock_path(s.cfg.lock_path)) != 0)
 		return r;
-	return eager ? run_eager(&s, argv + optind) : run_lazy(&s, argv + optind);
+	export_settings(&s);
+	return eager ? run_eager(&s, argv + optind) : run_lazy(argv + optind);
+}
+
+static void announce_wait(const struct cli_settings *s, int fd)
+{
+	char who[256];
+
+	gl_gpu_describe_holder(fd, who, sizeof who);
+	fprintf(stderr, "gpulock: waiting for the GPU lock %s, held %s\n", s->cfg.lock_path, who);
 }
 
 static int cmd_wait(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"timeout", required_argument, NULL, 't'},
+	                                         {"quiet", no_argument, NULL, 'q'},
 	                                         {"lock", required_argument, NULL, 'l'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	struct cli_settings s;
+	const char *word;
+	char who[256];
 	int c, fd, r = load_settings(&s);
 
 	if (r)
 		return r;
-	while ((c = getopt_long(argc, argv, "+:t:l:h", longopts, NULL)) != -1) {
-		if (c == 't' && (r = set_timeout(&s, "--timeout", optarg)) != 0)
+	while ((c = next_option(argc, argv, "+:t:ql:h", longopts, &word)) != -1) {
+		if (c == 't' && (r = set_timeout(&s, optarg)) != 0)
 			return r;
+		if (c == 'q')
+			s.cfg.quiet = true;
 		if (c == 'l' && (r = set_lock(&s, optarg)) != 0)
 			return r;
 		if (c == 'h') {
-			usage(stdout);
+			cli_help(stdout, "wait");
 			return 0;
 		}
 		if (c == '?' || c == ':')
-			return option_error("wait", c, argv);
+			return option_error(c, word);
 	}
 	if (optind < argc)
-		return usage_error("wait: unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if ((r = cli_check_lock_path(s.cfg.lock_path)) != 0)
 		return r;
 	r = gl_lockfile_open(s.cfg.lock_path, &fd);
@@ -341,13 +312,23 @@ static int cmd_wait(int argc, char **argv)
 		        gl_lockfile_strerror(r));
 		return EXIT_SETUP;
 	}
-	r = gl_lock_wait_free(fd, s.cfg.timeout);
-	close(fd);
-	if (r == -ETIMEDOUT) {
-		fprintf(stderr, "gpulock: the GPU lock %s is still held after %gs\n", s.cfg.lock_path,
-		        s.cfg.timeout);
-		return EXIT_LOCK_FAILED;
+	r = gl_lock_wait_free(fd, 0);
+	if (r == -ETIMEDOUT && s.cfg.timeout != 0) {
+		if (!s.cfg.quiet)
+			announce_wait(&s, fd);
+		r = gl_lock_wait_free(fd, s.cfg.timeout);
 	}
+	if (r == -ETIMEDOUT) {
+		gl_gpu_describe_holder(fd, who, sizeof who);
+		if (s.cfg.timeout == 0)
+			fprintf(stderr, "gpulock: the GPU lock %s is held %s\n", s.cfg.lock_path, who);
+		else
+			fprintf(stderr, "gpulock: the GPU lock %s is still held after %gs, %s\n",
+			        s.cfg.lock_path, s.cfg.timeout, who);
+	}
+	close(fd);
+	if (r == -ETIMEDOUT)
+		return EXIT_LOCK_FAILED;
 	if (r < 0) {
 		fprintf(stderr, "gpulock: %s: %s\n", s.cfg.lock_path, gl_lockfile_strerror(r));
 		return EXIT_SETUP;
@@ -363,13 +344,13 @@ static int cmd_status(int argc, char **argv)
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	struct cli_settings s;
-	const char *slot_dir = getenv("CPU_RUN_SLOT_DIR");
+	const char *slot_dir = getenv("CPU_RUN_SLOT_DIR"), *word;
 	bool json = false;
 	int c, r = load_settings(&s);
 
 	if (r)
 		return r;
-	while ((c = getopt_long(argc, argv, "+:jl:d:h", longopts, NULL)) != -1) {
+	while ((c = next_option(argc, argv, "+:jl:d:h", longopts, &word)) != -1) {
 		if (c == 'j')
 			json = true;
 		if (c == 'l' && (r = set_lock(&s, optarg)) != 0)
@@ -377,67 +358,15 @@ static int cmd_status(int argc, char **argv)
 		if (c == 'd')
 			slot_dir = optarg;
 		if (c == 'h') {
-			usage(stdout);
+			cli_help(stdout, "status");
 			return 0;
 		}
 		if (c == '?' || c == ':')
-			return option_error("status", c, argv);
+			return option_error(c, word);
 	}
 	if (optind < argc)
-		return usage_error("status: unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	return cli_status(&s, json, slot_dir && *slot_dir ? slot_dir : "/tmp/cpu_run_slots");
-}
-
-/* Profile lines. The loader expands $LIB per process (lib/x86_64-linux-gnu,
- * lib/i386-linux-gnu, ...), so where the library is installed in the
- * multiarch directory, each process looks in the one of its own kind. */
-static int cmd_shell_init(int argc, char **argv)
-{
-	const char *shell = argc > 1 ? argv[1] : NULL;
-	const char *lib = cli_preload_path();
-	char value[PATH_MAX + 16], *base;
-	const char *libdir_suffix = "/" GL_LIBDIR_NAME "/" PRELOAD_NAME;
-	size_t n, m = strlen(libdir_suffix);
-
-	if (argc > 2)
-		return usage_error("shell-init: unexpected argument '%s'", argv[2]);
-	if (!shell) {
-		const char *sh = getenv("SHELL");
-		shell = sh && (base = strrchr(sh, '/')) ? base + 1 : "bash";
-	}
-	if (strcmp(shell, "bash") != 0 && strcmp(shell, "zsh") != 0 && strcmp(shell, "sh") != 0 &&
-	    strcmp(shell, "fish") != 0)
-		return usage_error("shell-init: unknown shell '%s': expected bash, zsh, sh or fish",
-		                   shell);
-	if (!lib) {
-		fprintf(stderr, "gpulock: cannot find %s next to this program\n", PRELOAD_NAME);
-		return EXIT_SETUP;
-	}
-	n = strlen(lib);
-	if (strncmp(GL_LIBDIR_NAME, "lib/", 4) == 0 && n > m &&
-	    strcmp(lib + n - m, libdir_suffix) == 0)
-		snprintf(value, sizeof value, "%.*s/$LIB/%s", (int)(n - m), lib, PRELOAD_NAME);
-	else
-		snprintf(value, sizeof value, "%s", lib);
-
-	printf("# gpulock: take the GPU lock automatically in every CUDA program (added once).\n");
-	if (!strstr(value, "$LIB"))
-		printf("# %s is not in a multiarch directory: 32-bit programs will print a loader\n"
-		       "# warning and run normally. Install it (meson install) to avoid that.\n",
-		       lib);
-	if (strcmp(shell, "fish") == 0) {
-		printf("if not string match -q '*%s*' -- \"$LD_PRELOAD\"\n"
-		       "    set -gx LD_PRELOAD (string join : -- $LD_PRELOAD '%s' | string trim -c :)\n"
-		       "end\n",
-		       PRELOAD_NAME, value);
-	} else {
-		printf("case \":${LD_PRELOAD:-}:\" in\n"
-		       "*%s*) ;;\n"
-		       "*) export LD_PRELOAD=\"${LD_PRELOAD:+$LD_PRELOAD:}\"'%s' ;;\n"
-		       "esac\n",
-		       PRELOAD_NAME, value);
-	}
-	return 0;
 }
 
 static int cmd_doctor(int argc, char **argv)
@@ -446,21 +375,36 @@ static int cmd_doctor(int argc, char **argv)
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	struct cli_settings s;
+	const char *word;
 	int c, r = load_settings(&s);
 
 	if (r)
 		return r;
-	while ((c = getopt_long(argc, argv, "+:l:h", longopts, NULL)) != -1) {
+	while ((c = next_option(argc, argv, "+:l:h", longopts, &word)) != -1) {
 		if (c == 'l' && (r = set_lock(&s, optarg)) != 0)
 			return r;
 		if (c == 'h') {
-			usage(stdout);
+			cli_help(stdout, "doctor");
 			return 0;
 		}
 		if (c == '?' || c == ':')
-			return option_error("doctor", c, argv);
+			return option_error(c, word);
 	}
 	return cli_doctor(&s, optind < argc ? argv + optind : NULL);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	subcommand = NULL; /* its errors are about the overview's commands */
+	if (cmd && (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0))
+		cmd = "help";
+	if (argc > 2)
+		return cli_usage_error("unexpected argument '%s'", argv[2]);
+	if (!cli_help(stdout, cmd))
+		return cli_usage_error("unknown command '%s' (" COMMANDS ")", cmd);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -471,14 +415,16 @@ int main(int argc, char **argv)
 	} commands[] = {{"run", cmd_run},
 	                {"status", cmd_status},
 	                {"wait", cmd_wait},
-	                {"shell-init", cmd_shell_init},
-	                {"doctor", cmd_doctor}};
+	                {"shell-init", cli_shell_init},
+	                {"doctor", cmd_doctor},
+	                {"help", cmd_help}};
 
 	opterr = 0;
+	subcommand = NULL;
 	if (argc < 2)
-		return usage_error("%s", "missing command (run, status, wait, shell-init, doctor)");
+		return cli_usage_error("missing command (" COMMANDS ")");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
+		cli_help(stdout, NULL);
 		return 0;
 	}
 	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
@@ -487,8 +433,11 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(argv[1], commands[i].name) == 0) {
+			subcommand = commands[i].name;
 			optind = 1; /* getopt sees the subcommand as argv[0] */
 			return commands[i].fn(argc - 1, argv + 1);
 		}
-	return usage_error("unknown command '%s' (run, status, wait, shell-init, doctor)", argv[1]);
+	if (argv[1][0] == '-')
+		return cli_usage_error("unknown option '%s'", argv[1]);
+	return cli_usage_error("unknown command '%s' (" COMMANDS ")", argv[1]);
 }

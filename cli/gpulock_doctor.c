@@ -111,23 +111,21 @@ static void check_lock(const char *path)
 	gl_status_free(&st);
 }
 
-/* Runs argv with LD_PRELOAD=lib and GPU_LOCK_DEBUG=1 (and extra env), its
- * stderr into a pipe. Returns the read end, or -1. */
+/* Runs argv with lib added to LD_PRELOAD as gpulock run adds it, and
+ * GPU_LOCK_DEBUG=1, its stderr into a pipe. Returns the read end, or -1. */
 static int spawn_traced(char *const argv[], const char *lib, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
-	const char *old;
 	int p[2], r;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	setenv("GPU_LOCK_DEBUG", "1", 1);
-	old = getenv("LD_PRELOAD");
-	if (lib && !(old && strstr(old, "libgpulock_preload.so"))) {
-		char value[2 * PATH_MAX];
-		snprintf(value, sizeof value, "%s%s%s", old && *old ? old : "", old && *old ? ":" : "",
-		         lib);
-		setenv("LD_PRELOAD", value, 1);
+	if (lib && cli_preload_add(lib) < 0) {
+		close(p[0]);
+		close(p[1]);
+		errno = ENOMEM;
+		return -1;
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
@@ -142,11 +140,42 @@ static int spawn_traced(char *const argv[], const char *lib, pid_t *pid)
 	return p[0];
 }
 
+/* The loader's line for an entry it cannot load, "ERROR: ld.so: object
+ * 'ENTRY' from LD_PRELOAD cannot be preloaded (REASON): ignored.": the
+ * entry as written, and the reason. */
+static bool loader_error(const char *line, char *entry, size_t elen, char *reason, size_t rlen)
+{
+	static const char head[] = "ERROR: ld.so: object '";
+	static const char mid[] = "' from LD_PRELOAD cannot be preloaded (";
+	const char *e = line + sizeof head - 1, *m, *end;
+
+	if (strncmp(line, head, sizeof head - 1) != 0 || !(m = strstr(e, mid)))
+		return false;
+	snprintf(entry, elen, "%.*s", (int)(m - e), e);
+	m += sizeof mid - 1;
+	end = strstr(m, "): ignored.");
+	snprintf(reason, rlen, "%.*s", end ? (int)(end - m) : (int)strlen(m), m);
+	return true;
+}
+
+/* Everything fd delivers, up to len - 1 bytes, as a string. */
+static void read_text(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < len - 1 && ((r = read(fd, buf + n, len - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	buf[n] = '\0';
+}
+
+/* Each entry of LD_PRELOAD the loader cannot load is named: it is what the
+ * loader complains about in every program, not our library. */
 static void check_preload(const char *lib)
 {
 	char *const argv[] = {"/bin/true", NULL};
-	char buf[512];
-	ssize_t n;
+	char buf[8192], entry[PATH_MAX], reason[256], own[256] = "", other[sizeof buf] = "";
+	char *line, *save;
 	pid_t pid;
 	int status, fd;
 
@@ -155,20 +184,39 @@ static void check_preload(const char *lib)
 		                "(set GPULOCK_PRELOAD to its path)");
 		return;
 	}
+	if (cli_preload_listed(getenv("LD_PRELOAD"), lib))
+		verdict("OK", "LD_PRELOAD names the preload: CUDA programs started from here take "
+		              "the lock");
+	else
+		verdict("INFO", "LD_PRELOAD does not name the preload: CUDA programs take the lock "
+		                "under gpulock run (for all of them: gpulock shell-init)");
 	fd = spawn_traced(argv, lib, &pid);
 	if (fd < 0) {
 		verdict("FAIL", "cannot run /bin/true: %s", strerror(errno));
 		return;
 	}
-	n = read(fd, buf, sizeof buf - 1);
+	read_text(fd, buf, sizeof buf);
 	close(fd);
 	waitpid(pid, &status, 0);
-	if (n > 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		buf[n > 0 ? n : 0] = '\0';
-		verdict("FAIL", "the preload %s does not load cleanly: %s", lib, buf);
-	} else {
-		verdict("OK", "the preload %s loads cleanly (checked with /bin/true)", lib);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!loader_error(line, entry, sizeof entry, reason, sizeof reason))
+			snprintf(other + strlen(other), sizeof other - strlen(other), "%s%s",
+			         other[0] ? "; " : "", line);
+		else if (strcmp(entry, lib) == 0 || cli_preload_listed(entry, lib))
+			snprintf(own, sizeof own, "%s", reason);
+		else
+			verdict("WARN", "LD_PRELOAD entry '%s' cannot be preloaded (%s): the loader says "
+			                "so in every program; remove it%s",
+			        entry, reason,
+			        strstr(entry, PRELOAD_NAME) ? " (left by an old install?)" : "");
 	}
+	if (own[0])
+		verdict("FAIL", "the preload %s cannot be preloaded (%s)", lib, own);
+	else if (other[0] || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		verdict("FAIL", "/bin/true with the preload %s does not run cleanly%s%s", lib,
+		        other[0] ? ": " : "", other);
+	else
+		verdict("OK", "the preload %s loads cleanly (checked with /bin/true)", lib);
 	verdict("OK", "glibc %s: dlsym is hooked, the real one found through dlvsym",
 	        gnu_get_libc_version());
 }

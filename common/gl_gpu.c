@@ -452,8 +452,14 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char 
 	gl_gpu_describe_holder(*fd, who, sizeof who);
 	close(*fd);
 	*fd = -1;
-	gl_log("pid %d gave up waiting for the GPU lock %s after %gs (GPU_LOCK_TIMEOUT); it is held %s",
-	       (int)getpid(), cfg->lock_path, cfg->timeout, who);
+	if (cfg->timeout == 0) /* nobody waited: say what asked for that */
+		gl_log("pid %d gave up waiting for the GPU lock %s at once (GPU_LOCK_TIMEOUT=0 / "
+		       "gpulock run --no-wait); it is held %s",
+		       (int)getpid(), cfg->lock_path, who);
+	else
+		gl_log("pid %d gave up waiting for the GPU lock %s after %gs (GPU_LOCK_TIMEOUT); "
+		       "it is held %s",
+		       (int)getpid(), cfg->lock_path, cfg->timeout, who);
 	if (cfg->run_on_timeout) {
 		gl_log("pid %d running without the GPU lock (GPU_LOCK_ON_TIMEOUT=run)",
 		       (int)getpid());

@@ -1,5 +1,6 @@
 /* gpulock, the command: every subcommand against real processes and the
  * fake driver, every exit code, every bad input. */
+#include "clit.h"
 #include "harness.h"
 #include "procs.h"
 
@@ -11,35 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *gpulock(void)
-{
-	return h_artifact("GL_GPULOCK");
-}
-
-/* Runs gpulock (not preloaded itself) and checks status and output. A
- * sanitizer runtime, where there is one, is put in LD_PRELOAD: gpulock run
- * and doctor add the preload after it, as they must. */
-static void expect(const char *const argv[], int want_status, const char *want_out,
-                   const char *want_err)
-{
-	const char *prefix = getenv("GL_TEST_PRELOAD_PREFIX");
-	char env_preload[4200], *out, *err;
-	const char *extra[] = {env_preload, NULL};
-	int status;
-
-	snprintf(env_preload, sizeof env_preload, "LD_PRELOAD=%s", prefix ? prefix : "");
-	status = h_run(argv, prefix ? extra : NULL, false, &out, &err);
-
-	ck_assert_msg(status == want_status, "%s %s: exit %d, not %d; stderr:\n%s", argv[1],
-	              argv[2] ? argv[2] : "", status, want_status, err);
-	if (want_out)
-		ck_assert_msg(strstr(out, want_out), "stdout lacks '%s':\n%s", want_out, out);
-	if (want_err)
-		ck_assert_msg(strstr(err, want_err), "stderr lacks '%s':\n%s", want_err, err);
-	free(out);
-	free(err);
-}
 
 START_TEST(bad_input_is_refused_before_anything_runs)
 {
@@ -181,7 +153,7 @@ START_TEST(run_eager_holds_the_lock_for_the_tree)
 	h_setup();
 	h_spawn(&c, hold, NULL, false);
 	h_wait_holder(h_lock, c.pid); /* cat itself holds it: same pid after exec */
-	expect(busy, 75, NULL, "gave up waiting");
+	expect(busy, 75, NULL, "at once (GPU_LOCK_TIMEOUT=0 / gpulock run --no-wait)");
 	expect(bounded, 75, NULL, "after 0.2s");
 	close(c.in);
 	ck_assert_int_eq(h_wait(&c, 30), 0);
@@ -346,42 +318,71 @@ START_TEST(status_counts_a_long_queue)
 }
 END_TEST
 
+/* Its stderr, once the waiter has exited with status want. */
+static char *finish(struct child *c, int want)
+{
+	char *err;
+
+	close(c->in);
+	tp_collect(c->out, c->err, NULL, &err);
+	ck_assert_int_eq(h_wait(c, 30), want);
+	close(c->out);
+	close(c->err);
+	return err;
+}
+
+/* gpulock wait announces its wait with the holder, as the preload does
+ * (GPU_LOCK_QUIET and -q silence it), and names the holder on a timeout. */
 START_TEST(wait_blocks_until_free_without_taking_it)
 {
 	const char *argv[] = {gpulock(), "wait", NULL};
+	const char *quiet[] = {gpulock(), "wait", "-q", NULL};
 	const char *bounded[] = {gpulock(), "wait", "--timeout", "0.2", NULL};
+	const char *now[] = {gpulock(), "wait", "-t", "0", NULL};
+	static const char *const quiet_env[] = {"GPU_LOCK_QUIET=1", NULL};
+	char announce[300], held[300], *err;
 	struct child holder, waiter;
 
 	h_setup();
-	expect(argv, 0, NULL, NULL); /* free: returns at once */
+	expect_exact(argv, NULL, 0, "", ""); /* free: returns at once, silently */
 	h_start_gpu_holder(&holder);
-	expect(bounded, 75, NULL, "still held after 0.2s");
+	snprintf(announce, sizeof announce, "gpulock: waiting for the GPU lock %s, held by pid %d (",
+	         h_lock, (int)holder.pid);
+	snprintf(held, sizeof held, "gpulock: the GPU lock %s is still held after 0.2s, by pid %d (",
+	         h_lock, (int)holder.pid);
+	ck_assert_int_eq(h_run(bounded, NULL, false, NULL, &err), 75);
+	ck_assert_msg(strncmp(err, announce, strlen(announce)) == 0 && h_count(err, held) == 1 &&
+	                      h_count(err, "gpulock: ") == 2,
+	              "%s", err);
+	free(err);
+	snprintf(held, sizeof held, "gpulock: the GPU lock %s is held by pid %d (", h_lock,
+	         (int)holder.pid);
+	ck_assert_int_eq(h_run(now, NULL, false, NULL, &err), 75);
+	ck_assert_msg(strncmp(err, held, strlen(held)) == 0 && h_count(err, "gpulock: ") == 1, "%s",
+	              err);
+	free(err);
+
+	/* A waiter announces itself once, and says nothing when it is free. */
 	h_spawn(&waiter, argv, NULL, false);
 	h_wait_waiter(h_lock, waiter.pid);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&waiter, 30), 0);
 	ck_assert_int_eq(h_wait(&holder, 30), 0);
-}
-END_TEST
+	err = finish(&waiter, 0);
+	ck_assert_msg(strncmp(err, announce, strlen(announce)) == 0 && h_count(err, "gpulock: ") == 1,
+	              "%s", err);
+	free(err);
 
-/* Sourced twice, the profile lines add the library once. */
-START_TEST(shell_init_sourced_twice_adds_the_preload_once)
-{
-	char script[800], want[4200], *out;
-	const char *argv[] = {"bash", "-c", script, NULL};
-	static const char *const other[] = {"LD_PRELOAD=/x/first.so", NULL};
-
-	h_setup();
-	snprintf(script, sizeof script,
-	         "eval \"$(\"%s\" shell-init bash)\" && eval \"$(\"%s\" shell-init bash)\" && "
-	         "echo \"$LD_PRELOAD\"",
-	         gpulock(), gpulock());
-	ck_assert_int_eq(h_run(argv, NULL, false, &out, NULL), 0);
-	snprintf(want, sizeof want, "%s\n", h_artifact("GL_PRELOAD"));
-	ck_assert_str_eq(out, want);
-	ck_assert_int_eq(h_run(argv, other, false, &out, NULL), 0);
-	snprintf(want, sizeof want, "/x/first.so:%s\n", h_artifact("GL_PRELOAD"));
-	ck_assert_str_eq(out, want);
+	/* Silenced by -q and by GPU_LOCK_QUIET. */
+	for (int i = 0; i < 2; i++) {
+		h_start_gpu_holder(&holder);
+		h_spawn(&waiter, i ? argv : quiet, i ? quiet_env : NULL, false);
+		h_wait_waiter(h_lock, waiter.pid);
+		close(holder.in);
+		ck_assert_int_eq(h_wait(&holder, 30), 0);
+		err = finish(&waiter, 0);
+		ck_assert_str_eq(err, "");
+		free(err);
+	}
 }
 END_TEST
 
@@ -397,10 +398,47 @@ START_TEST(doctor_reports_how_a_program_reaches_the_gpu)
 	expect(gpa, 0, "OK   it took the GPU lock", NULL);
 	expect(gpa, 0, "OK   CUDA driver found", NULL);
 	expect(gpa, 0, "loads cleanly", NULL);
+	expect(gpa, 0, "INFO LD_PRELOAD does not name the preload", NULL);
 	expect(plain, 0, "never reached cuInit", NULL);
 	snprintf(link, sizeof link, "%s/l.lock", h_dir);
 	ck_assert_int_eq(symlink("/etc/passwd", link), 0);
 	expect(bad, 1, "FAIL lock file", NULL);
+}
+END_TEST
+
+/* An LD_PRELOAD entry that does not load (an old install's path) is named
+ * as the culprit; the library that goes with gpulock is checked and used. */
+START_TEST(doctor_names_the_entry_that_fails_to_load)
+{
+	const char *gpa[] = {gpulock(), "doctor", "--", h_artifact("GL_CLIENT_GPA"), "v2", NULL};
+	char stale[256], link[256], env_preload[4400], want[1024], *out, *err;
+	const char *extra[] = {env_preload, NULL};
+
+	h_setup();
+	snprintf(stale, sizeof stale, "%s/old/lib/libgpulock_preload.so", h_dir);
+	preload_env(env_preload, sizeof env_preload, stale);
+	ck_assert_int_eq(h_run(gpa, extra, false, &out, &err), 0);
+	snprintf(want, sizeof want,
+	         "WARN LD_PRELOAD entry '%s' cannot be preloaded (cannot open shared object file): "
+	         "the loader says so in every program; remove it (left by an old install?)\n",
+	         stale);
+	ck_assert_msg(h_count(out, want) == 1, "%s", out);
+	snprintf(want, sizeof want, "OK   the preload %s loads cleanly", h_artifact("GL_PRELOAD"));
+	ck_assert_msg(h_count(out, want) == 1, "%s", out);
+	ck_assert_msg(h_count(out, "INFO LD_PRELOAD does not name the preload") == 1, "%s", out);
+	ck_assert_msg(h_count(out, "OK   it took the GPU lock") == 1, "%s", out);
+	ck_assert_msg(h_count(out, "FAIL") == 0, "%s", out);
+	free(out);
+	free(err);
+
+	/* Named through a link, the library is found in LD_PRELOAD. */
+	snprintf(link, sizeof link, "%s/gl.so", h_dir);
+	ck_assert_int_eq(symlink(h_artifact("GL_PRELOAD"), link), 0);
+	preload_env(env_preload, sizeof env_preload, link);
+	ck_assert_int_eq(h_run(gpa, extra, false, &out, NULL), 0);
+	ck_assert_msg(h_count(out, "OK   LD_PRELOAD names the preload") == 1, "%s", out);
+	ck_assert_msg(h_count(out, "OK   it took the GPU lock") == 1, "%s", out);
+	free(out);
 }
 END_TEST
 
@@ -434,23 +472,21 @@ START_TEST(empty_variables_mean_the_defaults)
 END_TEST
 
 /* Durations with units, and "forever", reach the preload in a form it reads
- * back the same. */
+ * back the same. A sanitizer runtime, where there is one, comes first. */
 START_TEST(run_passes_durations_with_units_and_forever)
 {
 	static const char *const cases[][2] = {{"1m30s", "90.000000000"}, {"forever", "forever"}};
-	char want[64], *out, *err;
+	char want[64], env_preload[4300];
+	const char *extra[] = {env_preload, NULL};
 
 	h_setup();
+	preload_env(env_preload, sizeof env_preload, "");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *env[] = {gpulock(), "run", "-t", cases[i][0], "--", "sh", "-c",
 		                     "printf '%s\\n' \"$GPU_LOCK_TIMEOUT\"", NULL};
 
-		ck_assert_int_eq(h_run(env, NULL, false, &out, &err), 0);
 		snprintf(want, sizeof want, "%s\n", cases[i][1]);
-		ck_assert_str_eq(out, want);
-		ck_assert_str_eq(err, "");
-		free(out);
-		free(err);
+		expect_exact(env, extra, 0, want, "");
 	}
 }
 END_TEST
@@ -502,8 +538,8 @@ int main(void)
 	tcase_add_test(tc, status_shows_cpu_run_slots_and_queue);
 	tcase_add_test(tc, status_counts_a_long_queue);
 	tcase_add_test(tc, wait_blocks_until_free_without_taking_it);
-	tcase_add_test(tc, shell_init_sourced_twice_adds_the_preload_once);
 	tcase_add_test(tc, doctor_reports_how_a_program_reaches_the_gpu);
+	tcase_add_test(tc, doctor_names_the_entry_that_fails_to_load);
 	tcase_add_test(tc, run_passes_any_timeout_to_the_preload_exactly);
 	tcase_add_test(tc, empty_variables_mean_the_defaults);
 	tcase_add_test(tc, run_passes_durations_with_units_and_forever);

@@ -3,6 +3,7 @@
  * target with its side effects replaced: nothing is exec'd, no lock is taken
  * or waited for, status and doctor only check what they were given. What it
  * reads stays real (getenv, lstat of the lock path, the preload's path).
+ * The other files of the command but status and doctor come along.
  *
  * Input: NUL-separated tokens. "+NAME=VALUE" sets an environment variable
  * (only the ones gpulock reads); any other token is the next argument after
@@ -27,6 +28,7 @@ static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_gpu_config *cfg, co
                                              int *fd);
 static int fuzz_lockfile_open(const char *path, int *fd);
 static int fuzz_lock_wait_free(int fd, double timeout);
+static void fuzz_describe_holder(int fd, char *buf, size_t len);
 static FILE *fuzz_stderr;
 
 #undef stderr
@@ -36,12 +38,17 @@ static FILE *fuzz_stderr;
 #define gl_gpu_lock_take fuzz_gpu_lock_take
 #define gl_lockfile_open fuzz_lockfile_open
 #define gl_lock_wait_free fuzz_lock_wait_free
+#define gl_gpu_describe_holder fuzz_describe_holder
 #include "../../cli/gpulock.c"
+#include "../../cli/gpulock_help.c"
+#include "../../cli/gpulock_preload.c"
+#include "../../cli/gpulock_shell.c"
 #undef main
 #undef execvp
 #undef gl_gpu_lock_take
 #undef gl_lockfile_open
 #undef gl_lock_wait_free
+#undef gl_gpu_describe_holder
 
 static const char *const vars[] = {"GPU_LOCK_PATH",    "GPU_LOCK_TIMEOUT",
                                    "GPU_LOCK_ON_TIMEOUT", "GPU_LOCK_ON_ERROR",
@@ -70,10 +77,12 @@ static int fuzz_execvp(const char *file, char *const argv[])
 	double t;
 
 	FUZZ_ASSERT(!env_bad && file && argv && argv[0] == file);
-	/* What the command's preload will read must be valid for it too. */
+	/* What the command's preload will read must be valid for it too (an
+	 * empty variable means its default). */
 	if (preload && strstr(preload, PRELOAD_NAME)) {
-		FUZZ_ASSERT(!timeout || gl_parse_duration(timeout, GL_TIMEOUT_MAX, &t) == 0);
-		FUZZ_ASSERT(!path || (path[0] == '/' && strlen(path) < PATH_MAX));
+		FUZZ_ASSERT(!timeout || !*timeout ||
+		            gl_parse_duration(timeout, GL_TIMEOUT_MAX, &t) == 0);
+		FUZZ_ASSERT(!path || !*path || (path[0] == '/' && strlen(path) < PATH_MAX));
 	}
 	errno = ENOENT;
 	return -1;
@@ -102,6 +111,12 @@ static int fuzz_lock_wait_free(int fd, double timeout)
 	FUZZ_ASSERT(fd >= 0);
 	FUZZ_ASSERT(timeout == GL_WAIT_FOREVER || (timeout >= 0 && timeout <= GL_TIMEOUT_MAX));
 	return results[sequence++ % 3];
+}
+
+static void fuzz_describe_holder(int fd, char *buf, size_t len)
+{
+	FUZZ_ASSERT(fd >= 0 && len > 0);
+	snprintf(buf, len, "by pid 1 (init) for 1.0s");
 }
 
 int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
