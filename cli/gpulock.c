@@ -274,6 +274,19 @@ static void announce_wait(const struct cli_settings *s, int fd)
 	fprintf(stderr, "gpulock: waiting for the GPU lock %s, held %s\n", s->cfg.lock_path, who);
 }
 
+struct wait_reminder {
+	const char *lock_path;
+	int fd;
+};
+
+/* A long wait is not silent: at 1, 5, 15 and 60 minutes, then hourly. */
+static void remind_wait(double waited, void *arg)
+{
+	const struct wait_reminder *rem = arg;
+
+	gl_gpu_remind(rem->lock_path, rem->fd, waited);
+}
+
 static int cmd_wait(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"timeout", required_argument, NULL, 't'},
@@ -312,11 +325,18 @@ static int cmd_wait(int argc, char **argv)
 		        gl_lockfile_strerror(r));
 		return EXIT_SETUP;
 	}
-	r = gl_lock_wait_free(fd, 0);
+	r = gl_lock_wait_free(fd, NULL);
 	if (r == -ETIMEDOUT && s.cfg.timeout != 0) {
-		if (!s.cfg.quiet)
+		struct wait_reminder rem = {s.cfg.lock_path, fd};
+		struct gl_wait w = {.start = gl_wait_now(), .deadline = -1, .arg = &rem};
+
+		if (s.cfg.timeout > 0)
+			w.deadline = w.start + s.cfg.timeout;
+		if (!s.cfg.quiet) {
 			announce_wait(&s, fd);
-		r = gl_lock_wait_free(fd, s.cfg.timeout);
+			w.remind = remind_wait;
+		}
+		r = gl_lock_wait_free(fd, &w);
 	}
 	if (r == -ETIMEDOUT) {
 		gl_gpu_describe_holder(fd, who, sizeof who);

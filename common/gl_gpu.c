@@ -131,16 +131,22 @@ static const char *stop_signal_name(int sig)
 	}
 }
 
+void gl_gpu_remind(const char *lock_path, int fd, double waited)
+{
+	char who[256], pos[64], dur[32];
+
+	gl_gpu_describe_holder(fd, who, sizeof who);
+	queue_position(fd, pos, sizeof pos);
+	gl_log_duration(waited, dur, sizeof dur);
+	gl_log("pid %d still waiting for the GPU lock %s after %s%s; held %s", (int)getpid(),
+	       lock_path, dur, pos, who);
+}
+
 static void remind_wait(double waited, void *arg)
 {
 	struct wait_ctx *w = arg;
-	char who[256], pos[64], dur[32];
 
-	gl_gpu_describe_holder(w->fd, who, sizeof who);
-	queue_position(w->fd, pos, sizeof pos);
-	gl_log_duration(waited, dur, sizeof dur);
-	gl_log("pid %d still waiting for the GPU lock %s after %s%s; held %s", (int)getpid(),
-	       w->cfg->lock_path, dur, pos, who);
+	gl_gpu_remind(w->cfg->lock_path, w->fd, waited);
 }
 
 static enum gl_gpu_result unusable(const struct gl_gpu_config *cfg, const char *point, int err)

@@ -26,15 +26,11 @@ int gl_lock_acquire(int fd, struct gl_wait *w, gl_lock_wait_fn on_wait, void *ar
 	return take(fd, LOCK_EX, w, on_wait, arg, waited);
 }
 
-int gl_lock_wait_free(int fd, double timeout)
+int gl_lock_wait_free(int fd, struct gl_wait *w)
 {
-	struct gl_wait w = {.start = gl_wait_now(), .deadline = -1};
 	bool waited;
-	int r;
+	int r = take(fd, LOCK_SH, w, NULL, NULL, &waited);
 
-	if (timeout >= 0)
-		w.deadline = w.start + timeout;
-	r = take(fd, LOCK_SH, timeout == 0 ? NULL : &w, NULL, NULL, &waited);
 	if (r == 0)
 		flock(fd, LOCK_UN); /* our own description: nobody else shares it */
 	return r;

@@ -27,7 +27,7 @@ static int fuzz_execvp(const char *file, char *const argv[]);
 static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point,
                                              int *fd);
 static int fuzz_lockfile_open(const char *path, int *fd);
-static int fuzz_lock_wait_free(int fd, double timeout);
+static int fuzz_lock_wait_free(int fd, struct gl_wait *w);
 static void fuzz_describe_holder(int fd, char *buf, size_t len);
 static FILE *fuzz_stderr;
 
@@ -104,12 +104,13 @@ static int fuzz_lockfile_open(const char *path, int *fd)
 	return *fd < 0 ? -errno : 0;
 }
 
-static int fuzz_lock_wait_free(int fd, double timeout)
+static int fuzz_lock_wait_free(int fd, struct gl_wait *w)
 {
 	static const int results[] = {0, -ETIMEDOUT, -ENOLCK};
 
 	FUZZ_ASSERT(fd >= 0);
-	FUZZ_ASSERT(timeout == GL_WAIT_FOREVER || (timeout >= 0 && timeout <= GL_TIMEOUT_MAX));
+	FUZZ_ASSERT(!w || w->deadline < 0 || (w->deadline >= w->start &&
+	                                      w->deadline - w->start <= GL_TIMEOUT_MAX));
 	return results[sequence++ % 3];
 }
 

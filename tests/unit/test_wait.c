@@ -2,6 +2,7 @@
  * fds, the deadline, the reminders, the abandonment rule (a given-up wait
  * never ends up holding a lock, here or in a child), and the stop signals
  * that end an interruptible wait while other handled signals do not. */
+#include "gl_gpu.h"
 #include "gl_wait.h"
 #include "procs.h"
 
@@ -146,6 +147,53 @@ START_TEST(reminders_come_while_waiting)
 	ck_assert(reminded_at[1] >= 0.6 && reminded_at[1] < 1.0);
 	close(rel);
 	ck_assert_int_eq(tp_wait(holder, 20), 0);
+}
+END_TEST
+
+static void remind_gpu(double waited, void *arg)
+{
+	gl_gpu_remind(path_a, *(int *)arg, waited);
+}
+
+/* The GPU lock's reminder line: how long, where we stand among the
+ * waiters, who holds it. */
+START_TEST(the_reminder_line_names_position_and_holder)
+{
+	struct gl_wait w = until(0.4);
+	int fd, winner, rel, err[2], saved;
+	pid_t holder, before;
+	char want[4608], got[8192] = "";
+	ssize_t n;
+
+	holder = hold(path_a, NULL, &rel, NULL);
+	before = fork(); /* a waiter ahead of us */
+	if (before == 0) {
+		int f = open(path_a, O_RDONLY);
+		close(rel);
+		_exit(f < 0 || flock(f, LOCK_EX) < 0);
+	}
+	tp_wait_lock(path_a, before, true, 20);
+	fd = open_file(path_a);
+	w.remind = remind_gpu;
+	w.arg = &fd;
+	w.remind_scale = 1.0 / 500; /* one reminder, at 0.12 s */
+	ck_assert_int_eq(pipe(err), 0);
+	saved = dup(2);
+	dup2(err[1], 2);
+	ck_assert_int_eq(gl_wait_first(&fd, 1, LOCK_EX, &w, &winner), -ETIMEDOUT);
+	dup2(saved, 2);
+	close(err[1]);
+	n = read(err[0], got, sizeof got - 1);
+	got[n > 0 ? n : 0] = '\0';
+	snprintf(want, sizeof want,
+	         "gpulock: pid %d still waiting for the GPU lock %s after 0.1s (number 2 of 2 "
+	         "waiting); held by pid %d (",
+	         (int)getpid(), path_a, (int)holder);
+	ck_assert_msg(strncmp(got, want, strlen(want)) == 0, "got: %s\nwant: %s", got, want);
+	ck_assert_ptr_eq(strchr(got, '\n'), got + strlen(got) - 1); /* one line */
+	close(rel);
+	ck_assert_int_eq(tp_wait(holder, 20), 0);
+	ck_assert_int_eq(tp_wait(before, 20), 0);
 }
 END_TEST
 
@@ -344,6 +392,7 @@ Suite *wait_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, reminders_follow_the_schedule);
 	tcase_add_test(tc, reminders_come_while_waiting);
+	tcase_add_test(tc, the_reminder_line_names_position_and_holder);
 	tcase_add_test(tc, first_of_several_wins_and_the_others_are_let_go);
 	tcase_add_test(tc, a_given_up_wait_holds_nothing_in_a_later_child);
 	tcase_add_test(tc, a_child_forked_during_the_wait_keeps_a_late_lock);
