@@ -140,6 +140,7 @@ static int set_timeout(struct cli_settings *s, const char *arg)
 	if (gl_parse_duration(arg, GL_TIMEOUT_MAX, &s->cfg.timeout) < 0)
 		return cli_usage_error("--timeout '%s': expected %s", arg, GL_DURATION_EXPECTED);
 	s->timeout_given = true;
+	s->cfg.timeout_source = "--timeout"; /* for --eager's message */
 	return 0;
 }
 
@@ -243,6 +244,7 @@ static int cmd_run(int argc, char **argv)
 		case 'n':
 			s.cfg.timeout = 0;
 			s.timeout_given = true;
+			s.cfg.timeout_source = "--no-wait";
 			break;
 		case 'q':
 			s.cfg.quiet = s.quiet_given = true;

@@ -25,6 +25,9 @@ struct gl_gpu_config {
 	/* Not a setting: the preload sets it, so that SIGINT, SIGTERM, SIGHUP
 	 * and SIGQUIT end its waits (see gl_wait.h). */
 	bool interruptible;
+	/* Not a setting: what set the timeout, for messages ("--no-wait");
+	 * NULL: the environment. */
+	const char *timeout_source;
 };
 
 typedef const char *(*gl_getenv_fn)(const char *name);

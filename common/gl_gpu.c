@@ -459,13 +459,15 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char 
 	close(*fd);
 	*fd = -1;
 	if (cfg->timeout == 0) /* nobody waited: say what asked for that */
-		gl_log("pid %d gave up waiting for the GPU lock %s at once (GPU_LOCK_TIMEOUT=0 / "
-		       "gpulock run --no-wait); it is held %s",
-		       (int)getpid(), cfg->lock_path, who);
+		gl_log("pid %d gave up waiting for the GPU lock %s at once (%s); it is held %s",
+		       (int)getpid(), cfg->lock_path,
+		       cfg->timeout_source ? cfg->timeout_source
+		                           : "GPU_LOCK_TIMEOUT=0 / gpulock run --no-wait",
+		       who);
 	else
-		gl_log("pid %d gave up waiting for the GPU lock %s after %gs (GPU_LOCK_TIMEOUT); "
-		       "it is held %s",
-		       (int)getpid(), cfg->lock_path, cfg->timeout, who);
+		gl_log("pid %d gave up waiting for the GPU lock %s after %gs (%s); it is held %s",
+		       (int)getpid(), cfg->lock_path, cfg->timeout,
+		       cfg->timeout_source ? cfg->timeout_source : "GPU_LOCK_TIMEOUT", who);
 	if (cfg->run_on_timeout) {
 		gl_log("pid %d running without the GPU lock (GPU_LOCK_ON_TIMEOUT=run)",
 		       (int)getpid());

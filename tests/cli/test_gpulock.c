@@ -153,8 +153,8 @@ START_TEST(run_eager_holds_the_lock_for_the_tree)
 	h_setup();
 	h_spawn(&c, hold, NULL, false);
 	h_wait_holder(h_lock, c.pid); /* cat itself holds it: same pid after exec */
-	expect(busy, 75, NULL, "at once (GPU_LOCK_TIMEOUT=0 / gpulock run --no-wait)");
-	expect(bounded, 75, NULL, "after 0.2s");
+	expect(busy, 75, NULL, "at once (--no-wait)");
+	expect(bounded, 75, NULL, "after 0.2s (--timeout)");
 	close(c.in);
 	ck_assert_int_eq(h_wait(&c, 30), 0);
 	expect(busy, 0, NULL, NULL);
