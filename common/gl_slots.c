@@ -374,6 +374,12 @@ static int scan(int dirfd, unsigned long long **out, size_t *n, unsigned *max_sl
 _Static_assert(offsetof(struct dirent, d_reclen) == 16 && offsetof(struct dirent, d_name) == 19,
                "struct dirent is laid out as getdents64 writes it");
 
+static int probe(int dirfd, unsigned long long num, int *fd_out);
+
+/* Is anyone queued? 1 when a live ticket is found, 0 when none, -errno.
+ * A ticket left by a killed waiter does not count (and is removed where we
+ * may): it used to turn every newcomer away from free slots, so that a job
+ * with --max-wait 0 ran without one. */
 static int any_ticket(int dirfd)
 {
 	char buf[1024] __attribute__((aligned(8)));
@@ -390,7 +396,13 @@ static int any_ticket(int dirfd)
 			 * offsets, as meson builds (and in musl always) */
 			const struct dirent *d = (const struct dirent *)(const void *)(buf + off);
 
-			found = ticket_number(d->d_name, &num);
+			int live = 0, tfd = -1;
+
+			if (ticket_number(d->d_name, &num))
+				live = probe(dirfd, num, &tfd);
+			if (live > 0)
+				close(tfd);
+			found = live;
 			off += d->d_reclen;
 		}
 	}

@@ -209,6 +209,30 @@ START_TEST(fast_path_takes_free_slots_then_stops)
 }
 END_TEST
 
+/* A ticket left by a killed waiter is nobody in the queue: a newcomer
+ * takes the free slot (it used to be turned away, and cpu_run -w 0 then ran
+ * without a slot). The dead ticket is removed on the way. */
+START_TEST(a_dead_ticket_does_not_turn_newcomers_away)
+{
+	struct gl_slots a;
+	char dead[4200];
+	uid_t owner;
+	bool created;
+	int fd;
+
+	t_setup();
+	ck_assert_int_eq(gl_slots_open(&a, t_slots, 2, true, &owner, &created), 0);
+	snprintf(dead, sizeof dead, "%s/" GL_SLOTS_TICKET_PREFIX "7", t_slots);
+	fd = open(dead, O_CREAT | O_WRONLY, 0644);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(gl_slots_try(&a), 1);
+	ck_assert_uint_eq(a.held, 1);
+	ck_assert_int_eq(access(dead, F_OK), -1);
+	gl_slots_close(&a);
+}
+END_TEST
+
 static int on_wait_calls;
 
 static void count_wait(struct gl_slots *s, void *arg)
@@ -377,6 +401,7 @@ Suite *units_suite(void)
 	tcase_add_test(parse, meminfo_fields);
 	tcase_add_test(slots, open_refuses_what_it_must);
 	tcase_add_test(slots, fast_path_takes_free_slots_then_stops);
+	tcase_add_test(slots, a_dead_ticket_does_not_turn_newcomers_away);
 	tcase_add_test(slots, wait_slot_times_out_and_wakes);
 	tcase_add_test(slots, inspect_reads_slots_and_queue_without_taking);
 	tcase_add_test(slots, wait_head_follows_a_live_predecessor);
