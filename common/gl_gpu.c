@@ -101,15 +101,21 @@ static void queue_position(int fd, char *buf, size_t len)
 	size_t total, waiters = 0, ours = 0;
 
 	buf[0] = '\0';
-	if (fstat(fd, &st) < 0 ||
-	    gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 64, &total) < 0)
+	if (fstat(fd, &st) < 0)
 		return;
-	for (size_t i = 0; i < total && i < 64; i++) {
-		if (!e[i].waiting)
-			continue;
-		waiters++;
-		if (e[i].pid == getpid() && !ours)
-			ours = waiters;
+	/* We are waiting, so we are listed: a read that misses us skipped a
+	 * line (other locks came and went between two pages): read again. */
+	for (int reads = 0; reads < 3 && !ours; reads++) {
+		waiters = 0;
+		if (gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 64, &total) < 0)
+			return;
+		for (size_t i = 0; i < total && i < 64; i++) {
+			if (!e[i].waiting)
+				continue;
+			waiters++;
+			if (e[i].pid == getpid() && !ours)
+				ours = waiters;
+		}
 	}
 	if (ours)
 		snprintf(buf, len, " (number %zu of %zu waiting)", ours, waiters);
@@ -414,6 +420,9 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char 
 	ctx.wait.remind = cfg->quiet ? NULL : remind_wait;
 	ctx.wait.arg = &ctx;
 	ctx.wait.interruptible = cfg->interruptible;
+	/* A child forked while we wait shares our fd and may wait on it too:
+	 * a lock we no longer want is left to it, never taken from it. */
+	ctx.wait.shared = true;
 	waited = false;
 	r = acquire_on_path(cfg, &ctx, fd, &waited);
 	if (r == 1) {

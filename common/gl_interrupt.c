@@ -27,11 +27,29 @@ static int slot_of(int sig)
 	return -1;
 }
 
+/* A function to call, not SIG_DFL or SIG_IGN. The flags do not say:
+ * SA_RESETHAND resets the handler to SIG_DFL and leaves SA_SIGINFO on. */
+static bool is_handler(const struct sigaction *a)
+{
+	return a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN;
+}
+
 static void trampoline(int sig, siginfo_t *info, void *ctx)
 {
-	int saved = errno, i = slot_of(sig), fd;
+	int saved, i = slot_of(sig), fd;
 	const struct sigaction *h;
 
+	/* The host's handler first, as the kernel would have called it (with
+	 * SA_RESETHAND the kernel has already reset the disposition): the
+	 * waiter, woken next, must find its work done. */
+	if (i >= 0) {
+		h = &host_action[i];
+		if (is_handler(h) && (h->sa_flags & SA_SIGINFO))
+			h->sa_sigaction(sig, info, ctx);
+		else if (is_handler(h))
+			h->sa_handler(sig);
+	}
+	saved = errno;
 	atomic_fetch_add(&in_flight, 1);
 	fd = atomic_load(&wake_fd);
 	if (fd >= 0) {
@@ -43,15 +61,6 @@ static void trampoline(int sig, siginfo_t *info, void *ctx)
 	}
 	atomic_fetch_sub(&in_flight, 1);
 	errno = saved;
-	if (i < 0)
-		return;
-	/* As the kernel would have called it: with SA_RESETHAND the kernel has
-	 * already reset the disposition, before calling us. */
-	h = &host_action[i];
-	if (h->sa_flags & SA_SIGINFO)
-		h->sa_sigaction(sig, info, ctx);
-	else if (h->sa_handler != SIG_DFL && h->sa_handler != SIG_IGN)
-		h->sa_handler(sig);
 }
 
 static bool is_trampoline(const struct sigaction *a)
@@ -59,10 +68,25 @@ static bool is_trampoline(const struct sigaction *a)
 	return (a->sa_flags & SA_SIGINFO) && a->sa_sigaction == trampoline;
 }
 
-static bool is_handler(const struct sigaction *a)
+/* Put the host's action back where ours still is. Where SA_RESETHAND has
+ * reset ours to SIG_DFL, the host's flags go back too (without the
+ * SA_SIGINFO we added). Async-signal-safe. */
+static void restore(unsigned i)
 {
-	return (a->sa_flags & SA_SIGINFO) ||
-	       (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN);
+	struct sigaction cur;
+
+	if (sigaction(stop_signals[i], NULL, &cur) < 0)
+		return;
+	if (is_trampoline(&cur)) {
+		sigaction(stop_signals[i], &host_action[i], NULL);
+	} else if (cur.sa_handler == SIG_DFL && (host_action[i].sa_flags & SA_RESETHAND) &&
+	           (cur.sa_flags & SA_SIGINFO) && !(host_action[i].sa_flags & SA_SIGINFO)) {
+		struct sigaction reset = host_action[i];
+
+		reset.sa_handler = SIG_DFL;
+		sigaction(stop_signals[i], &reset, NULL);
+	}
+	/* Anything else the host installed meanwhile: its decision, kept. */
 }
 
 bool gl_interrupt_arm(int fd)
@@ -98,19 +122,26 @@ int gl_interrupt_caught(void)
 void gl_interrupt_disarm(void)
 {
 	for (unsigned i = 0; i < NSTOP; i++) {
-		struct sigaction cur;
-
 		if (!wrapped[i])
 			continue;
 		wrapped[i] = false;
-		/* A handler the host installed meanwhile (or the default that
-		 * SA_RESETHAND left) is the host's decision: keep it. */
-		if (sigaction(stop_signals[i], NULL, &cur) == 0 && is_trampoline(&cur))
-			sigaction(stop_signals[i], &host_action[i], NULL);
+		restore(i);
 	}
 	atomic_store(&wake_fd, -1);
 	/* A trampoline on another thread may have read the fd just before:
 	 * let it finish its write before the caller closes the fd. */
 	while (atomic_load(&in_flight) > 0)
 		sched_yield();
+}
+
+void gl_interrupt_forget(void)
+{
+	for (unsigned i = 0; i < NSTOP; i++) {
+		if (wrapped[i])
+			restore(i);
+		wrapped[i] = false;
+	}
+	atomic_store(&caught, 0);
+	atomic_store(&in_flight, 0); /* the parent's trampolines are not ours */
+	atomic_store(&wake_fd, -1);
 }

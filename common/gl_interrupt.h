@@ -31,4 +31,9 @@ int gl_interrupt_caught(void);
  * returns, the fd may be closed. */
 void gl_interrupt_disarm(void);
 
+/* In the child of a fork during a wait: the wait is the parent's. Puts the
+ * host's handlers back and forgets the parent's wake_fd (closed by the
+ * caller's fork handler). Async-signal-safe, as a fork handler must be. */
+void gl_interrupt_forget(void);
+
 #endif

@@ -78,10 +78,13 @@ void gl_log(const char *fmt, ...)
 
 void gl_log_duration(double s, char *buf, size_t len)
 {
-	long t = (long)s;
+	long t;
 
-	if (s < 0)
+	if (!(s >= 0)) /* and NaN */
 		s = 0;
+	if (s > 1e12) /* beyond any wait; keeps the conversion defined */
+		s = 1e12;
+	t = (long)s;
 	if (s < 60) {
 		locale_t old = begin_c_locale();
 		snprintf(buf, len, "%.1fs", s);

@@ -374,12 +374,14 @@ static int scan(int dirfd, unsigned long long **out, size_t *n, unsigned *max_sl
 _Static_assert(offsetof(struct dirent, d_reclen) == 16 && offsetof(struct dirent, d_name) == 19,
                "struct dirent is laid out as getdents64 writes it");
 
-static int probe(int dirfd, unsigned long long num, int *fd_out);
+static int probe(int dirfd, unsigned long long num, int *fd_out, bool remove_dead);
 
 /* Is anyone queued? 1 when a live ticket is found, 0 when none, -errno.
- * A ticket left by a killed waiter does not count (and is removed where we
- * may): it used to turn every newcomer away from free slots, so that a job
- * with --max-wait 0 ran without one. */
+ * A ticket left by a killed waiter does not count: it used to turn every
+ * newcomer away from free slots, so that a job with --max-wait 0 ran
+ * without one. Tickets are looked at under the directory's flock, as the
+ * queue's waiters do: a waiter creates and locks its ticket under it, so a
+ * ticket seen unlocked here is dead, not just being made, and is removed. */
 static int any_ticket(int dirfd)
 {
 	char buf[1024] __attribute__((aligned(8)));
@@ -398,8 +400,13 @@ static int any_ticket(int dirfd)
 
 			int live = 0, tfd = -1;
 
-			if (ticket_number(d->d_name, &num))
-				live = probe(dirfd, num, &tfd);
+			if (ticket_number(d->d_name, &num)) {
+				live = gl_flock(dirfd, LOCK_EX);
+				if (live == 0) {
+					live = probe(dirfd, num, &tfd, true);
+					(void)flock(dirfd, LOCK_UN);
+				}
+			}
 			if (live > 0)
 				close(tfd);
 			found = live;
@@ -435,15 +442,18 @@ static void remove_ticket(int dirfd, const char *name, int fd)
  * the open fd when it is (its flock is taken), 0 when the ticket is gone or
  * dead (a dead one is removed), -errno. A file we cannot open or that is not
  * a regular file is no ticket of ours: it is skipped. */
-static int probe(int dirfd, unsigned long long num, int *fd_out)
+static int probe(int dirfd, unsigned long long num, int *fd_out, bool remove_dead)
 {
 	char name[64];
 	int fd, r;
 
 	ticket_name(name, sizeof name, num);
 	fd = openat(dirfd, name, O_RDONLY | FILE_FLAGS);
+	/* Anything we cannot open (gone, another user's, a symlink, a socket
+	 * someone bound there) is no ticket of ours; only running short of
+	 * fds or memory is an error. */
 	if (fd < 0)
-		return errno == ENOENT || errno == EACCES || errno == ELOOP ? 0 : -errno;
+		return errno == EMFILE || errno == ENFILE || errno == ENOMEM ? -errno : 0;
 	if (check_regular(fd) < 0) {
 		close(fd);
 		return 0;
@@ -453,7 +463,7 @@ static int probe(int dirfd, unsigned long long num, int *fd_out)
 		*fd_out = fd;
 		return 1;
 	}
-	if (r == 0)
+	if (r == 0 && remove_dead)
 		remove_ticket(dirfd, name, fd);
 	close(fd);
 	return r;
@@ -509,7 +519,7 @@ int gl_slots_enqueue(struct gl_slots *s, unsigned *ahead)
 	for (size_t i = 0; i < n; i++) {
 		int pfd = -1;
 
-		r = probe(s->dirfd, nums[i], &pfd);
+		r = probe(s->dirfd, nums[i], &pfd, true);
 		if (r == 1) {
 			live++;
 			close(pfd);
@@ -547,7 +557,7 @@ int gl_slots_wait_head(struct gl_slots *s, struct gl_wait *w)
 
 		if (s->ahead[i] == 0)
 			continue;
-		r = probe(s->dirfd, s->ahead[i], &fd);
+		r = probe(s->dirfd, s->ahead[i], &fd, true);
 		if (r < 0)
 			return r;
 		if (r == 0) {

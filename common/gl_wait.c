@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -40,38 +39,42 @@ double gl_wait_reminder_at(unsigned k)
 	return 3600.0 * (k - 2);
 }
 
+/* An fd of ours in use for a wait, on the registry below. */
+struct owned_fd {
+	int fd;
+	struct owned_fd *prev, *next;
+};
+
 /* One wait, shared by the caller and its threads; freed by the last of them
  * to leave. */
 struct race {
 	pthread_mutex_t mu;
-	int wake;         /* eventfd: a thread has a result (or a stop signal came) */
 	int op;
-	int winner;       /* index of the first fd locked, -1 */
-	int error;        /* first error of a thread, 0 */
-	bool over;        /* the caller has stopped waiting */
-	bool keep_late;   /* ... and the process forked meanwhile: see gl_wait.h */
-	unsigned forks;   /* fork count when the wait began */
-	int refs;         /* threads still running, plus the caller */
+	int winner;     /* index of the first fd locked, -1 */
+	int error;      /* first error of a thread, 0 */
+	bool over;      /* the caller has stopped waiting, and closed wake */
+	bool shared;    /* gl_wait.shared: late locks are left to the caller's fds */
+	int refs;       /* threads still running, plus the caller */
+	struct owned_fd wake; /* eventfd: a thread has a result (or a stop signal came) */
 };
 
-/* A helper thread's duplicate, registered so that a fork can close it in
- * the child: the thread that would have closed it does not exist there. */
+/* A helper thread and its duplicate of the caller's fd. */
 struct racer {
 	struct race *race;
-	int fd;
 	int index;
-	struct racer *prev, *next;
+	struct owned_fd dup;
 };
 
+/* Our fds in use for waits (the threads' duplicates, the wake-up eventfds),
+ * listed so that a fork can close them in the child: nothing there will,
+ * and a duplicate left open would keep a lock granted to it later. */
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct racer *registry;
-static atomic_uint forks;
+static struct owned_fd *registry;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&registry_mu);
-	atomic_fetch_add(&forks, 1);
 }
 
 static void fork_parent(void)
@@ -79,15 +82,14 @@ static void fork_parent(void)
 	pthread_mutex_unlock(&registry_mu);
 }
 
-/* The threads are gone in the child; their duplicates must not stay, or a
- * lock granted to them later would live on in the child. Their memory is
- * left: the parent's caller still owns its share of it. */
+/* The memory is left as it is: in the parent it is still in use. */
 static void fork_child(void)
 {
-	for (struct racer *r = registry; r; r = r->next)
-		close(r->fd);
+	for (struct owned_fd *o = registry; o; o = o->next)
+		close(o->fd);
 	registry = NULL;
 	pthread_mutex_unlock(&registry_mu);
+	gl_interrupt_forget();
 }
 
 static void atfork_register(void)
@@ -95,28 +97,33 @@ static void atfork_register(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
-static void registry_add(struct racer *r)
+/* With registry_mu held. */
+static void registry_add(struct owned_fd *o, int fd)
 {
-	r->prev = NULL;
-	r->next = registry;
+	o->fd = fd;
+	o->prev = NULL;
+	o->next = registry;
 	if (registry)
-		registry->prev = r;
-	registry = r;
+		registry->prev = o;
+	registry = o;
 }
 
-static void registry_remove(struct racer *r)
+/* Close the fd and take it off the list, as one step for a fork. */
+static void owned_close(struct owned_fd *o)
 {
-	if (r->prev)
-		r->prev->next = r->next;
+	pthread_mutex_lock(&registry_mu);
+	if (o->prev)
+		o->prev->next = o->next;
 	else
-		registry = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
+		registry = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	close(o->fd);
+	pthread_mutex_unlock(&registry_mu);
 }
 
 static void race_free(struct race *r)
 {
-	close(r->wake);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
@@ -125,26 +132,24 @@ static void *racer_main(void *arg)
 {
 	struct racer *me = arg;
 	struct race *r = me->race;
-	int res = gl_flock(me->fd, r->op);
+	int res = gl_flock(me->dup.fd, r->op);
 	uint64_t one = 1;
 	bool last;
 
 	pthread_mutex_lock(&r->mu);
 	if (res == 0 && !r->over && r->winner < 0)
 		r->winner = me->index; /* the lock stays: the caller's fd shares it */
-	else if (res == 0 && !r->keep_late)
-		(void)flock(me->fd, LOCK_UN); /* not wanted any more: see gl_wait.h */
+	else if (res == 0 && !r->shared)
+		(void)flock(me->dup.fd, LOCK_UN); /* not wanted any more: see gl_wait.h */
 	else if (res < 0 && !r->error)
 		r->error = res;
-	if (write(r->wake, &one, sizeof one) < 0) {
+	/* Once over, the caller has closed wake: nobody is listening. */
+	if (!r->over && write(r->wake.fd, &one, sizeof one) < 0) {
 		/* the count is at its maximum: the caller is awake already */
 	}
 	last = --r->refs == 0;
 	pthread_mutex_unlock(&r->mu);
-	pthread_mutex_lock(&registry_mu);
-	registry_remove(me);
-	close(me->fd);
-	pthread_mutex_unlock(&registry_mu);
+	owned_close(&me->dup);
 	free(me);
 	if (last)
 		race_free(r);
@@ -155,21 +160,21 @@ static void *racer_main(void *arg)
 static int start_racer(struct race *r, int fd, int index)
 {
 	struct racer *me = malloc(sizeof *me);
-	int e;
+	int dup, e;
 
 	if (!me)
 		return -ENOMEM;
 	me->race = r;
 	me->index = index;
 	pthread_mutex_lock(&registry_mu);
-	me->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (me->fd < 0) {
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dup < 0) {
 		e = -errno;
 		pthread_mutex_unlock(&registry_mu);
 		free(me);
 		return e;
 	}
-	registry_add(me);
+	registry_add(&me->dup, dup);
 	pthread_mutex_unlock(&registry_mu);
 	pthread_mutex_lock(&r->mu);
 	r->refs++;
@@ -179,10 +184,7 @@ static int start_racer(struct race *r, int fd, int index)
 		pthread_mutex_lock(&r->mu);
 		r->refs--;
 		pthread_mutex_unlock(&r->mu);
-		pthread_mutex_lock(&registry_mu);
-		registry_remove(me);
-		close(me->fd);
-		pthread_mutex_unlock(&registry_mu);
+		owned_close(&me->dup);
 		free(me);
 	}
 	return e;
@@ -251,27 +253,31 @@ static int wait_race(struct race *r, struct gl_wait *w, bool armed, int *winner)
 		if (w->remind) {
 			double scale = w->remind_scale > 0 ? w->remind_scale : 1;
 			if (now >= w->start + gl_wait_reminder_at(w->reminded) * scale) {
+				/* One line, however many fell due (after a SIGSTOP, say). */
+				while (now >= w->start + gl_wait_reminder_at(w->reminded + 1) * scale)
+					w->reminded++;
 				w->remind(now - w->start, w->arg);
 				w->reminded++;
 				continue;
 			}
 		}
-		sleep_on(r->wake, next_wake(w));
+		sleep_on(r->wake.fd, next_wake(w));
 	}
 }
 
-/* The caller leaves: from now on, threads that get a lock release it. */
+/* The caller leaves: from now on, threads that get a lock let it go (or,
+ * shared, leave it to the caller's fds). */
 static void leave_race(struct race *r, const int *fds, int res)
 {
 	bool last;
 
 	pthread_mutex_lock(&r->mu);
 	r->over = true;
-	r->keep_late = atomic_load(&forks) != r->forks;
 	/* Failed after a thread had won (starting the others, say): that
 	 * lock is not wanted either. */
-	if (res < 0 && r->winner >= 0 && !r->keep_late)
+	if (res < 0 && r->winner >= 0 && !r->shared)
 		(void)flock(fds[r->winner], LOCK_UN);
+	owned_close(&r->wake); /* under mu: no thread writes to it now */
 	last = --r->refs == 0;
 	pthread_mutex_unlock(&r->mu);
 	if (last)
@@ -282,7 +288,7 @@ int gl_wait_first(const int *fds, int n, int op, struct gl_wait *w, int *winner)
 {
 	struct race *r;
 	bool armed = false;
-	int res = 0;
+	int res = 0, wake;
 
 	w->signal = 0;
 	if (n < 1)
@@ -297,9 +303,14 @@ int gl_wait_first(const int *fds, int n, int op, struct gl_wait *w, int *winner)
 	r = calloc(1, sizeof *r);
 	if (!r)
 		return -ENOMEM;
-	r->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (r->wake < 0) {
+	pthread_mutex_lock(&registry_mu);
+	wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake >= 0)
+		registry_add(&r->wake, wake);
+	else
 		res = -errno;
+	pthread_mutex_unlock(&registry_mu);
+	if (wake < 0) {
 		free(r);
 		return res;
 	}
@@ -307,9 +318,9 @@ int gl_wait_first(const int *fds, int n, int op, struct gl_wait *w, int *winner)
 	r->op = op;
 	r->winner = -1;
 	r->refs = 1;
-	r->forks = atomic_load(&forks);
+	r->shared = w->shared;
 	if (w->interruptible)
-		armed = gl_interrupt_arm(r->wake);
+		armed = gl_interrupt_arm(r->wake.fd);
 	for (int i = 0; i < n && res == 0; i++)
 		res = start_racer(r, fds[i], i);
 	if (res == 0)

@@ -11,16 +11,20 @@
  *
  * The abandonment rule. A wait can end without wanting every lock its
  * threads asked for: the deadline passed, a stop signal came, or another fd
- * won. The threads stay blocked in the kernel until their flock returns;
- * a thread granted a lock nobody wants any more releases it (LOCK_UN) and
- * closes its duplicate, so a given-up wait never ends up holding a lock.
- * The duplicates never reach another process: they are close-on-exec, and
- * closed in the child of a fork. One exception: when the process forked
- * while it waited, the child has the caller's own fds and may be waiting on
- * them itself (the preload makes a child share its parent's wait); the
- * kernel keeps one lock per open file description, so releasing it would
- * take it from that child too. Then the thread only closes its duplicate,
- * and the lock, when it comes, belongs to the child's copy.
+ * won. The threads stay blocked in the kernel until their flock returns
+ * (nothing else ends a flock); a thread granted a lock nobody wants any more
+ * releases it (LOCK_UN) and closes its duplicate, so a given-up wait never
+ * ends up holding a lock. The threads' duplicates never reach another
+ * process: they are close-on-exec, and closed in the child of a fork.
+ * A caller whose own fds may be in other processes says so (shared): the
+ * kernel keeps one lock per open file description, so a LOCK_UN would also
+ * take the lock from a process that shares it and waits on it itself (the
+ * preload's forked children share their parent's wait). Then a late lock
+ * is only left to the caller's fds, and the caller closes them when it
+ * gives up: the lock can only come to a process that kept a copy.
+ * Until their flock returns, a given-up wait's threads and duplicates live
+ * on (one of each per fd): a process that gives up and waits again, many
+ * times while one holder keeps the lock, has that many.
  *
  * Returns are 0 or -errno; nothing here prints, exits or leaves a signal
  * disposition or mask changed. */
@@ -56,6 +60,7 @@ struct gl_wait {
 	 * without ending the wait. For a library inside another program: the
 	 * handlers are wrapped only while it waits (see gl_wait.c). */
 	bool interruptible;
+	bool shared;              /* the fds may be in other processes: see above */
 	unsigned reminded;        /* state: reminders given so far */
 	int signal;               /* out: the signal that ended the wait */
 };

@@ -13,8 +13,10 @@ static int lock_fd = -1; /* the held lock, or the one being waited for */
 /* On the heap, from the first GPU call on: a 4 KiB path in .bss would cost
  * every process an extra mmap at load time. */
 static struct gl_gpu_config *config;
-/* Not pthread_once: a fork while another thread is inside it would leave
- * the child stuck. 0 unread, 1 being read, 2 read. */
+/* 0 unread, 1 being read, 2 read. Not pthread_once around the read: a
+ * child forked in the middle would wait for a reader it does not have;
+ * the fork handler (registered first, with a pthread_once, which glibc
+ * starts over in a child) sets the state back to unread there. */
 static atomic_int config_state;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 

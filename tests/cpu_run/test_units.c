@@ -8,6 +8,8 @@
 #include "gl_slots.h"
 
 #include <check.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -233,6 +235,37 @@ START_TEST(a_dead_ticket_does_not_turn_newcomers_away)
 }
 END_TEST
 
+/* Anyone may create names in a shared slot directory: a socket bound as a
+ * ticket name is no ticket, and stops nobody (it made every cpu_run fail,
+ * "No such device or address"). */
+START_TEST(a_socket_named_like_a_ticket_is_skipped)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct gl_slots a, b;
+	unsigned ahead = 99;
+	uid_t owner;
+	bool created;
+	int sock;
+
+	t_setup();
+	ck_assert_int_eq(gl_slots_open(&a, t_slots, 1, true, &owner, &created), 0);
+	ck_assert_int_lt(snprintf(addr.sun_path, sizeof addr.sun_path, "%s/" GL_SLOTS_TICKET_PREFIX "5",
+	                          t_slots),
+	                 (int)sizeof addr.sun_path);
+	sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(sock, 0);
+	ck_assert_int_eq(bind(sock, (struct sockaddr *)&addr, sizeof addr), 0);
+	ck_assert_int_eq(gl_slots_try(&a), 1);
+	ck_assert_int_eq(gl_slots_open(&b, t_slots, 1, true, &owner, &created), 0);
+	ck_assert_int_eq(gl_slots_enqueue(&b, &ahead), 0);
+	ck_assert_uint_eq(ahead, 0);
+	ck_assert_int_eq(gl_slots_wait_head(&b, UNTIL(t_now() + 5)), 0);
+	gl_slots_close(&a);
+	gl_slots_close(&b);
+	close(sock);
+}
+END_TEST
+
 static int on_wait_calls;
 
 static void count_wait(struct gl_slots *s, void *arg)
@@ -402,6 +435,7 @@ Suite *units_suite(void)
 	tcase_add_test(slots, open_refuses_what_it_must);
 	tcase_add_test(slots, fast_path_takes_free_slots_then_stops);
 	tcase_add_test(slots, a_dead_ticket_does_not_turn_newcomers_away);
+	tcase_add_test(slots, a_socket_named_like_a_ticket_is_skipped);
 	tcase_add_test(slots, wait_slot_times_out_and_wakes);
 	tcase_add_test(slots, inspect_reads_slots_and_queue_without_taking);
 	tcase_add_test(slots, wait_head_follows_a_live_predecessor);

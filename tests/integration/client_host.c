@@ -19,7 +19,10 @@
  *                        held=1" when that array was neither reallocated
  *                        (which may free it under a reader in another
  *                        thread) nor changed, and GPU_LOCK_HELD is set
- *   locale NAME          setlocale(LC_ALL, NAME) first; prints "cuInit=R" */
+ *   locale NAME          setlocale(LC_ALL, NAME) first; prints "cuInit=R"
+ *   tls                  cuInit from a program with 128 KiB of static TLS,
+ *                        which glibc takes from every thread's stack;
+ *                        prints "cuInit=R" */
 #include <dlfcn.h>
 #include <locale.h>
 #include <pthread.h>
@@ -237,6 +240,9 @@ static int environ_mode(void)
 	return r != 0 || !intact;
 }
 
+/* Static TLS: a small thread stack cannot hold it. */
+static __thread char big_tls[128 * 1024];
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -249,6 +255,11 @@ int main(int argc, char **argv)
 		return fork_in_getenv();
 	if (strcmp(mode, "environ") == 0)
 		return environ_mode();
+	if (strcmp(mode, "tls") == 0) {
+		big_tls[0] = 1;
+		printf("cuInit=%u\n", cu_init());
+		return big_tls[0] != 1;
+	}
 	if (strcmp(mode, "locale") == 0 && argc > 2) {
 		unsigned int r;
 

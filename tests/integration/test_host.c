@@ -221,6 +221,29 @@ START_TEST(settings_are_read_the_same_in_any_locale)
 }
 END_TEST
 
+/* A host whose static TLS does not fit the waiting thread's small stack:
+ * the wait still happens (on a thread with a stack of the default size). */
+START_TEST(a_host_with_a_large_static_tls_still_waits)
+{
+	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0.3", NULL};
+	const char *argv[] = {host(), "tls", NULL};
+	struct child holder;
+	char *out, *err;
+
+	h_setup();
+	h_start_gpu_holder(&holder);
+	ck_assert_msg(h_run(argv, env, true, &out, &err) == 0, "stderr:\n%s", err);
+	ck_assert_str_eq(out, "cuInit=46\n");
+	ck_assert_msg(strstr(err, "gave up waiting for the GPU lock") &&
+	                      !strstr(err, "cannot use the GPU lock"),
+	              "stderr:\n%s", err);
+	close(holder.in);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	free(out);
+	free(err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("host");
@@ -234,6 +257,7 @@ int main(void)
 	tcase_add_test(tc, a_fork_during_the_first_read_of_the_settings);
 	tcase_add_test(tc, the_environment_array_is_never_freed_under_readers);
 	tcase_add_test(tc, settings_are_read_the_same_in_any_locale);
+	tcase_add_test(tc, a_host_with_a_large_static_tls_still_waits);
 	suite_add_tcase(s, tc);
 	return tp_run_suite(s);
 }

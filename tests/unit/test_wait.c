@@ -248,9 +248,9 @@ START_TEST(a_given_up_wait_holds_nothing_in_a_later_child)
 }
 END_TEST
 
-/* The exception to the rule: a child forked during the wait has the
- * caller's fd and may be waiting on it itself, so a late lock is left to
- * that description; it is freed when the child lets go. */
+/* A shared wait: a child forked during it has the caller's fd and may be
+ * waiting on it itself, so a late lock is left to that description (never
+ * taken from it); it is freed when the child lets go. */
 static int shared_fd = -1, holder_release = -1;
 static int forked_pipe[2];
 
@@ -269,7 +269,7 @@ static void *fork_while_waiting(void *arg)
 	return NULL;
 }
 
-START_TEST(a_child_forked_during_the_wait_keeps_a_late_lock)
+START_TEST(a_shared_wait_leaves_a_late_lock_to_a_forked_child)
 {
 	struct gl_wait w = until(2);
 	int winner, rel;
@@ -279,6 +279,7 @@ START_TEST(a_child_forked_during_the_wait_keeps_a_late_lock)
 	holder = hold(path_a, NULL, &rel, NULL);
 	holder_release = rel;
 	shared_fd = open_file(path_a);
+	w.shared = true;
 	ck_assert_int_eq(pipe(forked_pipe), 0);
 	ck_assert_int_eq(pthread_create(&t, NULL, fork_while_waiting, &child), 0);
 	ck_assert_int_eq(gl_wait_first(&shared_fd, 1, LOCK_EX, &w, &winner), -ETIMEDOUT);
@@ -353,6 +354,134 @@ START_TEST(a_stop_signal_ends_an_interruptible_wait)
 }
 END_TEST
 
+/* A one-shot handler (SA_RESETHAND, as signal() gives under -std=c11): the
+ * kernel resets it to the default when the signal comes; afterwards it is
+ * the default with the host's own flags, and a second wait leaves it so:
+ * the next SIGINT ends the process, as it would have without us (it used
+ * to call a null handler, SIGSEGV). */
+START_TEST(a_one_shot_handler_is_left_as_the_kernel_leaves_it)
+{
+	static const int sigint[] = {SIGINT};
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND}, after;
+	struct gl_wait w = until(20);
+	int fd, winner, rel;
+	pid_t holder, sender, again;
+
+	sigaction(SIGINT, &sa, NULL);
+	holder = hold(path_a, NULL, &rel, NULL);
+	fd = open_file(path_a);
+	w.interruptible = true;
+	sender = signal_me(sigint, 1);
+	ck_assert_int_eq(gl_wait_first(&fd, 1, LOCK_EX, &w, &winner), -EINTR);
+	ck_assert_int_eq(handled[SIGINT], 1);
+	ck_assert_int_eq(tp_wait(sender, 20), 0);
+	ck_assert_int_eq(sigaction(SIGINT, NULL, &after), 0);
+	ck_assert_ptr_eq((void *)after.sa_handler, (void *)SIG_DFL);
+	ck_assert(!(after.sa_flags & SA_SIGINFO));
+	again = fork();
+	if (again == 0) {
+		w = until(20);
+		w.interruptible = true;
+		signal_me(sigint, 1);
+		gl_wait_first(&fd, 1, LOCK_EX, &w, &winner);
+		_exit(0);
+	}
+	ck_assert_int_eq(tp_wait(again, 20), 128 + SIGINT);
+	close(rel);
+	ck_assert_int_eq(tp_wait(holder, 20), 0);
+}
+END_TEST
+
+/* How many of this process's fds are of the given kind: "eventfd", or a
+ * path. */
+static int fds_to(const char *what)
+{
+	char link[64], target[4300];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t len;
+
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		len = readlink(link, target, sizeof target - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		n += strstr(target, what) != NULL;
+	}
+	return n;
+}
+
+static void *fork_and_look(void *arg)
+{
+	struct sigaction cur;
+	pid_t *child = arg;
+
+	tp_wait_lock(path_a, getpid(), true, 20);
+	*child = fork();
+	if (*child == 0) {
+		/* The wait is the parent's: its eventfd and its thread's
+		 * duplicate stay there, and SIGINT is the host's again. */
+		sigaction(SIGINT, NULL, &cur);
+		_exit(fds_to("eventfd") != 0 ? 1
+		      : fds_to(path_a) != 1 ? 2
+		      : (void *)cur.sa_handler != (void *)on_signal ? 3
+		                                                    : 0);
+	}
+	return NULL;
+}
+
+/* A fork during an interruptible wait, from another thread. */
+START_TEST(a_child_forked_during_a_wait_inherits_nothing_of_it)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct gl_wait w = until(1);
+	int fd, winner, rel;
+	pid_t holder, child = -1;
+	pthread_t t;
+
+	sigaction(SIGINT, &sa, NULL);
+	holder = hold(path_a, NULL, &rel, NULL);
+	holder_release = rel;
+	fd = open_file(path_a);
+	w.interruptible = true;
+	ck_assert_int_eq(pthread_create(&t, NULL, fork_and_look, &child), 0);
+	ck_assert_int_eq(gl_wait_first(&fd, 1, LOCK_EX, &w, &winner), -ETIMEDOUT);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(tp_wait(child, 20), 0);
+	close(rel);
+	ck_assert_int_eq(tp_wait(holder, 20), 0);
+}
+END_TEST
+
+/* A given-up wait keeps its thread's duplicate until its flock returns,
+ * but nothing more: five of them, five fds; then none. */
+START_TEST(given_up_waits_keep_one_fd_each_until_the_holder_goes)
+{
+	int fd, winner, rel, before;
+	pid_t holder;
+
+	holder = hold(path_a, NULL, &rel, NULL);
+	fd = open_file(path_a);
+	before = fds_to("/");
+	for (int i = 0; i < 5; i++) {
+		struct gl_wait w = until(0.05);
+		ck_assert_int_eq(gl_wait_first(&fd, 1, LOCK_EX, &w, &winner), -ETIMEDOUT);
+	}
+	ck_assert_int_eq(fds_to(path_a), 6);
+	ck_assert_int_eq(fds_to("eventfd"), 0);
+	close(rel);
+	ck_assert_int_eq(tp_wait(holder, 20), 0);
+	{
+		double end = tp_now() + 20;
+		while (fds_to("/") != before && tp_now() < end)
+			usleep(2000);
+	}
+	ck_assert_int_eq(fds_to("/"), before);
+	wait_free(path_a);
+}
+END_TEST
+
 /* Ignored stays ignored, and a wait that is not interruptible goes on. */
 START_TEST(ignored_signals_and_plain_waits_go_on)
 {
@@ -395,9 +524,12 @@ Suite *wait_suite(void)
 	tcase_add_test(tc, the_reminder_line_names_position_and_holder);
 	tcase_add_test(tc, first_of_several_wins_and_the_others_are_let_go);
 	tcase_add_test(tc, a_given_up_wait_holds_nothing_in_a_later_child);
-	tcase_add_test(tc, a_child_forked_during_the_wait_keeps_a_late_lock);
+	tcase_add_test(tc, a_shared_wait_leaves_a_late_lock_to_a_forked_child);
 	tcase_add_test(tc, a_stop_signal_ends_an_interruptible_wait);
 	tcase_add_test(tc, ignored_signals_and_plain_waits_go_on);
+	tcase_add_test(tc, a_one_shot_handler_is_left_as_the_kernel_leaves_it);
+	tcase_add_test(tc, a_child_forked_during_a_wait_inherits_nothing_of_it);
+	tcase_add_test(tc, given_up_waits_keep_one_fd_each_until_the_holder_goes);
 	suite_add_tcase(s, tc);
 	return s;
 }
