@@ -1070,6 +1070,42 @@ static bool inside_a_slot(struct run *r)
 	return env("CPU_RUN_ACTIVE") && slot_held_for_us(r);
 }
 
+/* --mem-avail and --mem-max in bytes, from MemTotal where they are shares
+ * of it. 0, or the exit status. */
+static int memory_settings(struct run *r)
+{
+	unsigned long long avail;
+	int e;
+
+	if (!(r->o.mem_avail.percent ? r->o.mem_avail.pct > 0 : r->o.mem_avail.bytes > 0) &&
+	    !(r->o.mem_max.percent && r->o.mem_max.pct > 0)) {
+		r->mem_cap = r->o.mem_max.bytes;
+		return 0;
+	}
+	e = read_meminfo(r, &avail);
+	if (e < 0) {
+		msg("cannot read %s for the memory settings: %s", r->o.meminfo, strerror(-e));
+		return EXIT_SETUP;
+	}
+	r->mem_need = gl_size_bytes(&r->o.mem_avail, r->mem_total);
+	r->mem_cap = gl_size_bytes(&r->o.mem_max, r->mem_total);
+	if (r->mem_need > r->mem_total) /* a typo (500T for 500G): never */
+		refuse_mem_avail(r);
+	return 0;
+}
+
+/* We wait from here on: time it (the clock's first read costs the vDSO's
+ * page faults, which the fast path does without), with the reminders. */
+static void start_waiting(struct run *r)
+{
+	r->start = gl_wait_now();
+	r->deadline = r->o.max_wait < 0 ? -1 : r->start + r->o.max_wait;
+	r->wait.start = r->start;
+	r->wait.deadline = r->deadline;
+	r->wait.remind = r->o.quiet ? NULL : remind_wait;
+	r->wait.arg = r;
+}
+
 int main(int argc, char **argv)
 {
 	static struct run run;
@@ -1087,22 +1123,9 @@ int main(int argc, char **argv)
 		msg("%s: %s", r->cmd[0], e == EXIT_NOTFOUND ? "command not found" : "not executable");
 		return e;
 	}
-	if ((r->o.mem_avail.percent ? r->o.mem_avail.pct > 0 : r->o.mem_avail.bytes > 0) ||
-	    (r->o.mem_max.percent && r->o.mem_max.pct > 0)) {
-		unsigned long long avail;
-
-		e = read_meminfo(r, &avail);
-		if (e < 0) {
-			msg("cannot read %s for the memory settings: %s", r->o.meminfo, strerror(-e));
-			return EXIT_SETUP;
-		}
-		r->mem_need = gl_size_bytes(&r->o.mem_avail, r->mem_total);
-		r->mem_cap = gl_size_bytes(&r->o.mem_max, r->mem_total);
-		if (r->mem_need > r->mem_total) /* a typo (500T for 500G): never */
-			refuse_mem_avail(r);
-	} else {
-		r->mem_cap = r->o.mem_max.bytes;
-	}
+	e = memory_settings(r);
+	if (e)
+		return e;
 	open_slots(r);
 	if (r->mem_cap)
 		setup_mem_max(r);
@@ -1120,14 +1143,7 @@ int main(int argc, char **argv)
 		if (e == 1)
 			start(r, NULL);
 	}
-	/* We wait from here on: time it. The clock's first read costs the vDSO's
-	 * page faults, which the fast path does without. */
-	r->start = gl_wait_now();
-	r->deadline = r->o.max_wait < 0 ? -1 : r->start + r->o.max_wait;
-	r->wait.start = r->start;
-	r->wait.deadline = r->deadline;
-	r->wait.remind = r->o.quiet ? NULL : remind_wait;
-	r->wait.arg = r;
+	start_waiting(r);
 	if (r->o.max_wait == 0 && !r->mem_need)
 		timed_out(r, "every slot is busy");
 

@@ -388,13 +388,73 @@ static int acquire_on_path(const struct gl_gpu_config *cfg, struct wait_ctx *ctx
 	return r;
 }
 
+/* The outcomes of a take, after acquire_on_path. */
+
+static enum gl_gpu_result took(const struct gl_gpu_config *cfg, const char *point,
+                               const struct wait_ctx *ctx, int fd, bool waited)
+{
+	struct stat st;
+
+	(void)futimens(fd, NULL); /* "held since", for those who wait after us */
+	if (fstat(fd, &st) == 0)
+		export_held(getpid(), st.st_dev, st.st_ino);
+	if (waited && !cfg->quiet)
+		gl_log("pid %d got the GPU lock %s after %.1fs", (int)getpid(), cfg->lock_path,
+		       gl_wait_now() - ctx->wait.start);
+	else if (cfg->debug)
+		gl_log("%s: took the GPU lock %s", point, cfg->lock_path);
+	return GL_GPU_LOCKED;
+}
+
+static enum gl_gpu_result stopped(const struct gl_gpu_config *cfg, const struct wait_ctx *ctx)
+{
+	if (!cfg->quiet)
+		gl_log("pid %d stopped waiting for the GPU lock %s after %.1fs: %s", (int)getpid(),
+		       cfg->lock_path, gl_wait_now() - ctx->wait.start,
+		       stop_signal_name(ctx->wait.signal));
+	return GL_GPU_INTERRUPTED;
+}
+
+/* who: the holder, described before our fd was closed. */
+static enum gl_gpu_result gave_up(const struct gl_gpu_config *cfg, const char *who)
+{
+	if (cfg->timeout == 0) /* nobody waited: say what asked for that */
+		gl_log("pid %d gave up waiting for the GPU lock %s at once (%s); it is held %s",
+		       (int)getpid(), cfg->lock_path,
+		       cfg->timeout_source ? cfg->timeout_source
+		                           : "GPU_LOCK_TIMEOUT=0 / gpulock run --no-wait",
+		       who);
+	else
+		gl_log("pid %d gave up waiting for the GPU lock %s after %gs (%s); it is held %s",
+		       (int)getpid(), cfg->lock_path, cfg->timeout,
+		       cfg->timeout_source ? cfg->timeout_source : "GPU_LOCK_TIMEOUT", who);
+	if (cfg->run_on_timeout) {
+		gl_log("pid %d running without the GPU lock (GPU_LOCK_ON_TIMEOUT=run)",
+		       (int)getpid());
+		return GL_GPU_UNLOCKED;
+	}
+	return GL_GPU_TIMED_OUT;
+}
+
+/* The wait for the whole take: one deadline, one schedule of reminders. */
+static void wait_init(struct wait_ctx *ctx, const struct gl_gpu_config *cfg)
+{
+	ctx->wait.start = gl_wait_now();
+	ctx->wait.deadline = cfg->timeout < 0 ? -1 : ctx->wait.start + cfg->timeout;
+	ctx->wait.remind = cfg->quiet ? NULL : remind_wait;
+	ctx->wait.arg = ctx;
+	ctx->wait.interruptible = cfg->interruptible;
+	/* A child forked while we wait shares our fd and may wait on it too:
+	 * a lock we no longer want is left to it, never taken from it. */
+	ctx->wait.shared = true;
+}
+
 enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point, int *fd)
 {
 	struct wait_ctx ctx = {.cfg = cfg, .fd = -1};
 	struct gl_held named;
-	struct stat st;
-	bool waited, ours = false;
-	char who[256];
+	bool waited = false, ours = false;
+	char who[256] = "by a process this system does not show";
 	int r;
 
 	if (cfg->skip_var) {
@@ -415,15 +475,7 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char 
 	 * was waiting for the lock: waiting on the same open file description
 	 * makes parent and child share the lock, whoever of them gets it. */
 	ctx.named = ours ? &named : NULL;
-	ctx.wait.start = gl_wait_now();
-	ctx.wait.deadline = cfg->timeout < 0 ? -1 : ctx.wait.start + cfg->timeout;
-	ctx.wait.remind = cfg->quiet ? NULL : remind_wait;
-	ctx.wait.arg = &ctx;
-	ctx.wait.interruptible = cfg->interruptible;
-	/* A child forked while we wait shares our fd and may wait on it too:
-	 * a lock we no longer want is left to it, never taken from it. */
-	ctx.wait.shared = true;
-	waited = false;
+	wait_init(&ctx, cfg);
 	r = acquire_on_path(cfg, &ctx, fd, &waited);
 	if (r == 1) {
 		close(*fd); /* the lock is our tree's already; its file is not needed */
@@ -437,50 +489,16 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char 
 	if (ours && cfg->debug)
 		gl_log("%s: GPU_LOCK_HELD names pid %d, which no longer holds the GPU lock for us",
 		       point, (int)named.pid);
-	if (r < 0 && *fd < 0 && r != -ETIMEDOUT)
-		return unusable(cfg, point, r);
-	if (r == 0) {
-		(void)futimens(*fd, NULL); /* "held since", for those who wait after us */
-		if (fstat(*fd, &st) == 0)
-			export_held(getpid(), st.st_dev, st.st_ino);
-		if (waited && !cfg->quiet)
-			gl_log("pid %d got the GPU lock %s after %.1fs", (int)getpid(),
-			       cfg->lock_path, gl_wait_now() - ctx.wait.start);
-		else if (cfg->debug)
-			gl_log("%s: took the GPU lock %s", point, cfg->lock_path);
-		return GL_GPU_LOCKED;
-	}
-	if (r == -EINTR) {
+	if (r == 0)
+		return took(cfg, point, &ctx, *fd, waited);
+	if (r == -ETIMEDOUT && *fd >= 0)
+		gl_gpu_describe_holder(*fd, who, sizeof who);
+	if (*fd >= 0)
 		close(*fd);
-		*fd = -1;
-		if (!cfg->quiet)
-			gl_log("pid %d stopped waiting for the GPU lock %s after %.1fs: %s", (int)getpid(),
-			       cfg->lock_path, gl_wait_now() - ctx.wait.start,
-			       stop_signal_name(ctx.wait.signal));
-		return GL_GPU_INTERRUPTED;
-	}
-	if (r != -ETIMEDOUT) {
-		close(*fd);
-		*fd = -1;
-		return unusable(cfg, point, r);
-	}
-	gl_gpu_describe_holder(*fd, who, sizeof who);
-	close(*fd);
 	*fd = -1;
-	if (cfg->timeout == 0) /* nobody waited: say what asked for that */
-		gl_log("pid %d gave up waiting for the GPU lock %s at once (%s); it is held %s",
-		       (int)getpid(), cfg->lock_path,
-		       cfg->timeout_source ? cfg->timeout_source
-		                           : "GPU_LOCK_TIMEOUT=0 / gpulock run --no-wait",
-		       who);
-	else
-		gl_log("pid %d gave up waiting for the GPU lock %s after %gs (%s); it is held %s",
-		       (int)getpid(), cfg->lock_path, cfg->timeout,
-		       cfg->timeout_source ? cfg->timeout_source : "GPU_LOCK_TIMEOUT", who);
-	if (cfg->run_on_timeout) {
-		gl_log("pid %d running without the GPU lock (GPU_LOCK_ON_TIMEOUT=run)",
-		       (int)getpid());
-		return GL_GPU_UNLOCKED;
-	}
-	return GL_GPU_TIMED_OUT;
+	if (r == -EINTR)
+		return stopped(cfg, &ctx);
+	if (r == -ETIMEDOUT)
+		return gave_up(cfg, who);
+	return unusable(cfg, point, r);
 }
