@@ -432,3 +432,37 @@ const char *__asan_default_options(void)
 {
 	return "detect_leaks=0";
 }
+
+char *tp_read_line(int fd, double timeout)
+{
+	double deadline = tp_now() + timeout * tp_scale();
+	char *buf = malloc(1024);
+	size_t len = 0;
+
+	/* Byte by byte: the rest stays in the pipe for the next reader. */
+	for (;;) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		double left = deadline - tp_now();
+		ssize_t n;
+
+		ck_assert_msg(left > 0, "no line within %.0fs (so far: '%.*s')", timeout, (int)len, buf);
+		if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		n = read(fd, buf + len, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (len == 0) {
+				free(buf);
+				return NULL;
+			}
+			break;
+		}
+		if (buf[len] == '\n')
+			break;
+		if (++len == 1023)
+			break;
+	}
+	buf[len] = '\0';
+	return buf;
+}

@@ -36,6 +36,11 @@ char *tp_read_all(int fd);
 void tp_collect(int out_fd, int err_fd, char **out, char **err);
 void tp_collect_within(int out_fd, int err_fd, char **out, char **err, double timeout);
 
+/* One line of fd (malloc'd, without its '\n'), reading byte by byte so
+ * that the rest stays in the pipe for the next reader. NULL at EOF before
+ * any byte; fails the test after timeout seconds (scaled). */
+char *tp_read_line(int fd, double timeout);
+
 /* Does pid (0: anyone) hold (waiting false) or wait for (true) a flock on
  * path? tp_wait_lock waits until it does, failing the test after timeout
  * seconds. */

@@ -11,28 +11,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Reads fd until a line containing needle has come, or fails after timeout
- * seconds. Returns all that was read (malloc'd). */
-static char *read_until_line(int fd, const char *needle, double timeout)
+/* The first line of fd that contains needle, within timeout seconds. */
+static char *line_with(int fd, const char *needle, double timeout)
 {
-	size_t cap = 8192, n = 0;
-	char *buf = malloc(cap);
-	double end = tp_now() + timeout;
+	char *line;
 
-	ck_assert_ptr_nonnull(buf);
-	buf[0] = '\0';
-	while (!(strstr(buf, needle) && strchr(strstr(buf, needle), '\n'))) {
-		ssize_t r;
-
-		ck_assert_msg(tp_now() < end, "no line with '%s' after %.0fs:\n%s", needle, timeout,
-		              buf);
-		ck_assert_msg(n + 1 < cap, "too much output:\n%s", buf);
-		r = read(fd, buf + n, cap - n - 1); /* blocks: the child writes or exits */
-		ck_assert_msg(r > 0, "ended without a line with '%s':\n%s", needle, buf);
-		n += (size_t)r;
-		buf[n] = '\0';
-	}
-	return buf;
+	while ((line = tp_read_line(fd, timeout)) && !strstr(line, needle))
+		free(line);
+	ck_assert_msg(line, "ended without a line with '%s'", needle);
+	return line;
 }
 
 /* The command a process of ours shows: under valgrind, valgrind's. */
@@ -41,20 +28,22 @@ static const char *shown(const char *command)
 	return getenv("GL_UNDER_VALGRIND") ? "" : command;
 }
 
-/* The line of text that contains needle, without its '\n' (malloc'd). */
-static char *line_with(const char *text, const char *needle)
+/* The GPU lock's first reminder, from pid, number place of 2 waiting. */
+static void expect_gpu_reminder(int fd, pid_t pid, int place, pid_t holder, double timeout)
 {
-	const char *p = strstr(text, needle), *start = p;
+	char want[4096], *line = line_with(fd, "still waiting", timeout);
 
-	ck_assert_ptr_nonnull(p);
-	while (start > text && start[-1] != '\n')
-		start--;
-	return strndup(start, strcspn(start, "\n"));
+	snprintf(want, sizeof want,
+	         "gpulock: pid %d still waiting for the GPU lock %s after 1m00s (number %d of 2 "
+	         "waiting); held by pid %d (%s",
+	         (int)pid, h_lock, place, (int)holder, shown(h_artifact("GL_CLIENT_DLSYM")));
+	ck_assert_msg(strncmp(line, want, strlen(want)) == 0, "got:  %s\nwant: %s...", line, want);
+	free(line);
 }
 
 START_TEST(each_waiter_reminds_after_a_minute)
 {
-	char slots[1024], slot1[1100], want[4096], *err, *line;
+	char slots[1024], slot1[1100], want[4096], *line;
 	const char *client[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
 	const char *wait[] = {h_artifact("GL_GPULOCK"), "wait", NULL};
 	const char *slot_holder_argv[] = {"flock", slot1, "cat", NULL};
@@ -79,35 +68,16 @@ START_TEST(each_waiter_reminds_after_a_minute)
 	h_spawn(&cpu, queued, NULL, false);
 	close(cpu.in);
 
-	err = read_until_line(gpu.err, "still waiting", 120);
-	line = line_with(err, "still waiting");
-	snprintf(want, sizeof want,
-	         "gpulock: pid %d still waiting for the GPU lock %s after 1m00s (number 1 of 2 "
-	         "waiting); held by pid %d (%s",
-	         (int)gpu.pid, h_lock, (int)holder.pid, shown(client[0]));
-	ck_assert_msg(strncmp(line, want, strlen(want)) == 0, "got:  %s\nwant: %s...", line, want);
-	free(line);
-	free(err);
+	expect_gpu_reminder(gpu.err, gpu.pid, 1, holder.pid, 120);
+	expect_gpu_reminder(waiter.err, waiter.pid, 2, holder.pid, 30);
 
-	err = read_until_line(waiter.err, "still waiting", 30);
-	line = line_with(err, "still waiting");
-	snprintf(want, sizeof want,
-	         "gpulock: pid %d still waiting for the GPU lock %s after 1m00s (number 2 of 2 "
-	         "waiting); held by pid %d (%s",
-	         (int)waiter.pid, h_lock, (int)holder.pid, shown(client[0]));
-	ck_assert_msg(strncmp(line, want, strlen(want)) == 0, "got:  %s\nwant: %s...", line, want);
-	free(line);
-	free(err);
-
-	err = read_until_line(cpu.err, "still waiting", 30);
-	line = line_with(err, "still waiting");
+	line = line_with(cpu.err, "still waiting", 30);
 	snprintf(want, sizeof want,
 	         "cpu_run: pid %d still waiting after 1m00s for one of 1 slots in %s (next in line); "
 	         "held by slot1: pid %d (flock %s cat)",
 	         (int)cpu.pid, slots, (int)slot_holder.pid, slot1);
 	ck_assert_msg(strcmp(line, want) == 0, "got:  %s\nwant: %s", line, want);
 	free(line);
-	free(err);
 
 	close(holder.in);
 	close(slot_holder.in);

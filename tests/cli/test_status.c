@@ -61,27 +61,6 @@ static void assert_row(const char *out, const char *head, const char *tail)
 	free(row);
 }
 
-/* One line of fd (without '\n'), within 20 s. */
-static char *read_line(int fd)
-{
-	char buf[1024];
-	size_t n = 0;
-	double end = tp_now() + 20;
-
-	while (n < sizeof buf - 1) {
-		struct pollfd p = {fd, POLLIN, 0};
-		ck_assert_msg(poll(&p, 1, 100) >= 0 && tp_now() < end, "no line within 20 s");
-		if (!p.revents)
-			continue;
-		ck_assert_msg(read(fd, buf + n, 1) == 1, "EOF before a line");
-		if (buf[n] == '\n')
-			break;
-		n++;
-	}
-	buf[n] = '\0';
-	return strdup(buf);
-}
-
 /* Wait (20 s at most) until pid runs cmd: a script's exec chain is done. */
 static void wait_command(pid_t pid, const char *cmd)
 {
@@ -128,9 +107,9 @@ START_TEST(status_names_who_holds_the_lock_for_gpu_run_sh)
 	h_setup();
 	snprintf(dir, sizeof dir, "%s/slots", h_dir);
 	h_spawn(&holder, argv, NULL, false);
-	line = read_line(holder.err); /* the script's first line, then it locks */
+	line = tp_read_line(holder.err, 20); /* the script's first line, then it locks */
 	free(line);
-	line = read_line(holder.err); /* "acquired": its flock(1) has exited */
+	line = tp_read_line(holder.err, 20); /* "acquired": its flock(1) has exited */
 	ck_assert_msg(strstr(line, "[gpu_run] acquired GPU lock"), "%s", line);
 	free(line);
 
@@ -164,7 +143,7 @@ START_TEST(status_names_the_job_of_cpu_run_sh)
 	snprintf(dir, sizeof dir, "%s/slots", h_dir);
 	snprintf(env_dir, sizeof env_dir, "CPU_RUN_SLOT_DIR=%s", dir);
 	h_spawn(&job, argv, extra, false);
-	line = read_line(job.err);
+	line = tp_read_line(job.err, 20);
 	ck_assert_msg(strstr(line, "[cpu_run] slot 1/1 acquired"), "%s", line);
 	free(line);
 	wait_command(job.pid, "cat"); /* through nice and ionice */
@@ -311,7 +290,7 @@ START_TEST(status_shows_a_cpu_run_waiting_for_memory)
 	fclose(f);
 	h_spawn(&w, argv, extra, false);
 	close(w.in);
-	line = read_line(w.err);
+	line = tp_read_line(w.err, 20);
 	ck_assert_msg(strstr(line, "waiting for memory"), "%s", line);
 	free(line);
 

@@ -233,12 +233,16 @@ START_TEST(the_job_gets_the_whole_environment)
 }
 END_TEST
 
-static char *info(const char *const args[], const char *const extra[])
+/* "PREFIX... cpu_run ARGS... cr_job info": what the job reports. */
+static char *info_under(const char *const prefix[], const char *const args[],
+                        const char *const extra[])
 {
 	const char *argv[24];
 	int n = 0;
 	char *out;
 
+	for (int i = 0; prefix && prefix[i]; i++)
+		argv[n++] = prefix[i];
 	argv[n++] = t_cpu_run();
 	for (int i = 0; args && args[i]; i++)
 		argv[n++] = args[i];
@@ -247,6 +251,11 @@ static char *info(const char *const args[], const char *const extra[])
 	argv[n] = NULL;
 	ck_assert_int_eq(t_run(argv, extra, &out, NULL), 0);
 	return out;
+}
+
+static char *info(const char *const args[], const char *const extra[])
+{
+	return info_under(NULL, args, extra);
 }
 
 START_TEST(nice_and_idle_io_by_default)
@@ -275,21 +284,12 @@ END_TEST
 /* "nice -n ADJ cpu_run ARGS cr_job info": the job's niceness. */
 static int job_nice_under(int adj, const char *const args[], const char *const extra[])
 {
-	const char *argv[24];
 	char adjs[16], *out, *line;
-	int n = 0, nice = 99;
+	const char *const prefix[] = {"nice", "-n", adjs, NULL};
+	int nice = 99;
 
 	snprintf(adjs, sizeof adjs, "%d", adj);
-	argv[n++] = "nice";
-	argv[n++] = "-n";
-	argv[n++] = adjs;
-	argv[n++] = t_cpu_run();
-	for (int i = 0; args && args[i]; i++)
-		argv[n++] = args[i];
-	argv[n++] = t_job();
-	argv[n++] = "info";
-	argv[n] = NULL;
-	ck_assert_int_eq(t_run(argv, extra, &out, NULL), 0);
+	out = info_under(prefix, args, extra);
 	line = strstr(out, "nice ");
 	ck_assert_msg(line && sscanf(line, "nice %d", &nice) == 1, "%s", out);
 	free(out);

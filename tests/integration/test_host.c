@@ -19,21 +19,6 @@ static const char *host(void)
 	return h_artifact("GL_CLIENT_HOST");
 }
 
-/* A line of the child's stdout, read with a deadline. */
-static void read_line(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-	double end = tp_now() + 30;
-
-	while (n + 1 < len && tp_now() < end) {
-		ssize_t r = read(fd, buf + n, 1);
-		ck_assert_msg(r == 1, "the program ended before a line: '%.*s'", (int)n, buf);
-		if (buf[n++] == '\n')
-			break;
-	}
-	buf[n] = '\0';
-}
-
 /* Python's own handler for SIGINT: KeyboardInterrupt while cuInit waits,
  * long before the holder lets go; afterwards a new call waits again and
  * gets the lock. */
@@ -41,7 +26,7 @@ START_TEST(ctrl_c_reaches_a_waiting_python_program)
 {
 	const char *argv[] = {"python3", h_artifact("GL_CLIENT_INTERRUPT_PY"), NULL};
 	struct child holder, py;
-	char line[128], *err;
+	char want[256], *line, *err;
 	double sent, took;
 
 	h_setup();
@@ -50,22 +35,24 @@ START_TEST(ctrl_c_reaches_a_waiting_python_program)
 	h_wait_waiter(h_lock, py.pid);
 	sent = tp_now();
 	ck_assert_int_eq(kill(py.pid, SIGINT), 0);
-	read_line(py.out, line, sizeof line);
+	line = tp_read_line(py.out, 30);
 	took = tp_now() - sent;
-	ck_assert_str_eq(line, "KeyboardInterrupt\n");
+	ck_assert_str_eq(line, "KeyboardInterrupt");
+	free(line);
 	ck_assert_msg(took < 1.0, "KeyboardInterrupt came %.3fs after SIGINT", took);
 	ck_assert_int_eq(gl_lock_is_held(h_lock), 1); /* the holder still has it */
 	close(holder.in);
 	ck_assert_int_eq(h_wait(&holder, 30), 0);
 	ck_assert_int_eq(write(py.in, "\n", 1), 1);
-	read_line(py.out, line, sizeof line);
-	ck_assert_str_eq(line, "again cuInit=0\n");
+	line = tp_read_line(py.out, 30);
+	ck_assert_str_eq(line, "again cuInit=0");
+	free(line);
 	close(py.in);
 	err = h_read_all(py.err);
 	ck_assert_msg(h_wait(&py, 30) == 0, "stderr:\n%s", err);
-	snprintf(line, sizeof line, "pid %d stopped waiting for the GPU lock %s after ", (int)py.pid,
+	snprintf(want, sizeof want, "pid %d stopped waiting for the GPU lock %s after ", (int)py.pid,
 	         h_lock);
-	ck_assert_msg(h_count(err, line) == 1 && h_count(err, ": SIGINT") == 1, "stderr:\n%s", err);
+	ck_assert_msg(h_count(err, want) == 1 && h_count(err, ": SIGINT") == 1, "stderr:\n%s", err);
 	free(err);
 }
 END_TEST
@@ -142,7 +129,7 @@ START_TEST(an_abandoned_wait_never_holds_the_lock_in_a_forked_child)
 	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0.2", "GPU_LOCK_ON_TIMEOUT=run", NULL};
 	const char *argv[] = {host(), "timeout-fork", NULL};
 	struct child holder, c;
-	char line[128];
+	char *line;
 	int child = 0;
 	unsigned r = 99;
 	double end;
@@ -150,8 +137,10 @@ START_TEST(an_abandoned_wait_never_holds_the_lock_in_a_forked_child)
 	h_setup();
 	h_start_gpu_holder(&holder);
 	h_spawn(&c, argv, env, true);
-	read_line(c.out, line, sizeof line);
+	line = tp_read_line(c.out, 30);
+	ck_assert_ptr_nonnull(line);
 	ck_assert_int_eq(sscanf(line, "cuInit=%u child=%d", &r, &child), 2);
+	free(line);
 	ck_assert_int_eq(r, 0);
 	close(holder.in);
 	ck_assert_int_eq(h_wait(&holder, 30), 0);

@@ -225,27 +225,6 @@ START_TEST(wait_names_the_holder)
 }
 END_TEST
 
-/* One line of fd (without '\n'), within 20 s. */
-static char *read_line(int fd)
-{
-	char buf[1024];
-	size_t n = 0;
-	double end = tp_now() + 20;
-
-	while (n < sizeof buf - 1) {
-		struct pollfd p = {fd, POLLIN, 0};
-		ck_assert_msg(poll(&p, 1, 100) >= 0 && tp_now() < end, "no line within 20 s");
-		if (!p.revents)
-			continue;
-		ck_assert_msg(read(fd, buf + n, 1) == 1, "EOF before a line");
-		if (buf[n] == '\n')
-			break;
-		n++;
-	}
-	buf[n] = '\0';
-	return strdup(buf);
-}
-
 /* gpu_run.sh's flock(1) has exited by the time the lock is held: the
  * waiting line names the shell, which holds it through the inherited fd. */
 START_TEST(wait_names_who_holds_the_lock_for_gpu_run_sh)
@@ -257,8 +236,8 @@ START_TEST(wait_names_who_holds_the_lock_for_gpu_run_sh)
 
 	h_setup();
 	h_spawn(&holder, argv, NULL, false);
-	free(read_line(holder.err)); /* "waiting", then it locks */
-	line = read_line(holder.err);
+	free(tp_read_line(holder.err, 20)); /* "waiting", then it locks */
+	line = tp_read_line(holder.err, 20);
 	ck_assert_msg(strstr(line, "[gpu_run] acquired GPU lock"), "%s", line);
 	free(line);
 	start_waiter(&waiter, NULL);
