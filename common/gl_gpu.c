@@ -398,9 +398,12 @@ static enum gl_gpu_result took(const struct gl_gpu_config *cfg, const char *poin
 	(void)futimens(fd, NULL); /* "held since", for those who wait after us */
 	if (fstat(fd, &st) == 0)
 		export_held(getpid(), st.st_dev, st.st_ino);
-	if (waited && !cfg->quiet)
-		gl_log("pid %d got the GPU lock %s after %.1fs", (int)getpid(), cfg->lock_path,
-		       gl_wait_now() - ctx->wait.start);
+	if (waited && !cfg->quiet) {
+		char dur[32];
+
+		gl_log_duration(gl_wait_now() - ctx->wait.start, dur, sizeof dur);
+		gl_log("pid %d got the GPU lock %s after %s", (int)getpid(), cfg->lock_path, dur);
+	}
 	else if (cfg->debug)
 		gl_log("%s: took the GPU lock %s", point, cfg->lock_path);
 	return GL_GPU_LOCKED;
@@ -408,16 +411,21 @@ static enum gl_gpu_result took(const struct gl_gpu_config *cfg, const char *poin
 
 static enum gl_gpu_result stopped(const struct gl_gpu_config *cfg, const struct wait_ctx *ctx)
 {
+	char dur[32];
+
+	gl_log_duration(gl_wait_now() - ctx->wait.start, dur, sizeof dur);
 	if (!cfg->quiet)
-		gl_log("pid %d stopped waiting for the GPU lock %s after %.1fs: %s", (int)getpid(),
-		       cfg->lock_path, gl_wait_now() - ctx->wait.start,
-		       stop_signal_name(ctx->wait.signal));
+		gl_log("pid %d stopped waiting for the GPU lock %s after %s: %s", (int)getpid(),
+		       cfg->lock_path, dur, stop_signal_name(ctx->wait.signal));
 	return GL_GPU_INTERRUPTED;
 }
 
 /* who: the holder, described before our fd was closed. */
 static enum gl_gpu_result gave_up(const struct gl_gpu_config *cfg, const char *who)
 {
+	char secs[32];
+
+	gl_log_seconds(cfg->timeout, secs, sizeof secs);
 	if (cfg->timeout == 0) /* nobody waited: say what asked for that */
 		gl_log("pid %d gave up waiting for the GPU lock %s at once (%s); it is held %s",
 		       (int)getpid(), cfg->lock_path,
@@ -425,8 +433,8 @@ static enum gl_gpu_result gave_up(const struct gl_gpu_config *cfg, const char *w
 		                           : "GPU_LOCK_TIMEOUT=0 / gpulock run --no-wait",
 		       who);
 	else
-		gl_log("pid %d gave up waiting for the GPU lock %s after %gs (%s); it is held %s",
-		       (int)getpid(), cfg->lock_path, cfg->timeout,
+		gl_log("pid %d gave up waiting for the GPU lock %s after %ss (%s); it is held %s",
+		       (int)getpid(), cfg->lock_path, secs,
 		       cfg->timeout_source ? cfg->timeout_source : "GPU_LOCK_TIMEOUT", who);
 	if (cfg->run_on_timeout) {
 		gl_log("pid %d running without the GPU lock (GPU_LOCK_ON_TIMEOUT=run)",

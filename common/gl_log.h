@@ -15,4 +15,10 @@ void gl_log_as_v(const char *prefix, const char *fmt, va_list ap) __attribute__(
 /* "0.4s", "42.0s", "2m05s", "1h02m": a duration for humans. */
 void gl_log_duration(double seconds, char *buf, size_t len);
 
+/* Seconds as a plain number, to the millisecond, trailing zeros dropped:
+ * "5", "0.5", "0.25". Numbers in messages are written by hand, not with
+ * "%f" or "%g", which write a host's decimal comma (a program that called
+ * setlocale): what the messages print, the settings must read back. */
+void gl_log_seconds(double seconds, char *buf, size_t len);
+
 #endif

@@ -360,7 +360,7 @@ struct flock_file {
  * and later). */
 static bool fd_holds(pid_t pid, const char *fd, const struct flock_file *f)
 {
-	char path[96], buf[2048];
+	char path[320], buf[2048];
 	struct gl_lock_entry e;
 	char *line, *next;
 
@@ -385,7 +385,7 @@ static bool fd_holds(pid_t pid, const char *fd, const struct flock_file *f)
  * into the file system (a hung FUSE server cannot hang us). */
 static int pid_holds(pid_t pid, const struct flock_file *f)
 {
-	char path[64], target[4];
+	char path[64], link[340], target[4];
 	struct dirent *d;
 	int r = 0;
 	DIR *fds;
@@ -395,9 +395,12 @@ static int pid_holds(pid_t pid, const struct flock_file *f)
 	if (!fds)
 		return -errno;
 	while (r == 0 && (d = readdir(fds)) != NULL) {
-		if (d->d_name[0] == '.' ||
-		    readlinkat(dirfd(fds), d->d_name, target, sizeof target) <= 0 ||
-		    target[0] != '/')
+		if (d->d_name[0] == '.')
+			continue;
+		/* readlink, not readlinkat: one symbol version less for every
+		 * process that loads the preload to resolve. */
+		snprintf(link, sizeof link, "%s/%s", path, d->d_name);
+		if (readlink(link, target, sizeof target) <= 0 || target[0] != '/')
 			continue;
 		r = fd_holds(pid, d->d_name, f);
 	}

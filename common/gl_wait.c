@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,18 +197,16 @@ static int start_racer(struct race *r, int fd, int index)
 static void sleep_on(int fd, double until)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
-	struct timespec ts, *tsp = NULL;
 	uint64_t count;
+	int ms = -1;
 
+	/* Whole milliseconds, rounded up (never woken early, to spin), and at
+	 * most a day at a time (poll's int); the caller looks again. */
 	if (until >= 0) {
 		double left = until - gl_wait_now();
-		if (left < 0)
-			left = 0;
-		ts.tv_sec = (time_t)left;
-		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
-		tsp = &ts;
+		ms = left <= 0 ? 0 : left >= 86400 ? 86400000 : (int)(left * 1000) + 1;
 	}
-	if (ppoll(&p, 1, tsp, NULL) > 0 && read(fd, &count, sizeof count) < 0) {
+	if (poll(&p, 1, ms) > 0 && read(fd, &count, sizeof count) < 0) {
 		/* nothing to drain: another wake-up took it */
 	}
 }
@@ -304,7 +303,9 @@ int gl_wait_first(const int *fds, int n, int op, struct gl_wait *w, int *winner)
 	if (!r)
 		return -ENOMEM;
 	pthread_mutex_lock(&registry_mu);
-	wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	/* The system call, not eventfd(3): its symbol version (GLIBC_2.7) would
+	 * cost every process that loads the preload a check at load time. */
+	wake = (int)syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (wake >= 0)
 		registry_add(&r->wake, wake);
 	else

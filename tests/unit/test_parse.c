@@ -1,5 +1,6 @@
 #include "gl_config.h"
 #include "gl_lock.h"
+#include "gl_log.h"
 #include "gl_parse.h"
 
 #include "comma_locale.h"
@@ -104,6 +105,26 @@ START_TEST(duration_ignores_the_locale)
 	ck_assert_int_eq(gl_parse_duration("1.5m", 100, &v), 0);
 	ck_assert_double_eq(v, 90);
 	setlocale(LC_NUMERIC, "C");
+}
+END_TEST
+
+/* Numbers in messages, written by hand (no locale's decimal comma). */
+START_TEST(seconds_and_durations_in_messages)
+{
+	static const struct {
+		double s;
+		const char *plain, *human;
+	} cases[] = {{0, "0", "0.0s"},        {0.5, "0.5", "0.5s"},     {0.25, "0.25", "0.3s"},
+	             {1.125, "1.125", "1.1s"}, {5, "5", "5.0s"},        {90, "90", "1m30s"},
+	             {0.0004, "0", "0.0s"},   {-1, "0", "0.0s"},       {7260, "7260", "2h01m"}};
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		gl_log_seconds(cases[i].s, buf, sizeof buf);
+		ck_assert_str_eq(buf, cases[i].plain);
+		gl_log_duration(cases[i].s, buf, sizeof buf);
+		ck_assert_str_eq(buf, cases[i].human);
+	}
 }
 END_TEST
 
@@ -301,6 +322,7 @@ Suite *parse_suite(void)
 	tcase_add_test(tc, duration_rejects_junk);
 	tcase_add_test(tc, duration_rejects_out_of_range);
 	tcase_add_test(tc, duration_ignores_the_locale);
+	tcase_add_test(tc, seconds_and_durations_in_messages);
 	tcase_add_test(tc, bool_words);
 	tcase_add_test(tc, config_defaults);
 	tcase_add_test(tc, config_reads_every_setting);
