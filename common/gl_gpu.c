@@ -24,7 +24,6 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 	struct gl_lock_entry e[1];
 	char cmd[160], dur[32];
 	struct stat st;
-	struct timespec now;
 	size_t total;
 	double age, held;
 	pid_t pid;
@@ -56,12 +55,9 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 		snprintf(buf, len, "by pid %d (%s)", (int)pid, cmd);
 		return;
 	}
-	/* gpulock stamps the file's mtime when it takes the lock; an mtime older
-	 * than the holder itself came from someone else, so fall back to its age. */
-	clock_gettime(CLOCK_REALTIME, &now);
-	held = gl_status_since((double)(now.tv_sec - st.st_mtim.tv_sec) +
-	                               (now.tv_nsec - st.st_mtim.tv_nsec) / 1e9,
-	                       age);
+	/* gpulock stamps the file when it takes the lock; a stamp older than the
+	 * holder itself came from someone else, so fall back to its age. */
+	held = gl_status_since(gl_status_stamp_age(&st), age);
 	if (held >= 0) {
 		gl_log_duration(held, dur, sizeof dur);
 		snprintf(buf, len, "by pid %d (%s) for %s", (int)pid, cmd, dur);
@@ -395,7 +391,7 @@ static enum gl_gpu_result took(const struct gl_gpu_config *cfg, const char *poin
 {
 	struct stat st;
 
-	(void)futimens(fd, NULL); /* "held since", for those who wait after us */
+	gl_status_stamp(fd); /* "held since", for those who wait after us */
 	if (fstat(fd, &st) == 0)
 		export_held(getpid(), st.st_dev, st.st_ino);
 	if (waited && !cfg->quiet) {

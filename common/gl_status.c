@@ -62,13 +62,19 @@ void gl_status_free(struct gl_status *st)
 		gl_status_proc_free(&st->waiters[i]);
 }
 
-/* gpulock stamps the lock file's mtime when it takes the lock. */
-static double stamp_age(const struct stat *st)
+double gl_status_stamp_age(const struct stat *st)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	return (double)(now.tv_sec - st->st_mtim.tv_sec) + (now.tv_nsec - st->st_mtim.tv_nsec) / 1e9;
+	return (double)(now.tv_sec - st->st_atim.tv_sec) + (now.tv_nsec - st->st_atim.tv_nsec) / 1e9;
+}
+
+void gl_status_stamp(int fd)
+{
+	const struct timespec times[2] = {{.tv_nsec = UTIME_NOW}, {.tv_nsec = UTIME_OMIT}};
+
+	(void)futimens(fd, times);
 }
 
 /* Newer kernels print waiters as a tree under whom they wait for, and the
@@ -121,7 +127,7 @@ int gl_status_read(const char *path, struct gl_status *st)
 		if (!e[i].waiting && e[i].exclusive && !st->held) {
 			st->held = true;
 			gl_status_describe_holder(e[i].pid, fst.st_dev, fst.st_ino, &st->holder);
-			st->holder.since = gl_status_since(stamp_age(&fst), st->holder.running);
+			st->holder.since = gl_status_since(gl_status_stamp_age(&fst), st->holder.running);
 		} else if (e[i].waiting && st->nwaiters < GL_STATUS_MAX_WAITERS &&
 		           !listed(st, e[i].pid)) {
 			struct gl_status_proc *w = &st->waiters[st->nwaiters];

@@ -5,6 +5,7 @@
 #define GL_STATUS_H
 
 #include <limits.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -52,6 +53,14 @@ void gl_status_describe_holder(pid_t taker, dev_t dev, unsigned long long ino,
  * stamp more than a second older than the process (clocks' granularity
  * aside) was not its own: unknown, -1. */
 double gl_status_since(double since, double running);
+
+/* Seconds since the holder's stamp on the lock file: gpulock sets the
+ * file's access time when it takes the lock (gl_status_stamp). Not the
+ * modification time, which the original gpu_run.sh's waiters reset: they
+ * open the file for writing, with O_TRUNC, when they start to wait. */
+double gl_status_stamp_age(const struct stat *st);
+/* Stamps fd's file as just taken. */
+void gl_status_stamp(int fd);
 
 void gl_status_proc_free(struct gl_status_proc *p);
 

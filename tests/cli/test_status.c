@@ -271,6 +271,36 @@ END_TEST
 
 /* cpu_run --mem-avail holds its slot, and its ticket, while it waits for
  * memory: one slot row, "waiting for memory", and nothing queued. */
+/* The original gpu_run.sh opens the lock file for writing, with O_TRUNC,
+ * when it starts to wait: that resets the file's modification time, so the
+ * holder's "held for" must not come from it (it showed the last waiter's
+ * arrival). Also what a waiting preload says. */
+START_TEST(held_for_survives_a_waiter_that_truncates_the_file)
+{
+	const char *argv[] = {"bash", h_artifact("GL_SEED_GPU_RUN"), "true", NULL};
+	char dir[200], *out;
+	struct child holder, waiter;
+	double age = 0, end = tp_now() + 20;
+
+	h_setup();
+	snprintf(dir, sizeof dir, "%s/slots", h_dir);
+	h_start_gpu_holder(&holder);
+	/* Held long enough to tell apart from a stamp made just now. */
+	while (gl_proc_age(holder.pid, &age) == 0 && age < 1.5 && tp_now() < end)
+		usleep(10000);
+	ck_assert(age >= 1.5);
+	h_spawn(&waiter, argv, NULL, false);
+	close(waiter.in);
+	tp_wait_lock(h_lock, 0, true, 20); /* its flock(1) waits: the file was opened */
+	out = status_json(dir, "print(g[\"holder\"][\"held_seconds\"] >= 1.4)");
+	ck_assert_str_eq(out, "True\n");
+	free(out);
+	close(holder.in);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(h_wait(&waiter, 30), 0);
+}
+END_TEST
+
 START_TEST(status_shows_a_cpu_run_waiting_for_memory)
 {
 	char dir[200], meminfo[220], env_mem[260], head[160], cmd[600], *out, *line;
@@ -427,6 +457,7 @@ int main(void)
 	tcase_add_test(tc, status_names_the_job_of_cpu_run_sh);
 	tcase_add_test(tc, status_in_a_missing_directory_says_what_run_and_wait_say);
 	tcase_add_test(tc, status_never_waits_or_holds_longer_than_running);
+	tcase_add_test(tc, held_for_survives_a_waiter_that_truncates_the_file);
 	tcase_add_test(tc, status_shows_a_cpu_run_waiting_for_memory);
 	tcase_add_test(tc, status_rows_fit_the_terminal);
 	tcase_set_timeout(tc, 60);
