@@ -375,12 +375,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *name;
+	const char *name, *word;
 	int c;
 
 	opterr = 0; /* our own messages, naming the option */
-	/* "+": options stop at the command, whose own options are its own. */
-	while ((c = getopt_long(argc, argv, "+:s:t:w:d:qhV", longopts, NULL)) != -1) {
+	/* "+": options stop at the command, whose own options are its own.
+	 * word: the argument getopt looks at, for the messages (inside a
+	 * cluster of short options, optind does not move). */
+	while ((word = optind < argc ? argv[optind] : ""),
+	       (c = getopt_long(argc, argv, "+:s:t:w:d:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->slots = parse_count("--slots", optarg, GL_SLOTS_MAX, "slots");
@@ -437,11 +440,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				die_usage("option %s needs a value", argv[argc - 1]);
 			die_usage("option -%c needs a value", optopt);
 		default:
-			if (optopt > 0 && optopt < 128 && argv[optind - 1][1] != '-')
+			if (strncmp(word, "--", 2) != 0)
 				die_usage("unknown option -%c", optopt);
-			if ((name = takes_no_value(longopts, argv[optind - 1])))
+			if ((name = takes_no_value(longopts, word)))
 				die_usage("option --%s takes no value", name);
-			die_usage("unknown option %s", argv[optind - 1]);
+			die_usage("unknown option %s", word);
 		}
 	}
 	if (optind >= argc)
@@ -671,10 +674,8 @@ static void remind_wait(double waited, void *arg)
 {
 	struct run *r = arg;
 	char who[1024], where[64], dur[32];
-	unsigned ahead = 0;
+	unsigned ahead = gl_slots_ahead(&r->slots);
 
-	for (size_t i = 0; i < r->slots.nahead; i++)
-		ahead += r->slots.ahead[i] != 0;
 	describe_holders(r, who, sizeof who);
 	gl_log_duration(waited, dur, sizeof dur);
 	if (r->slots.held)

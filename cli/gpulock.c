@@ -13,6 +13,7 @@
 #include "gl_gpu.h"
 #include "gl_lock.h"
 #include "gl_lockfile.h"
+#include "gl_log.h"
 #include "gl_parse.h"
 
 #include <errno.h>
@@ -175,11 +176,10 @@ static void export_settings(const struct cli_settings *s)
 
 static int run_lazy(char **cmd)
 {
-	const char *lib = cli_preload_path();
+	const char *why, *lib = cli_preload_path(&why);
 
 	if (!lib) {
-		fprintf(stderr, "gpulock: cannot find %s next to this program (or set GPULOCK_PRELOAD)\n",
-		        PRELOAD_NAME);
+		fprintf(stderr, "gpulock: %s\n", why);
 		return EXIT_SETUP;
 	}
 	if (cli_preload_add(lib) < 0)
@@ -341,12 +341,15 @@ static int cmd_wait(int argc, char **argv)
 		r = gl_lock_wait_free(fd, &w);
 	}
 	if (r == -ETIMEDOUT) {
+		char secs[32];
+
 		gl_gpu_describe_holder(fd, who, sizeof who);
+		gl_log_seconds(s.cfg.timeout, secs, sizeof secs);
 		if (s.cfg.timeout == 0)
 			fprintf(stderr, "gpulock: the GPU lock %s is held %s\n", s.cfg.lock_path, who);
 		else
-			fprintf(stderr, "gpulock: the GPU lock %s is still held after %gs, %s\n",
-			        s.cfg.lock_path, s.cfg.timeout, who);
+			fprintf(stderr, "gpulock: the GPU lock %s is still held after %ss, %s\n",
+			        s.cfg.lock_path, secs, who);
 	}
 	close(fd);
 	if (r == -ETIMEDOUT)

@@ -29,8 +29,10 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * printed) for an unknown name. */
 bool cli_help(FILE *out, const char *cmd);
 
-/* The preload library that goes with this gpulock, or NULL. */
-const char *cli_preload_path(void);
+/* The preload library that goes with this gpulock (GPULOCK_PRELOAD when
+ * set), as an absolute path, or NULL and *why: not found, or a path that
+ * LD_PRELOAD cannot hold (it splits at spaces and colons). */
+const char *cli_preload_path(const char **why);
 
 /* Does an LD_PRELOAD value name the file lib (the same device and inode)?
  * Entries are split and $LIB and $PLATFORM expanded as the loader does for

@@ -171,7 +171,7 @@ static void read_text(int fd, char *buf, size_t len)
 
 /* Each entry of LD_PRELOAD the loader cannot load is named: it is what the
  * loader complains about in every program, not our library. */
-static void check_preload(const char *lib)
+static void check_preload(const char *lib, const char *why)
 {
 	char *const argv[] = {"/bin/true", NULL};
 	char buf[8192], entry[PATH_MAX], reason[256], own[256] = "", other[sizeof buf] = "";
@@ -180,8 +180,7 @@ static void check_preload(const char *lib)
 	int status, fd;
 
 	if (!lib) {
-		verdict("FAIL", "the preload library libgpulock_preload.so is not next to gpulock "
-		                "(set GPULOCK_PRELOAD to its path)");
+		verdict("FAIL", "%s", why);
 		return;
 	}
 	if (cli_preload_listed(getenv("LD_PRELOAD"), lib))
@@ -303,10 +302,10 @@ static void check_command(char **cmd, const char *lib)
 
 int cli_doctor(struct cli_settings *s, char **cmd)
 {
-	const char *lib = cli_preload_path();
+	const char *why, *lib = cli_preload_path(&why);
 
 	check_lock(s->cfg.lock_path);
-	check_preload(lib);
+	check_preload(lib, why);
 	check_driver();
 	if (cmd && lib)
 		check_command(cmd, lib);

@@ -18,7 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *cli_preload_path(void)
+/* The library where we would look for it, or NULL. */
+static const char *find_preload(void)
 {
 	static char found[PATH_MAX];
 	char exe[PATH_MAX], *dir;
@@ -27,8 +28,11 @@ const char *cli_preload_path(void)
 	const char *override = getenv("GPULOCK_PRELOAD");
 	struct stat st;
 
+	/* Absolute: the command may change directory before it loads it. */
 	if (override && *override)
-		return stat(override, &st) == 0 && S_ISREG(st.st_mode) ? override : NULL;
+		return stat(override, &st) == 0 && S_ISREG(st.st_mode) && realpath(override, found)
+		               ? found
+		               : NULL;
 	if (n <= 0)
 		return NULL;
 	exe[n] = '\0';
@@ -47,6 +51,23 @@ const char *cli_preload_path(void)
 	if (stat(GL_LIBDIR "/" PRELOAD_NAME, &st) == 0)
 		return GL_LIBDIR "/" PRELOAD_NAME;
 	return NULL;
+}
+
+const char *cli_preload_path(const char **why)
+{
+	const char *lib = find_preload();
+
+	*why = NULL;
+	if (!lib)
+		*why = getenv("GPULOCK_PRELOAD") && *getenv("GPULOCK_PRELOAD")
+		               ? "GPULOCK_PRELOAD names no library file"
+		               : "cannot find " PRELOAD_NAME " next to this program (or set "
+		                 "GPULOCK_PRELOAD)";
+	else if (strpbrk(lib, " :"))
+		*why = "the preload library's path has a space or a ':', which LD_PRELOAD cannot "
+		       "hold (it splits entries there): install it elsewhere, or set GPULOCK_PRELOAD "
+		       "to a path without";
+	return *why ? NULL : lib;
 }
 
 /* What the loader puts for $LIB: glibc builds it from the directory its own

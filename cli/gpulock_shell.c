@@ -72,7 +72,7 @@ static void print_fish(const char *value, const char *file)
 int cli_shell_init(int argc, char **argv)
 {
 	static const char *const shells[] = {"bash", "zsh", "sh", "fish", NULL};
-	const char *shell = argc > 1 ? argv[1] : NULL, *lib, *base;
+	const char *shell = argc > 1 ? argv[1] : NULL, *lib, *base, *why;
 	const char *libdir_suffix = "/" GL_LIBDIR_NAME "/" PRELOAD_NAME;
 	char value[PATH_MAX + 16];
 	size_t n, m = strlen(libdir_suffix);
@@ -94,9 +94,9 @@ int cli_shell_init(int argc, char **argv)
 		known = known || strcmp(shell, shells[i]) == 0;
 	if (!known)
 		return cli_usage_error("unknown shell '%s': expected bash, zsh, sh or fish", shell);
-	lib = cli_preload_path();
+	lib = cli_preload_path(&why);
 	if (!lib) {
-		fprintf(stderr, "gpulock: cannot find %s next to this program\n", PRELOAD_NAME);
+		fprintf(stderr, "gpulock: %s\n", why);
 		return EXIT_SETUP;
 	}
 	n = strlen(lib);
@@ -111,8 +111,8 @@ int cli_shell_init(int argc, char **argv)
 	       "# it is uninstalled.\n");
 	if (!strstr(value, "$LIB") && !strchr(lib, '\n')) /* a comment is one line */
 		printf("# %s is not in a multiarch directory:\n"
-		       "# 32-bit programs will print a loader warning and run normally.\n"
-		       "# Install it (meson install) to avoid that.\n",
+		       "# 32-bit programs will print a loader warning and run normally\n"
+		       "# (see the README's Limits on how to silence it).\n",
 		       lib);
 	if (strcmp(shell, "fish") == 0)
 		print_fish(value, lib);

@@ -531,6 +531,21 @@ int gl_slots_enqueue(struct gl_slots *s, unsigned *ahead)
 	return 0;
 }
 
+unsigned gl_slots_ahead(const struct gl_slots *s)
+{
+	unsigned n = 0;
+	struct stat st;
+	char name[64];
+
+	for (size_t i = 0; i < s->nahead; i++) {
+		if (s->ahead[i] == 0)
+			continue;
+		ticket_name(name, sizeof name, s->ahead[i]);
+		n += fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	}
+	return n;
+}
+
 void gl_slots_dequeue(struct gl_slots *s)
 {
 	char name[64];

@@ -90,6 +90,11 @@ typedef void (*gl_slots_wait_fn)(struct gl_slots *s, void *arg);
  * -ETIMEDOUT, or -errno (slot s->bad_slot, when not 0, cannot be used). */
 int gl_slots_wait_slot(struct gl_slots *s, struct gl_wait *w, gl_slots_wait_fn on_wait, void *arg);
 
+/* How many of the waiters queued before us are still there (each leaving
+ * waiter removes its ticket first). For messages: a killed one counts
+ * until someone removes its ticket. */
+unsigned gl_slots_ahead(const struct gl_slots *s);
+
 /* Leave the queue: remove and close our ticket, which wakes our successor. */
 void gl_slots_dequeue(struct gl_slots *s);
 

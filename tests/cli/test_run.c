@@ -123,6 +123,50 @@ START_TEST(run_recognises_the_preload_by_its_file)
 }
 END_TEST
 
+/* LD_PRELOAD splits at spaces and colons: a library whose path has one
+ * cannot be preloaded, and gpulock says so before running anything (the
+ * command ran unlocked, with a loader error, and doctor said all was well).
+ * A relative GPULOCK_PRELOAD is made absolute: the command may change
+ * directory before it loads it. */
+START_TEST(run_refuses_a_preload_path_ld_preload_cannot_hold)
+{
+	static const char *const bad[] = {"we ird", "co:lon", NULL};
+	char dir[300], lib[400], env[500], cwd[4096], rel[300], want[600];
+	const char *extra[] = {env, NULL};
+	const char *run[] = {gpulock(), "run", "--", "sh", "-c", "echo ran", NULL};
+	const char *show[] = {gpulock(), "run", "--", "sh", "-c", "printf '%s\\n' \"$LD_PRELOAD\"",
+	                      NULL};
+	char *out, *err;
+
+	h_setup();
+	for (int i = 0; bad[i]; i++) {
+		snprintf(dir, sizeof dir, "%s/%s", h_dir, bad[i]);
+		ck_assert_int_eq(mkdir(dir, 0755), 0);
+		snprintf(lib, sizeof lib, "%s/libgpulock_preload.so", dir);
+		tp_copy_file(h_artifact("GL_PRELOAD"), lib); /* a copy: a link would resolve */
+		snprintf(env, sizeof env, "GPULOCK_PRELOAD=%s", lib);
+		ck_assert_int_eq(h_run(run, extra, false, &out, &err), 125);
+		ck_assert_str_eq(out, "");
+		ck_assert_msg(strstr(err, "gpulock: the preload library's path has a space or a ':'"),
+		              "%s", err);
+		free(out);
+		free(err);
+	}
+	/* Relative: given from the test's directory, passed on absolute. */
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	ck_assert_int_eq(chdir(h_dir), 0);
+	snprintf(rel, sizeof rel, "rel.so");
+	ck_assert_int_eq(symlink(h_artifact("GL_PRELOAD"), rel), 0);
+	snprintf(env, sizeof env, "GPULOCK_PRELOAD=%s", rel);
+	ck_assert_int_eq(h_run(show, extra, false, &out, &err), 0);
+	snprintf(want, sizeof want, "%s\n", h_artifact("GL_PRELOAD"));
+	ck_assert_msg(strstr(out, want) && out[0] == '/', "LD_PRELOAD=%s", out);
+	free(out);
+	free(err);
+	ck_assert_int_eq(chdir(cwd), 0);
+}
+END_TEST
+
 /* Where the loader expands $LIB: the directory of the C library, less /usr,
  * as glibc builds it; the test checks the loader agrees. */
 static void loader_lib(char *buf, size_t len)
@@ -313,6 +357,7 @@ int main(void)
 
 	tcase_add_test(tc, run_adds_the_preload_past_a_stale_entry);
 	tcase_add_test(tc, run_recognises_the_preload_by_its_file);
+	tcase_add_test(tc, run_refuses_a_preload_path_ld_preload_cannot_hold);
 	tcase_add_test(tc, run_expands_lib_and_platform_as_the_loader_does);
 	tcase_add_test(tc, run_options_reach_the_command_in_both_modes);
 	tcase_add_test(tc, run_eager_times_out_with_75_whatever_on_timeout_says);

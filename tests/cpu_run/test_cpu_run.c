@@ -143,6 +143,7 @@ START_TEST(usage_errors_are_125)
 		{{"-q", NULL}, {NULL}, "no command given"},
 		{{"--bogus", "true", NULL}, {NULL}, "unknown option --bogus"},
 		{{"-x", "true", NULL}, {NULL}, "unknown option -x"},
+		{{"--quiet", "-qx", "true", NULL}, {NULL}, "unknown option -x"}, /* in a cluster */
 		{{"--slots", NULL}, {NULL}, "option --slots needs a value"},
 		{{"-t", NULL}, {NULL}, "option -t needs a value"},
 		{{"-qt", NULL}, {NULL}, "option -t needs a value"},

@@ -211,6 +211,34 @@ START_TEST(fast_path_takes_free_slots_then_stops)
 }
 END_TEST
 
+/* The waiters ahead of us, for the reminders: those still queued, not
+ * every one that was there when we joined. */
+START_TEST(ahead_counts_who_is_still_queued)
+{
+	struct gl_slots a, b, c;
+	unsigned ahead = 99;
+	uid_t owner;
+	bool created;
+
+	t_setup();
+	ck_assert_int_eq(gl_slots_open(&a, t_slots, 1, true, &owner, &created), 0);
+	ck_assert_int_eq(gl_slots_open(&b, t_slots, 1, true, &owner, &created), 0);
+	ck_assert_int_eq(gl_slots_open(&c, t_slots, 1, true, &owner, &created), 0);
+	ck_assert_int_eq(gl_slots_enqueue(&a, &ahead), 0);
+	ck_assert_int_eq(gl_slots_enqueue(&b, &ahead), 0);
+	ck_assert_int_eq(gl_slots_enqueue(&c, &ahead), 0);
+	ck_assert_uint_eq(ahead, 2);
+	ck_assert_uint_eq(gl_slots_ahead(&c), 2);
+	gl_slots_dequeue(&a); /* the first got its slot and left */
+	ck_assert_uint_eq(gl_slots_ahead(&c), 1);
+	gl_slots_dequeue(&b);
+	ck_assert_uint_eq(gl_slots_ahead(&c), 0);
+	gl_slots_close(&a);
+	gl_slots_close(&b);
+	gl_slots_close(&c);
+}
+END_TEST
+
 /* A ticket left by a killed waiter is nobody in the queue: a newcomer
  * takes the free slot (it used to be turned away, and cpu_run -w 0 then ran
  * without a slot). The dead ticket is removed on the way. */
@@ -435,6 +463,7 @@ Suite *units_suite(void)
 	tcase_add_test(slots, open_refuses_what_it_must);
 	tcase_add_test(slots, fast_path_takes_free_slots_then_stops);
 	tcase_add_test(slots, a_dead_ticket_does_not_turn_newcomers_away);
+	tcase_add_test(slots, ahead_counts_who_is_still_queued);
 	tcase_add_test(slots, a_socket_named_like_a_ticket_is_skipped);
 	tcase_add_test(slots, wait_slot_times_out_and_wakes);
 	tcase_add_test(slots, inspect_reads_slots_and_queue_without_taking);
