@@ -12,6 +12,7 @@
  * the same slot files, so a slot held by either launcher is busy for the
  * other. The queue, the slots and the status reader are in common/gl_slots.c. */
 #include "gl_log.h"
+#include "gl_command.h"
 #include "gl_memcap.h"
 #include "gl_meminfo.h"
 #include "gl_parse.h"
@@ -458,36 +459,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
  * "not found" / "not executable", decided before anyone waits in vain. */
 static int find_command(const char *name, char *out, size_t len)
 {
-	const char *path = getenv("PATH");
-	bool denied = false;
-	struct stat st;
+	int e = gl_command_find(name, out, len);
 
-	if (!name || !*name)
-		return EXIT_NOTFOUND;
-	if (strchr(name, '/')) {
-		snprintf(out, len, "%s", name);
-		if (stat(name, &st) < 0)
-			return errno == ENOENT || errno == ENOTDIR ? EXIT_NOTFOUND : EXIT_NOEXEC;
-		return S_ISREG(st.st_mode) && access(name, X_OK) == 0 ? 0 : EXIT_NOEXEC;
-	}
-	if (!path)
-		path = "/bin:/usr/bin"; /* glibc's execvp default */
-	for (const char *p = path;; p++) {
-		const char *end = strchrnul(p, ':');
-		int dirlen = (int)(end - p);
-
-		/* An empty entry is the working directory. */
-		if ((size_t)snprintf(out, len, "%.*s%s%s", dirlen, p, dirlen ? "/" : "", name) < len &&
-		    stat(out, &st) == 0) {
-			if (S_ISREG(st.st_mode) && access(out, X_OK) == 0)
-				return 0;
-			denied = true;
-		}
-		if (!*end)
-			break;
-		p = end;
-	}
-	return denied ? EXIT_NOEXEC : EXIT_NOTFOUND;
+	return e == 0 ? 0 : e == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
 }
 
 /* ---- memory ---- */

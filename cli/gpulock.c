@@ -12,6 +12,7 @@
 #include "gpulock.h"
 #include "gl_gpu.h"
 #include "gl_lock.h"
+#include "gl_command.h"
 #include "gl_lockfile.h"
 #include "gl_log.h"
 #include "gl_parse.h"
@@ -190,7 +191,15 @@ static int run_lazy(char **cmd)
 static int run_eager(const struct cli_settings *s, char **cmd)
 {
 	struct gl_gpu_config cfg = s->cfg;
-	int fd = -1;
+	char path[PATH_MAX];
+	int fd = -1, e = gl_command_find(cmd[0], path, sizeof path);
+
+	/* Before the wait, which may be long: not after it. */
+	if (e) {
+		fprintf(stderr, "gpulock: %s: %s\n", cmd[0],
+		        e == -ENOENT ? "command not found" : "cannot be executed");
+		return e == -ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+	}
 
 	/* A timed-out wait here never runs the command: its whole tree would go
 	 * without the lock it asked for, and with exit status 0. The user's
@@ -228,10 +237,9 @@ static int cmd_run(int argc, char **argv)
 	struct cli_settings s;
 	const char *word;
 	bool eager = false;
-	int c, r = load_settings(&s);
+	/* Bad settings are refused, but after the options: --help still helps. */
+	int c, r, bad = load_settings(&s);
 
-	if (r)
-		return r;
 	while ((c = next_option(argc, argv, "+:et:nql:h", longopts, &word)) != -1) {
 		switch (c) {
 		case 'e':
@@ -260,6 +268,8 @@ static int cmd_run(int argc, char **argv)
 			return option_error(c, word);
 		}
 	}
+	if (bad)
+		return bad;
 	if (optind >= argc)
 		return cli_usage_error("missing command to run (gpulock run [OPTIONS] -- CMD...)");
 	if ((r = cli_check_lock_path(s.cfg.lock_path)) != 0)
@@ -299,10 +309,9 @@ static int cmd_wait(int argc, char **argv)
 	struct cli_settings s;
 	const char *word;
 	char who[256];
-	int c, fd, r = load_settings(&s);
+	/* Bad settings are refused, but after the options: --help still helps. */
+	int c, fd, r, bad = load_settings(&s);
 
-	if (r)
-		return r;
 	while ((c = next_option(argc, argv, "+:t:ql:h", longopts, &word)) != -1) {
 		if (c == 't' && (r = set_timeout(&s, optarg)) != 0)
 			return r;
@@ -317,6 +326,8 @@ static int cmd_wait(int argc, char **argv)
 		if (c == '?' || c == ':')
 			return option_error(c, word);
 	}
+	if (bad)
+		return bad;
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if ((r = cli_check_lock_path(s.cfg.lock_path)) != 0)
@@ -371,10 +382,9 @@ static int cmd_status(int argc, char **argv)
 	struct cli_settings s;
 	const char *slot_dir = getenv("CPU_RUN_SLOT_DIR"), *word;
 	bool json = false;
-	int c, r = load_settings(&s);
+	/* Bad settings are refused, but after the options: --help still helps. */
+	int c, r, bad = load_settings(&s);
 
-	if (r)
-		return r;
 	while ((c = next_option(argc, argv, "+:jl:d:h", longopts, &word)) != -1) {
 		if (c == 'j')
 			json = true;
@@ -389,6 +399,8 @@ static int cmd_status(int argc, char **argv)
 		if (c == '?' || c == ':')
 			return option_error(c, word);
 	}
+	if (bad)
+		return bad;
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	return cli_status(&s, json, slot_dir && *slot_dir ? slot_dir : "/tmp/cpu_run_slots");
@@ -401,10 +413,9 @@ static int cmd_doctor(int argc, char **argv)
 	                                         {NULL, 0, NULL, 0}};
 	struct cli_settings s;
 	const char *word;
-	int c, r = load_settings(&s);
+	/* Bad settings are refused, but after the options: --help still helps. */
+	int c, r, bad = load_settings(&s);
 
-	if (r)
-		return r;
 	while ((c = next_option(argc, argv, "+:l:h", longopts, &word)) != -1) {
 		if (c == 'l' && (r = set_lock(&s, optarg)) != 0)
 			return r;
@@ -415,6 +426,8 @@ static int cmd_doctor(int argc, char **argv)
 		if (c == '?' || c == ':')
 			return option_error(c, word);
 	}
+	if (bad)
+		return bad;
 	return cli_doctor(&s, optind < argc ? argv + optind : NULL);
 }
 

@@ -1,6 +1,7 @@
 /* gpulock, the command: every subcommand against real processes and the
  * fake driver, every exit code, every bad input. */
 #include "clit.h"
+#include "gl_lock.h"
 #include "harness.h"
 #include "procs.h"
 
@@ -110,6 +111,23 @@ START_TEST(run_exit_codes_are_the_commands)
 	expect(missing, 127, NULL, "no-such-command-here: command not found");
 	expect(noexec, 126, NULL, "not-executable: Permission denied");
 	expect(eager, 3, NULL, NULL);
+}
+END_TEST
+
+/* run --eager looks for its command before it waits for the lock: a typo
+ * is reported at once, not after the wait (which may be hours). */
+START_TEST(run_eager_finds_its_command_before_it_waits)
+{
+	const char *missing[] = {gpulock(), "run", "--eager", "--", "no-such-command-here", NULL};
+	struct child holder;
+
+	h_setup();
+	h_start_gpu_holder(&holder);
+	ck_assert_int_eq(setenv("PATH", "/usr/bin:/bin", 1), 0);
+	expect(missing, 127, NULL, "gpulock: no-such-command-here: command not found");
+	ck_assert_int_eq(gl_lock_is_held(h_lock), 1); /* the holder's still: nobody waited */
+	close(holder.in);
+	ck_assert_int_eq(h_wait(&holder, 30), 0);
 }
 END_TEST
 
@@ -532,6 +550,7 @@ int main(void)
 	tcase_add_test(tc, bad_input_is_refused_before_anything_runs);
 	tcase_add_test(tc, help_and_version);
 	tcase_add_test(tc, run_exit_codes_are_the_commands);
+	tcase_add_test(tc, run_eager_finds_its_command_before_it_waits);
 	tcase_add_test(tc, run_lazy_locks_only_gpu_commands);
 	tcase_add_test(tc, run_eager_holds_the_lock_for_the_tree);
 	tcase_add_test(tc, status_shows_holder_and_waiters);

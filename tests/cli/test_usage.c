@@ -54,6 +54,26 @@ START_TEST(each_command_has_its_help_both_ways)
 }
 END_TEST
 
+/* A bad setting in the environment is reported, but --help still helps:
+ * help is how a user finds out what the setting should be. */
+START_TEST(help_comes_whatever_the_settings)
+{
+	static const char *const bad[] = {"GPU_LOCK_ON_TIMEOUT=maybe", NULL};
+
+	h_setup();
+	for (int i = 0; commands[i]; i++) {
+		const char *flag[] = {gpulock(), commands[i], "--help", NULL};
+		char want[64], *out, *err;
+
+		ck_assert_int_eq(h_run(flag, bad, false, &out, &err), 0);
+		snprintf(want, sizeof want, "Usage: gpulock %s ", commands[i]);
+		ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s: %s", commands[i], out);
+		free(out);
+		free(err);
+	}
+}
+END_TEST
+
 START_TEST(the_overview_names_every_command)
 {
 	const char *help[] = {gpulock(), "help", NULL};
@@ -176,6 +196,7 @@ int main(void)
 	TCase *tc = tcase_create("usage");
 
 	tcase_add_test(tc, each_command_has_its_help_both_ways);
+	tcase_add_test(tc, help_comes_whatever_the_settings);
 	tcase_add_test(tc, the_overview_names_every_command);
 	tcase_add_test(tc, shell_init_lists_the_shells_it_accepts);
 	tcase_add_test(tc, usage_errors_name_the_problem_and_the_help);
