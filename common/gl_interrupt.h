@@ -13,7 +13,13 @@
  * would have. Afterwards the host's handlers are put back, unless the host
  * replaced them meanwhile. Signals whose disposition is the default or
  * ignore are left alone: the kernel acts on them as always. The mask is
- * never touched. */
+ * never touched.
+ *
+ * Limits: reading and replacing a disposition are two calls, so a handler
+ * another thread of the host installs in between is lost (there is no lock
+ * to share with the host's sigaction). A stop signal that comes before the
+ * wait starts (while the lock's holder is looked up) is handled by the
+ * host as usual but does not end the wait that follows. */
 #ifndef GL_INTERRUPT_H
 #define GL_INTERRUPT_H
 
