@@ -335,12 +335,16 @@ enum {
  * takes it (a prefix of one option only); else NULL. */
 static const char *takes_no_value(const struct option *longopts, const char *arg)
 {
-	const char *name = arg + 2;
-	size_t len = strcspn(name, "=");
 	const struct option *match = NULL;
+	const char *name;
 	int matches = 0;
+	size_t len;
 
-	if (strncmp(arg, "--", 2) != 0 || !name[len])
+	if (strncmp(arg, "--", 2) != 0)
+		return NULL;
+	name = arg + 2;
+	len = strcspn(name, "=");
+	if (!name[len])
 		return NULL;
 	for (const struct option *o = longopts; o->name; o++) {
 		if (strncmp(o->name, name, len) != 0)
