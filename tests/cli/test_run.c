@@ -131,14 +131,15 @@ END_TEST
 START_TEST(run_refuses_a_preload_path_ld_preload_cannot_hold)
 {
 	static const char *const bad[] = {"we ird", "co:lon", NULL};
-	char dir[300], lib[400], env[500], cwd[4096], rel[300], want[600];
-	const char *extra[] = {env, NULL};
+	char dir[300], lib[400], env[500], cwd[4096], rel[300], want[600], pre[4300];
+	const char *extra[] = {env, pre, NULL}; /* a sanitizer runtime stays first */
 	const char *run[] = {gpulock(), "run", "--", "sh", "-c", "echo ran", NULL};
 	const char *show[] = {gpulock(), "run", "--", "sh", "-c", "printf '%s\\n' \"$LD_PRELOAD\"",
 	                      NULL};
 	char *out, *err;
 
 	h_setup();
+	preload_env(pre, sizeof pre, "");
 	for (int i = 0; bad[i]; i++) {
 		snprintf(dir, sizeof dir, "%s/%s", h_dir, bad[i]);
 		ck_assert_int_eq(mkdir(dir, 0755), 0);
