@@ -161,7 +161,7 @@ START_TEST(run_refuses_a_preload_path_ld_preload_cannot_hold)
 	snprintf(env, sizeof env, "GPULOCK_PRELOAD=%s", rel);
 	ck_assert_int_eq(h_run(show, extra, false, &out, &err), 0);
 	snprintf(want, sizeof want, "%s\n", h_artifact("GL_PRELOAD"));
-	ck_assert_msg(strstr(out, want) && out[0] == '/', "LD_PRELOAD=%s", out);
+	ck_assert_msg(strstr(out, want) && !strstr(out, "rel.so"), "LD_PRELOAD=%s", out);
 	free(out);
 	free(err);
 	ck_assert_int_eq(chdir(cwd), 0);
