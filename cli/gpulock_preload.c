@@ -55,11 +55,11 @@ static const char *find_preload(void)
 
 const char *cli_preload_path(const char **why)
 {
-	const char *lib = find_preload();
+	const char *lib = find_preload(), *override = getenv("GPULOCK_PRELOAD");
 
 	*why = NULL;
 	if (!lib)
-		*why = getenv("GPULOCK_PRELOAD") && *getenv("GPULOCK_PRELOAD")
+		*why = override && *override
 		               ? "GPULOCK_PRELOAD names no library file"
 		               : "cannot find " PRELOAD_NAME " next to this program (or set "
 		                 "GPULOCK_PRELOAD)";
