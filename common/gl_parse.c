@@ -39,11 +39,18 @@ size_t gl_parse_decimal(const char *s, double *out)
 	v = (double)mant;
 	for (; dropped > 0 && v < HUGE_VAL; dropped--)
 		v *= 10;
-	if (frac) {
-		double scale = 1; /* exact: at most 10^18 */
-		while (frac-- > 0)
+	/* By exact powers of ten (10^22 at most), however many fraction digits
+	 * (leading zeros such as .000...1 are all counted): one division when
+	 * there are few, the usual case, and no overflow to infinity when
+	 * there are hundreds. */
+	while (frac > 0) {
+		int k = frac > 22 ? 22 : frac;
+		double scale = 1;
+
+		for (int i = 0; i < k; i++)
 			scale *= 10;
 		v /= scale;
+		frac -= k;
 	}
 	*out = v;
 	return i;

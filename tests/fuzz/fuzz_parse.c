@@ -48,14 +48,15 @@ static bool duration_ref(const char *s, double *ref)
 		return false;
 	while (*s) {
 		const char *u;
-		char num[512];
+		char *num;
 
 		n = number_len(s);
-		if (!n || n >= sizeof num || !s[n] || !(u = strchr(next, s[n])))
+		if (!n || !s[n] || !(u = strchr(next, s[n])))
 			return false;
-		memcpy(num, s, n);
-		num[n] = '\0';
+		num = strndup(s, n); /* any length: the parser takes any */
+		FUZZ_ASSERT(num);
 		*ref += strtod(num, NULL) * secs[u - units];
+		free(num);
 		next = u + 1;
 		s += n + 1;
 	}

@@ -33,6 +33,22 @@ START_TEST(duration_accepts_plain_and_fractional_seconds)
 }
 END_TEST
 
+/* Many fraction digits (found by fuzz_parse): a tiny number, not a 0 made
+ * by dividing by an infinite power of ten. */
+START_TEST(decimal_with_hundreds_of_fraction_digits)
+{
+	char s[320]; /* "0." then 316 zeros and a 5: 5e-317, a (denormal) double */
+	double v = -1;
+
+	memset(s, '0', sizeof s);
+	s[1] = '.';
+	s[sizeof s - 2] = '5';
+	s[sizeof s - 1] = '\0';
+	ck_assert_uint_eq(gl_parse_decimal(s, &v), sizeof s - 1);
+	ck_assert_msg(v > 4e-317 && v < 6e-317, "%g", v);
+}
+END_TEST
+
 START_TEST(duration_accepts_units_and_forever)
 {
 	static const struct {
@@ -318,6 +334,7 @@ Suite *parse_suite(void)
 	TCase *tc = tcase_create("parse");
 
 	tcase_add_test(tc, duration_accepts_plain_and_fractional_seconds);
+	tcase_add_test(tc, decimal_with_hundreds_of_fraction_digits);
 	tcase_add_test(tc, duration_accepts_units_and_forever);
 	tcase_add_test(tc, duration_rejects_junk);
 	tcase_add_test(tc, duration_rejects_out_of_range);
