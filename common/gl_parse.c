@@ -47,7 +47,7 @@ size_t gl_parse_decimal(const char *s, double *out)
 		int k = frac > 22 ? 22 : frac;
 		double scale = 1;
 
-		for (int i = 0; i < k; i++)
+		for (int p = 0; p < k; p++)
 			scale *= 10;
 		v /= scale;
 		frac -= k;

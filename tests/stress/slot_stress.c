@@ -14,8 +14,9 @@
  *
  * Arrivals are one at a time: a launcher is started under a flock on an
  * arrival file, which is let go once the newcomer has its place (it holds a
- * ticket or a slot) or has ended, so sequence numbers are the order of
- * arrival. Each job checks at its start:
+ * ticket, or its job has started) or has ended, so sequence numbers are the
+ * order of arrival. A slot alone is not a place yet: a launcher that finds
+ * a slot free gives it back and queues when it then sees tickets. Each job checks at its start:
  *   - at most SLOTS jobs are in, itself included (a killed job counts until
  *     it is on its way out, when the kernel frees its slot);
  *   - no earlier arrival that is still alive holds a ticket, i.e. still
@@ -99,7 +100,10 @@ static void visit(const struct gl_lock_entry *e, void *arg)
 {
 	struct snapshot *s = arg;
 
-	if (e->waiting || e->maj != s->maj || e->min != s->min || s->n >= s->cap)
+	/* Only exclusive locks are holdings: a launcher locks its own slot and
+	 * ticket exclusive, and others' tickets shared only to probe them or
+	 * wait on them, which is no place in the queue. */
+	if (e->waiting || !e->exclusive || e->maj != s->maj || e->min != s->min || s->n >= s->cap)
 		return;
 	for (size_t i = 0; i < s->nfiles; i++)
 		if (s->ino[i] == e->ino)
@@ -137,13 +141,13 @@ static size_t holdings(struct holding *out, size_t cap)
 	return s.n;
 }
 
-static int holds(pid_t pid, int ticket)
+static int holds_ticket(pid_t pid)
 {
 	static struct holding h[4096];
 	size_t n = holdings(h, 4096);
 
 	for (size_t i = 0; i < n; i++)
-		if (h[i].pid == pid && (ticket < 0 || h[i].ticket == ticket))
+		if (h[i].pid == pid && h[i].ticket)
 			return 1;
 	return 0;
 }
@@ -277,15 +281,15 @@ static int ended(pid_t pid)
 	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
 }
 
-/* Wait until the newcomer has its place in the queue or a slot, or has
- * ended. Returns 1 when it has a ticket (it queued). Polls the lock state:
- * there is no event for "took a ticket". */
+/* Wait until the newcomer has its place in the queue, or its job has
+ * started, or it has ended. Returns 1 when it has a ticket (it queued).
+ * Polls the lock state: there is no event for "took a ticket". */
 static int wait_placed(int seq, pid_t pid)
 {
 	for (;;) {
-		if (atomic_load(&b->job[seq].in) || ended(pid) || holds(pid, 0))
+		if (atomic_load(&b->job[seq].in) || ended(pid))
 			return 0;
-		if (holds(pid, 1))
+		if (holds_ticket(pid))
 			return 1;
 		usleep(200);
 	}
