@@ -109,6 +109,15 @@ static void collect(const struct gl_lock_entry *e, void *arg)
 
 	if (e->ino != c->ino || e->maj != c->maj || e->min != c->min)
 		return;
+	/* The kernel makes /proc/locks a page per read(2), taking its locks
+	 * anew for each: when locks come and go between two pages, a line can
+	 * be read twice (and "number 2 of 4 waiting" said of two waiters). A
+	 * process is listed once per kind of entry; pids of another pid
+	 * namespace (0) can't be told apart and all count. */
+	for (size_t i = 0; e->pid > 0 && i < c->n; i++)
+		if (c->out[i].pid == e->pid && c->out[i].waiting == e->waiting &&
+		    c->out[i].exclusive == e->exclusive)
+			return;
 	if (c->n < c->cap)
 		c->out[c->n++] = *e;
 	c->total++;

@@ -75,6 +75,42 @@ START_TEST(finds_holders_first_then_waiters)
 }
 END_TEST
 
+/* A line read twice, as a read of /proc/locks can show one when locks come
+ * and go between its pages, is one entry; entries of pid 0 (another pid
+ * namespace) are all kept. */
+START_TEST(a_line_read_twice_counts_once)
+{
+	char dir[200], path[220];
+	FILE *f;
+	struct gl_lock_entry e[8];
+	size_t total;
+
+	tp_make_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/locks", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("2: FLOCK  ADVISORY  WRITE 20 fe:00:42 0 EOF\n"
+	      "2: -> FLOCK  ADVISORY  WRITE 21 fe:00:42 0 EOF\n"
+	      "2: -> FLOCK  ADVISORY  WRITE 22 fe:00:42 0 EOF\n"
+	      "3: FLOCK  ADVISORY  WRITE 20 fe:00:42 0 EOF\n"
+	      "3: -> FLOCK  ADVISORY  WRITE 21 fe:00:42 0 EOF\n"
+	      "3: -> FLOCK  ADVISORY  WRITE 22 fe:00:42 0 EOF\n"
+	      "4: FLOCK  ADVISORY  READ 0 fe:00:42 0 EOF\n"
+	      "5: FLOCK  ADVISORY  READ 0 fe:00:42 0 EOF\n",
+	      f);
+	fclose(f);
+	ck_assert_int_eq(gl_proc_locks_find(path, makedev(0xfe, 0), 42, e, 8, &total), 0);
+	ck_assert_uint_eq(total, 5);
+	ck_assert_int_eq(e[0].pid, 20);
+	ck_assert_int_eq(e[1].pid, 0);
+	ck_assert_int_eq(e[2].pid, 0);
+	ck_assert(e[3].waiting);
+	ck_assert_int_eq(e[3].pid, 21);
+	ck_assert_int_eq(e[4].pid, 22);
+	unlink(path);
+}
+END_TEST
+
 /* A locks table that changes between reads, as /proc/locks does: a FIFO a
  * child writes one table into per opening. Before the next table it waits
  * for the reader to close (else the reader would read on into it). Returns
@@ -268,6 +304,7 @@ Suite *proc_suite(void)
 
 	tcase_add_test(tc, parses_holder_and_waiter_lines);
 	tcase_add_test(tc, finds_holders_first_then_waiters);
+	tcase_add_test(tc, a_line_read_twice_counts_once);
 	tcase_add_test(tc, find_held_reads_again_when_no_holder_shows);
 	tcase_add_test(tc, reads_own_process);
 	tcase_add_test(tc, flock_holder_is_who_inherited_the_lock);
