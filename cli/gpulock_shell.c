@@ -112,7 +112,7 @@ int cli_shell_init(int argc, char **argv)
 	if (!strstr(value, "$LIB") && !strchr(lib, '\n')) /* a comment is one line */
 		printf("# %s is not in a multiarch directory:\n"
 		       "# 32-bit programs will print a loader warning and run normally\n"
-		       "# (see the README's Limits on how to silence it).\n",
+		       "# (gpulock-preload(7), EXPORTING IT EVERYWHERE, says how to silence it).\n",
 		       lib);
 	if (strcmp(shell, "fish") == 0)
 		print_fish(value, lib);
