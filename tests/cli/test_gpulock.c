@@ -1,8 +1,8 @@
 /* gpulock, the command: every subcommand against real processes and the
  * fake driver, every exit code, every bad input. */
-#include "clit.h"
+#include "cli_harness.h"
 #include "gl_lock.h"
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>

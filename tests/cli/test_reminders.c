@@ -1,7 +1,7 @@
 /* Long waits are not silent: the preload, gpulock wait and cpu_run each
  * repeat a reminder line, the first after a minute of waiting. All three
  * wait side by side, so the suite spends that minute once. */
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>

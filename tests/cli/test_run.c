@@ -1,8 +1,8 @@
 /* gpulock run: which library the command gets in LD_PRELOAD, which settings
  * reach its environment, and what a wait that times out does, lazy and
  * eager. */
-#include "clit.h"
-#include "harness.h"
+#include "cli_harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>

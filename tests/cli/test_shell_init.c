@@ -3,8 +3,8 @@
  * gpulock and its library are installed into the test's directory, in the
  * multiarch layout where the build's libdir is one, so that the lines hold
  * the loader's literal $LIB as an installed copy prints it. */
-#include "clit.h"
-#include "harness.h"
+#include "cli_harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>

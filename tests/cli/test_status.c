@@ -2,7 +2,7 @@
  * has exited by the time the lock is held), cpu_run waiting for memory,
  * times that a stamp would make too long, a lock path in a missing
  * directory, and rows cut to a terminal's width. */
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 #include "gl_proc.h"
 

@@ -1,7 +1,7 @@
 /* What cpu_run does to the job's process: thread caps (and respect for
  * values already set), niceness, I/O class, CPU pinning; and the RAM guard:
  * admission by MemAvailable from a fake meminfo, and --mem-max. */
-#include "crh.h"
+#include "cpu_run_harness.h"
 
 #include <check.h>
 #include <sched.h>

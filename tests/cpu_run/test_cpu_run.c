@@ -3,7 +3,7 @@
  * of jobs and of waiters, thread caps, politeness, memory admission and the
  * max-wait policies. Every test has a hard timeout and synchronises on lock
  * states in /proc/locks or on lines from pipes, never on sleeps. */
-#include "crh.h"
+#include "cpu_run_harness.h"
 #include "procs.h"
 #include "gl_slots.h"
 

@@ -1,7 +1,7 @@
 /* cpu_run's settings as a user writes them: an empty variable means its
  * default, for every CPU_RUN_* variable; durations take units, and
  * "forever" waits with no deadline. */
-#include "crh.h"
+#include "cpu_run_harness.h"
 
 #include <check.h>
 #include <fcntl.h>

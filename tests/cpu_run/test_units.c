@@ -1,7 +1,7 @@
 /* The pieces under cpu_run, called directly: number and size parsing,
  * meminfo, and the slot core's API (open, fast path, queue, and the
  * read-only inspection gpulock status uses). */
-#include "crh.h"
+#include "cpu_run_harness.h"
 #include "gl_meminfo.h"
 #include "gl_parse.h"
 #include "gl_size.h"

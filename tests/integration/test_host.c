@@ -4,7 +4,7 @@
  * and a locale with a decimal comma. */
 #include "comma_locale.h"
 #include "gl_lock.h"
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>

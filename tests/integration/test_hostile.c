@@ -7,7 +7,7 @@
  * each kind is a test case of its own, which meson runs as a test of its
  * own (doc/HACKING.md). Every test runs in its own process (Check's fork
  * mode): some drop to nobody, some change directory. */
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>

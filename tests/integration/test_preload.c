@@ -3,7 +3,7 @@
  * escape hatches, bad settings, threads, and programs that never touch the
  * GPU. The fake cuInit records whether the lock was held when it ran. */
 #include "gl_config.h"
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>

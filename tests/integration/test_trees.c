@@ -2,7 +2,7 @@
  * independent jobs always take turns, and a descendant whose holder is gone
  * does not run unlocked. Every test has a hard timeout (a deadlock fails it)
  * and checks who held the lock when, from the fake driver's trace. */
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>

@@ -2,7 +2,7 @@
  * one): mutual exclusion under random kills and stops, 500 waiters, hand-off
  * after a crash, the host's signals, and a lock file deleted or replaced
  * while it is held. */
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 #include "gl_proc.h"
 

@@ -1,4 +1,4 @@
-#include "crh.h"
+#include "cpu_run_harness.h"
 #include "procs.h"
 #include "gl_slots.h"
 

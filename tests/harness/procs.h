@@ -1,7 +1,7 @@
 /* What every test program that runs real processes needs, whatever it runs:
  * waiting for a child with a deadline, reading a pipe to its end, and
  * synchronising on lock states read from /proc/locks rather than on sleeps.
- * tests/integration/harness.c and tests/cpu_run/crh.c build on these.
+ * preload_harness.c and cpu_run_harness.c, beside it, build on these.
  *
  * Temporary files: each test program makes one directory under $TMPDIR
  * (default /tmp), gl-test-XXXXXX, as it starts, and removes it with all
