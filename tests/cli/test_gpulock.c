@@ -119,7 +119,7 @@ END_TEST
 START_TEST(run_eager_finds_its_command_before_it_waits)
 {
 	const char *missing[] = {gpulock(), "run", "--eager", "--", "no-such-command-here", NULL};
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	h_start_gpu_holder(&holder);
@@ -166,7 +166,7 @@ START_TEST(run_eager_holds_the_lock_for_the_tree)
 	const char *held[] = {gpulock(), "run", "-e", "--", "sh", "-c", "echo $GPU_LOCK_HELD", NULL};
 	const char *nested[] = {gpulock(), "run", "-e", "--", "bash", h_artifact("GL_SEED_GPU_RUN"),
 	                        h_artifact("GL_CLIENT_DLSYM"), NULL};
-	struct child c;
+	struct tp_proc c;
 
 	h_setup();
 	h_spawn(&c, hold, NULL, false);
@@ -187,7 +187,7 @@ START_TEST(status_shows_holder_and_waiters)
 	const char *text[] = {gpulock(), "status", NULL};
 	char script[600], want[64], *out;
 	const char *json[] = {"sh", "-c", script, NULL};
-	struct child holder, w1, w2;
+	struct tp_proc holder, w1, w2;
 	const char *wargv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
 
 	h_setup();
@@ -233,7 +233,7 @@ END_TEST
 
 /* A slot directory of the test's with slot 1 held the old way (flock(1) on
  * the file, as cpu_run.sh takes it) by *holder, until its stdin closes. */
-static void hold_slot_one(char *dir, size_t dirlen, struct child *holder)
+static void hold_slot_one(char *dir, size_t dirlen, struct tp_proc *holder)
 {
 	static char slot[300];
 	const char *argv[] = {"flock", slot, "cat", NULL};
@@ -272,7 +272,7 @@ START_TEST(status_shows_cpu_run_slots_and_queue)
 	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "true", NULL};
 	const char *json[] = {"sh", "-c", script, NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
-	struct child holder, queued;
+	struct tp_proc holder, queued;
 
 	h_setup();
 	hold_slot_one(dir, sizeof dir, &holder);
@@ -309,7 +309,7 @@ START_TEST(status_counts_a_long_queue)
 	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "true", NULL};
 	const char *json[] = {"sh", "-c", script, NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
-	struct child holder, queued[QUEUED];
+	struct tp_proc holder, queued[QUEUED];
 
 	h_setup();
 	hold_slot_one(dir, sizeof dir, &holder);
@@ -337,7 +337,7 @@ START_TEST(status_counts_a_long_queue)
 END_TEST
 
 /* Its stderr, once the waiter has exited with status want. */
-static char *finish(struct child *c, int want)
+static char *finish(struct tp_proc *c, int want)
 {
 	char *err;
 
@@ -359,7 +359,7 @@ START_TEST(wait_blocks_until_free_without_taking_it)
 	const char *now[] = {gpulock(), "wait", "-t", "0", NULL};
 	static const char *const quiet_env[] = {"GPU_LOCK_QUIET=1", NULL};
 	char announce[300], held[300], *err;
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 
 	h_setup();
 	expect_exact(argv, NULL, 0, "", ""); /* free: returns at once, silently */

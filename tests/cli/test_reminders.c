@@ -48,7 +48,7 @@ START_TEST(each_waiter_reminds_after_a_minute)
 	const char *wait[] = {h_artifact("GL_GPULOCK"), "wait", NULL};
 	const char *slot_holder_argv[] = {"flock", slot1, "cat", NULL};
 	const char *queued[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", slots, "true", NULL};
-	struct child holder, slot_holder, gpu, waiter, cpu;
+	struct tp_proc holder, slot_holder, gpu, waiter, cpu;
 
 	h_setup();
 	snprintf(slots, sizeof slots, "%s/slots", h_dir);

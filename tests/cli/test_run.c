@@ -78,7 +78,7 @@ static void assert_locked_out(const char *entries, pid_t holder, char **err)
 START_TEST(run_adds_the_preload_past_a_stale_entry)
 {
 	char stale[256], want[8600], loader[512], *out, *err;
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	snprintf(stale, sizeof stale, "%s/old/lib/libgpulock_preload.so", h_dir);
@@ -214,7 +214,7 @@ START_TEST(run_expands_lib_and_platform_as_the_loader_does)
 {
 	char lib[PATH_MAX], entry[PATH_MAX], *err;
 	const char *platform = (const char *)getauxval(AT_PLATFORM);
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	loader_lib(lib, sizeof lib);
@@ -308,7 +308,7 @@ START_TEST(run_eager_times_out_with_75_whatever_on_timeout_says)
 	const char *busy[] = {gpulock(), "run", "-e", "-n", "--", "echo", "ran", NULL};
 	const char *free_lock[] = {gpulock(), "run", "-e", "-t", "5", "--", "sh", "-c",
 	                           "printf '%s\\n' \"$GPU_LOCK_ON_TIMEOUT\"", NULL};
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	preload_env(env_preload, sizeof env_preload, "");
@@ -336,7 +336,7 @@ START_TEST(run_lazy_timeouts_leave_the_status_to_the_command)
 	const char *bounded[] = {gpulock(), "run", "-t", "0.2", "--", h_artifact("GL_CLIENT_DLSYM"),
 	                         NULL};
 	char want[512], *err;
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	h_start_gpu_holder(&holder);

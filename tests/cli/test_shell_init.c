@@ -172,7 +172,7 @@ START_TEST(a_stale_entry_does_not_stop_the_lines)
 	const char *script = fish ? "set -gx LD_PRELOAD $argv[1]; source $argv[2]; exec $argv[3]"
 	                          : "LD_PRELOAD=$1; export LD_PRELOAD; . \"$2\"; exec \"$3\"";
 	static const char *const no_wait[] = {"GPU_LOCK_TIMEOUT=0", NULL};
-	struct child holder;
+	struct tp_proc holder;
 
 	install();
 	snprintf(stale, sizeof stale, "%s/old/lib/libgpulock_preload.so", h_dir);

@@ -102,7 +102,7 @@ START_TEST(status_names_who_holds_the_lock_for_gpu_run_sh)
 	const char *seed = h_artifact("GL_SEED_GPU_RUN");
 	const char *argv[] = {"bash", seed, "cat", NULL};
 	char dir[200], head[160], cmd[600], py[900], *out, *line;
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	snprintf(dir, sizeof dir, "%s/slots", h_dir);
@@ -137,7 +137,7 @@ START_TEST(status_names_the_job_of_cpu_run_sh)
 	const char *argv[] = {"bash", h_artifact("GL_SEED_CPU_RUN"), "cat", NULL};
 	char dir[200], env_dir[220], head[160], *out, *line;
 	const char *extra[] = {"CPU_RUN_SLOTS=1", env_dir, NULL};
-	struct child job;
+	struct tp_proc job;
 
 	h_setup();
 	snprintf(dir, sizeof dir, "%s/slots", h_dir);
@@ -232,7 +232,7 @@ START_TEST(status_never_waits_or_holds_longer_than_running)
 	const char *slot_argv[] = {"flock", slot, "cat", NULL};
 	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "true", NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
-	struct child holder, slot_holder, queued;
+	struct tp_proc holder, slot_holder, queued;
 	double age;
 
 	h_setup();
@@ -279,7 +279,7 @@ START_TEST(held_for_survives_a_waiter_that_truncates_the_file)
 {
 	const char *argv[] = {"bash", h_artifact("GL_SEED_GPU_RUN"), "true", NULL};
 	char dir[200], *out;
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 	struct timespec pause = {1, 500000000};
 	double locked;
 
@@ -310,7 +310,7 @@ START_TEST(status_shows_a_cpu_run_waiting_for_memory)
 	const char *argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "--mem-avail", "2G",
 	                      "true", NULL};
 	const char *extra[] = {"CPU_RUN_SLOTS=1", env_mem, NULL};
-	struct child w;
+	struct tp_proc w;
 	FILE *f;
 
 	h_setup();
@@ -407,7 +407,7 @@ START_TEST(status_rows_fit_the_terminal)
 {
 	char dir[200], pad[301], cmd[600], head[160], want[700], *out;
 	const char *argv[] = {"flock", h_lock, "sh", "-c", "cat", "sh", pad, NULL};
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	snprintf(dir, sizeof dir, "%s/slots", h_dir);

@@ -329,7 +329,7 @@ START_TEST(job_is_never_less_nice_than_its_caller)
 		static const char *const hold[] = {"-s", "1", NULL};
 		const char *argv[] = {"nice", "-n", "19", t_cpu_run(), "-s", "1", "-w", "0", "-t", "3",
 		                      t_job(), "info", NULL};
-		struct proc h;
+		struct tp_proc h;
 		char *out, *err, want[64];
 
 		t_job_hold(&h, "H", hold, NULL);
@@ -375,7 +375,7 @@ START_TEST(pin_binds_threads_cpus_by_slot)
 	unsigned cpus = usable_cpus();
 	cpu_set_t set;
 	int second = -1, seen = 0;
-	struct proc h;
+	struct tp_proc h;
 	char *out, want[64];
 
 	t_setup();
@@ -438,7 +438,7 @@ START_TEST(mem_avail_admits_when_there_is_enough)
 {
 	const char *extra[] = {meminfo_env, NULL};
 	const char *argv[] = {t_cpu_run(), "--mem-avail", "2G", t_job(), "run", "M", NULL};
-	struct proc p;
+	struct tp_proc p;
 	char *line;
 
 	mem_setup();
@@ -498,7 +498,7 @@ START_TEST(mem_admission_is_one_job_at_a_time)
 	const char *extra[] = {meminfo_env, NULL};
 	const char *a1[] = {t_cpu_run(), "-s", "2", "--mem-avail", "2G", t_job(), "run", "A", NULL};
 	const char *a2[] = {t_cpu_run(), "-s", "2", "--mem-avail", "2G", t_job(), "run", "B", NULL};
-	struct proc p1, p2;
+	struct tp_proc p1, p2;
 	char *line;
 
 	mem_setup();

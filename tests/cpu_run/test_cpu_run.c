@@ -76,7 +76,7 @@ END_TEST
 START_TEST(death_by_signal_is_the_commands)
 {
 	const char *argv[] = {t_cpu_run(), "sh", "-c", "kill -TERM $$", NULL};
-	struct proc p;
+	struct tp_proc p;
 
 	t_setup();
 	t_spawn(&p, argv, NULL);
@@ -329,7 +329,7 @@ START_TEST(slot_dir_unwritable_is_refused)
 {
 	const char *argv[] = {NULL, NULL, "run", "MARK", NULL};
 	char *err;
-	struct proc p;
+	struct tp_proc p;
 
 	t_setup();
 	/* Root may write anywhere: the test runs cpu_run as nobody. */
@@ -418,7 +418,7 @@ START_TEST(the_command_itself_holds_its_slot)
 {
 	static const char *const job[] = {"info", NULL};
 	const char *direct[] = {t_job(), "info", NULL};
-	struct proc p;
+	struct tp_proc p;
 	char *out, *base;
 	int fds_direct, fds;
 
@@ -448,7 +448,7 @@ END_TEST
 START_TEST(slot_held_by_flock_is_busy)
 {
 	const char *argv[] = {t_cpu_run(), "-s", "2", t_job(), "info", NULL};
-	struct proc h1, h2, w;
+	struct tp_proc h1, h2, w;
 	char *out;
 
 	t_setup();
@@ -477,7 +477,7 @@ START_TEST(slot_held_by_the_original_is_busy)
 	const char *seed[] = {t_seed(), t_job(), "run", "OLD", "hold", NULL};
 	const char *argv[] = {t_cpu_run(), t_job(), "run", "NEW", NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", NULL};
-	struct proc old, w;
+	struct tp_proc old, w;
 	char *line;
 
 	t_setup();
@@ -507,7 +507,7 @@ START_TEST(the_original_sees_our_slot_busy)
 	static const char *const args[] = {"-s", "1", NULL};
 	const char *seed[] = {t_seed(), t_job(), "run", "OLD", NULL};
 	static const char *const env[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_MAXWAIT=0", NULL};
-	struct proc p, old;
+	struct tp_proc p, old;
 	char *err;
 
 	t_setup();
@@ -541,7 +541,7 @@ END_TEST
 
 /* Start a waiter running "cr_job run TAG hold" and return once it holds its
  * ticket, so that the order of arrival is the order of the calls. */
-static void queue_waiter(struct proc *p, const char *tag, const char *const extra[])
+static void queue_waiter(struct tp_proc *p, const char *tag, const char *const extra[])
 {
 	const char *argv[] = {t_cpu_run(), "-s", "1", t_job(), "run", tag, "hold", NULL};
 
@@ -564,7 +564,7 @@ START_TEST(first_come_first_served)
 	enum { N = 6 };
 	static const char *const args[] = {"-s", "1", NULL};
 	const char *tags[N] = {"W0", "W1", "W2", "W3", "W4", "W5"};
-	struct proc holder, w[N];
+	struct tp_proc holder, w[N];
 	long long prev = 0;
 	char *err;
 
@@ -612,7 +612,7 @@ START_TEST(fifo_order_through_several_slots)
 	static const char *const args[] = {"-s", "3", NULL};
 	const char *argv[N][9];
 	char tags[N][8];
-	struct proc hold[SLOTS], w[N];
+	struct tp_proc hold[SLOTS], w[N];
 	long long t[N], round_end = 0;
 
 	t_setup();
@@ -668,7 +668,7 @@ END_TEST
 START_TEST(killed_job_frees_its_slot_at_once)
 {
 	static const char *const args[] = {"-s", "1", NULL};
-	struct proc a, b;
+	struct tp_proc a, b;
 	char *line;
 	double killed;
 
@@ -693,7 +693,7 @@ END_TEST
 START_TEST(killed_waiters_do_not_block_the_queue)
 {
 	static const char *const args[] = {"-s", "1", NULL};
-	struct proc h, w0, w1, w2, w3;
+	struct tp_proc h, w0, w1, w2, w3;
 	char *line;
 
 	t_setup();
@@ -746,7 +746,7 @@ START_TEST(newcomer_does_not_overtake_the_queue)
 	const char *extra[] = {env, NULL};
 	const char *head[] = {t_cpu_run(), "-s", "2", "--mem-avail", "2G", t_job(), "run", "HEAD", NULL};
 	const char *late[] = {t_cpu_run(), "-s", "2", t_job(), "run", "LATE", NULL};
-	struct proc h, n;
+	struct tp_proc h, n;
 	char *line;
 
 	t_setup();
@@ -799,7 +799,7 @@ START_TEST(quiet_silences_the_wait_lines)
 	static const char *const args[] = {"-s", "1", NULL};
 	static const char *const quiet[] = {"CPU_RUN_QUIET=1", NULL};
 	const char *qargv[] = {t_cpu_run(), "-s", "1", "-q", t_job(), "run", "Q", NULL};
-	struct proc h, w, q;
+	struct tp_proc h, w, q;
 	char *err;
 
 	t_setup();
@@ -831,7 +831,7 @@ START_TEST(wait_line_names_the_job_of_the_original)
 {
 	const char *seed[] = {t_seed(), t_job(), "run", "OLD", "hold", NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", NULL};
-	struct proc old, w;
+	struct tp_proc old, w;
 	char *line, want[600];
 	int job;
 
@@ -863,7 +863,7 @@ END_TEST
 START_TEST(wait_line_says_who_holds_the_slots)
 {
 	static const char *const args[] = {"-s", "1", NULL};
-	struct proc h, w;
+	struct tp_proc h, w;
 	char *line, want[64];
 
 	t_setup();
@@ -925,7 +925,7 @@ START_TEST(timeout_fail_exits_75)
 {
 	static const char *const args[] = {"-s", "1", "-w", "0.3", "--on-timeout=fail", NULL};
 	static const char *const hold[] = {"-s", "1", NULL};
-	struct proc h;
+	struct tp_proc h;
 	char *err;
 
 	t_setup();
@@ -953,7 +953,7 @@ START_TEST(timeout_runs_unslotted_still_capped)
 	static const char *const hold[] = {"-s", "1", NULL};
 	static const char *const info[] = {"info", NULL};
 	static const char *const envjob[] = {"env", "OMP_NUM_THREADS", NULL};
-	struct proc h, q;
+	struct tp_proc h, q;
 	char *out, *err;
 
 	t_setup();
@@ -970,7 +970,7 @@ START_TEST(timeout_runs_unslotted_still_capped)
 	/* A waiter that times out leaves the queue: the one behind it moves up. */
 	{
 		const char *argv[] = {t_cpu_run(), "-s", "1", "-w", "1000", t_job(), "run", "Q", NULL};
-		struct proc first;
+		struct tp_proc first;
 		const char *fargv[] = {t_cpu_run(), "-s", "1", "-w", "0.5", "--on-timeout=fail",
 		                       t_job(), "run", "F", NULL};
 
@@ -995,7 +995,7 @@ START_TEST(max_wait_zero_runs_at_once)
 {
 	static const char *const args[] = {"-s", "1", "-w", "0", NULL};
 	static const char *const hold[] = {"-s", "1", NULL};
-	struct proc h;
+	struct tp_proc h;
 	char *err;
 
 	t_setup();

@@ -105,7 +105,7 @@ static char *wait_outcome(const char *const argv[], const char *const extra[])
 {
 	double deadline = t_now() + 20 * t_scale();
 	char *text = malloc(64);
-	struct proc p;
+	struct tp_proc p;
 	int status;
 
 	t_spawn(&p, argv, extra);
@@ -241,7 +241,7 @@ START_TEST(max_wait_forever_waits_until_a_slot_frees)
 	for (int how = 0; how < 2; how++) {
 		const char *argv[12], *targv[] = {t_cpu_run(), "-s", "1", "-w", "0.5",
 		                                  "--on-timeout=fail", t_job(), "run", "T", NULL};
-		struct proc h, f, t;
+		struct tp_proc h, f, t;
 		char *line, *err;
 		int n = 0;
 
@@ -291,7 +291,7 @@ START_TEST(max_wait_takes_units)
 	const char *zero[] = {t_cpu_run(), "-s", "1", "-w", "0s", t_job(), "exit", "0", NULL};
 	const char *short_wait[] = {t_cpu_run(), "-s", "1", "-w", "0.3s", "--on-timeout=fail",
 	                            t_job(), "exit", "0", NULL};
-	struct proc h;
+	struct tp_proc h;
 	double t0;
 	char *err;
 

@@ -107,7 +107,7 @@ static bool inherited_setting(const char *entry)
 	return false;
 }
 
-void t_spawn_as(struct proc *p, const char *const argv[], const char *const extra[], uid_t uid)
+void t_spawn_as(struct tp_proc *p, const char *const argv[], const char *const extra[], uid_t uid)
 {
 	static char env_dir[192], env_log[192], env_tmp[192];
 	const char *env[1024];
@@ -161,7 +161,7 @@ void t_spawn_as(struct proc *p, const char *const argv[], const char *const extr
 	p->err = err[0];
 }
 
-void t_spawn(struct proc *p, const char *const argv[], const char *const extra[])
+void t_spawn(struct tp_proc *p, const char *const argv[], const char *const extra[])
 {
 	t_spawn_as(p, argv, extra, (uid_t)-1);
 }
@@ -173,7 +173,7 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-int t_wait(struct proc *p, double timeout)
+int t_wait(struct tp_proc *p, double timeout)
 {
 	int status = tp_wait(p->pid, timeout * t_scale());
 
@@ -202,7 +202,7 @@ bool t_readable(int fd)
 
 int t_run(const char *const argv[], const char *const extra[], char **out, char **err)
 {
-	struct proc p;
+	struct tp_proc p;
 
 	t_spawn(&p, argv, extra);
 	close_fd(&p.in);
@@ -284,7 +284,7 @@ const char *t_slot(unsigned k)
 	return path;
 }
 
-void t_flock_hold(struct proc *p, const char *path)
+void t_flock_hold(struct tp_proc *p, const char *path)
 {
 	const char *argv[] = {"flock", path, "cat", NULL};
 
@@ -292,7 +292,7 @@ void t_flock_hold(struct proc *p, const char *path)
 	t_wait_lock(path, p->pid, false);
 }
 
-void t_job_hold(struct proc *p, const char *tag, const char *const cpu_run_args[],
+void t_job_hold(struct tp_proc *p, const char *tag, const char *const cpu_run_args[],
                 const char *const extra[])
 {
 	const char *argv[32];

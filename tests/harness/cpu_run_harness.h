@@ -2,18 +2,13 @@
  * processes with pipes on all three stdio fds, and synchronisation on lock
  * states read from /proc/locks (who holds a slot, who waits, who holds a
  * ticket), never on sleeps. */
-#ifndef CRH_H
-#define CRH_H
+#ifndef GL_CPU_RUN_HARNESS_H
+#define GL_CPU_RUN_HARNESS_H
 
 #include <stdbool.h>
 #include <sys/types.h>
 
-struct proc {
-	pid_t pid;
-	int in;  /* its stdin: closing it ends a "cr_job run TAG hold" */
-	int out; /* its stdout */
-	int err; /* its stderr */
-};
+#include "procs.h"
 
 extern char t_dir[];   /* a fresh directory per test */
 extern char t_slots[]; /* t_dir/slots, exported as CPU_RUN_SLOT_DIR */
@@ -40,11 +35,11 @@ double t_now(void);
  * terminated "NAME=value" entries of extra (which win). uid: run as that
  * user (the caller must be root; argv[0] must be within its reach, see
  * t_share_programs), or (uid_t)-1. */
-void t_spawn_as(struct proc *p, const char *const argv[], const char *const extra[], uid_t uid);
-void t_spawn(struct proc *p, const char *const argv[], const char *const extra[]);
+void t_spawn_as(struct tp_proc *p, const char *const argv[], const char *const extra[], uid_t uid);
+void t_spawn(struct tp_proc *p, const char *const argv[], const char *const extra[]);
 /* Wait for exit (failing the test after timeout seconds, scaled). Returns the
  * exit status, or 128+signal. Closes the pipes. */
-int t_wait(struct proc *p, double timeout);
+int t_wait(struct tp_proc *p, double timeout);
 /* Everything until EOF (malloc'd). */
 char *t_read_all(int fd);
 /* One line (without '\n'), waiting at most timeout seconds (scaled): NULL
@@ -70,10 +65,10 @@ const char *t_slot(unsigned k);
 
 /* Start "flock PATH cat": util-linux flock(1) holding the file, as the
  * original tools do, until its stdin closes. Returns once it holds. */
-void t_flock_hold(struct proc *p, const char *path);
+void t_flock_hold(struct tp_proc *p, const char *path);
 /* Start cpu_run (with the args before the job) running "cr_job run TAG
  * hold"; returns once the job printed its line, i.e. it holds its slot. */
-void t_job_hold(struct proc *p, const char *tag, const char *const cpu_run_args[],
+void t_job_hold(struct tp_proc *p, const char *tag, const char *const cpu_run_args[],
                 const char *const extra[]);
 
 /* Lines of text containing needle. */

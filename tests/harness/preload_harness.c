@@ -108,7 +108,7 @@ static bool inherited_setting(const char *entry)
 	return false;
 }
 
-void h_spawn(struct child *c, const char *const argv[], const char *const extra[], bool preload)
+void h_spawn(struct tp_proc *c, const char *const argv[], const char *const extra[], bool preload)
 {
 	static char env_lock[260], env_trace[260], env_lib[4200], env_preload[4200];
 	const char *env[512];
@@ -153,7 +153,7 @@ void h_spawn(struct child *c, const char *const argv[], const char *const extra[
 	c->err = err[0];
 }
 
-int h_wait(struct child *c, double timeout)
+int h_wait(struct tp_proc *c, double timeout)
 {
 	return tp_wait(c->pid, timeout);
 }
@@ -165,7 +165,7 @@ char *h_read_all(int fd)
 
 int h_run(const char *const argv[], const char *const extra[], bool preload, char **out, char **err)
 {
-	struct child c;
+	struct tp_proc c;
 	int status;
 
 	h_spawn(&c, argv, extra, preload);
@@ -187,7 +187,7 @@ void h_wait_waiter(const char *path, pid_t pid)
 	tp_wait_lock(path, pid, true, 20);
 }
 
-void h_start_gpu_holder(struct child *c)
+void h_start_gpu_holder(struct tp_proc *c)
 {
 	static const char *const hold[] = {"CLIENT_HOLD=1", NULL};
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};

@@ -15,6 +15,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* A process started by a test, with pipes on its three stdio fds. */
+struct tp_proc {
+	pid_t pid;
+	int in;  /* its stdin: closing it releases a holding client or job */
+	int out; /* its stdout */
+	int err; /* its stderr */
+};
+
 /* Seconds on CLOCK_MONOTONIC. */
 double tp_now(void);
 /* Scale for time windows and deadlines: 10 under valgrind, else 1. */

@@ -25,7 +25,7 @@ static const char *host(void)
 START_TEST(ctrl_c_reaches_a_waiting_python_program)
 {
 	const char *argv[] = {"python3", h_artifact("GL_CLIENT_INTERRUPT_PY"), NULL};
-	struct child holder, py;
+	struct tp_proc holder, py;
 	char want[256], *line, *err;
 	double sent, took;
 
@@ -63,7 +63,7 @@ END_TEST
 static void stop_signal_test(int sig, const char *flags)
 {
 	const char *argv[] = {host(), "interrupt", flags, NULL};
-	struct child holder, c;
+	struct tp_proc holder, c;
 	char want[128], *out, *err;
 	double sent;
 
@@ -107,7 +107,7 @@ END_TEST
 START_TEST(a_stop_signal_without_a_handler_ends_the_process)
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
-	struct child holder, c;
+	struct tp_proc holder, c;
 
 	h_setup();
 	h_start_gpu_holder(&holder);
@@ -128,7 +128,7 @@ START_TEST(an_abandoned_wait_never_holds_the_lock_in_a_forked_child)
 {
 	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0.2", "GPU_LOCK_ON_TIMEOUT=run", NULL};
 	const char *argv[] = {host(), "timeout-fork", NULL};
-	struct child holder, c;
+	struct tp_proc holder, c;
 	char *line;
 	int child = 0;
 	unsigned r = 99;
@@ -192,7 +192,7 @@ START_TEST(settings_are_read_the_same_in_any_locale)
 {
 	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0.5", NULL};
 	const char *argv[] = {host(), "locale", NULL, NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char want[256], *out, *err;
 
 	h_setup();
@@ -216,7 +216,7 @@ START_TEST(a_host_with_a_large_static_tls_still_waits)
 {
 	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0.3", NULL};
 	const char *argv[] = {host(), "tls", NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char *out, *err;
 
 	h_setup();

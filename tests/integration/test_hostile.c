@@ -88,7 +88,7 @@ static const char *optional_artifact(const char *var, const char *test, const ch
 static int run(const char *const argv[], const char *const extra[], bool preload, pid_t *pid,
                char **out, char **err)
 {
-	struct child c;
+	struct tp_proc c;
 	int status;
 
 	h_spawn(&c, argv, extra, preload);
@@ -137,7 +137,7 @@ START_TEST(lock_file_of_another_user_mode_0600)
 {
 	const char *argv[] = {NULL, NULL};
 	const char *run_env[] = {"GPU_LOCK_ON_ERROR=run", NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char want[1024], *out, *err;
 	struct stat st;
 	pid_t pid;
@@ -187,7 +187,7 @@ END_TEST
 START_TEST(lock_file_of_another_user_mode_0644_is_locked_read_only)
 {
 	const char *argv[] = {NULL, NULL};
-	struct child holder, c;
+	struct tp_proc holder, c;
 	char *out, *err;
 	struct stat st;
 
@@ -284,7 +284,7 @@ static void preload_variant(const char *client, const char *value, int copies)
 	const char *prefix = getenv("GL_TEST_PRELOAD_PREFIX");
 	const char *extra[] = {env_preload, "CLIENT_HOLD=1", NULL};
 	const char *argv[] = {client, NULL};
-	struct child c;
+	struct tp_proc c;
 	char *err;
 
 	ck_assert_int_lt(snprintf(env_preload, sizeof env_preload, "LD_PRELOAD=%s%s%s",

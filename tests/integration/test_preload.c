@@ -38,7 +38,7 @@ static pid_t run_client(const char *var, const char *arg, const char *const extr
                         bool preload, int want_status, const char *want_out, char **err)
 {
 	const char *argv[] = {h_artifact(var), arg, NULL};
-	struct child c;
+	struct tp_proc c;
 	char *out, *e;
 	int status;
 
@@ -111,7 +111,7 @@ static void nvcc_test(const char *var)
 	const char *bin = getenv(var);
 	char *out;
 	pid_t pid;
-	struct child c;
+	struct tp_proc c;
 	const char *argv[] = {bin, NULL};
 
 	if (!bin || !*bin) {
@@ -144,7 +144,7 @@ END_TEST
 
 /* Starts a preloaded waiter and returns once the kernel lists it as blocked
  * on the lock. */
-static void start_waiter(struct child *c, const char *const extra[])
+static void start_waiter(struct tp_proc *c, const char *const extra[])
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_GPA"), "v2", NULL};
 
@@ -155,7 +155,7 @@ static void start_waiter(struct child *c, const char *const extra[])
 
 static char *waiter_err; /* the last finished waiter's stderr */
 
-static void finish_waiter(struct child *c, const char *want_err)
+static void finish_waiter(struct tp_proc *c, const char *want_err)
 {
 	char *out = h_read_all(c->out), *err = h_read_all(c->err);
 
@@ -171,7 +171,7 @@ static void finish_waiter(struct child *c, const char *want_err)
 /* An outside holder: argv runs with the lock held until its stdin closes. */
 static void waits_behind(const char *const holder_argv[])
 {
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 
 	h_setup();
 	h_spawn(&holder, holder_argv, NULL, false);
@@ -208,7 +208,7 @@ END_TEST
 
 START_TEST(wait_names_the_holder)
 {
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 	char want[128];
 
 	h_setup();
@@ -231,7 +231,7 @@ START_TEST(wait_names_who_holds_the_lock_for_gpu_run_sh)
 {
 	const char *seed = h_artifact("GL_SEED_GPU_RUN");
 	const char *argv[] = {"bash", seed, "cat", NULL};
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 	char want[700], *line;
 
 	h_setup();
@@ -251,7 +251,7 @@ END_TEST
 START_TEST(quiet_silences_the_wait)
 {
 	static const char *const quiet[] = {"GPU_LOCK_QUIET=1", NULL};
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 	char *out, *err;
 
 	h_setup();
@@ -269,7 +269,7 @@ END_TEST
 
 START_TEST(kill_9_of_the_holder_lets_the_waiter_in)
 {
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 
 	h_setup();
 	h_start_gpu_holder(&holder);
@@ -283,7 +283,7 @@ END_TEST
 START_TEST(timeout_fails_cuinit_with_46)
 {
 	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0.3", NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char *err;
 	pid_t pid;
 
@@ -302,7 +302,7 @@ END_TEST
 START_TEST(timeout_with_run_policy_proceeds_with_a_warning)
 {
 	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0", "GPU_LOCK_ON_TIMEOUT=run", NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char *err;
 
 	h_setup();
@@ -401,7 +401,7 @@ END_TEST
 static void no_lock_test(const char *setting)
 {
 	const char *env[] = {setting, NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char *err;
 	pid_t pid;
 
@@ -527,7 +527,7 @@ END_TEST
 
 START_TEST(lock_fd_is_close_on_exec)
 {
-	struct child holder;
+	struct tp_proc holder;
 	char fddir[64], link[384], target[300], info[384];
 	struct dirent *d;
 	DIR *dir;

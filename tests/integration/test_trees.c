@@ -76,7 +76,7 @@ START_TEST(forked_child_keeps_the_lock_after_its_parent_exits)
 {
 	const char *argv[] = {tree(), "fork-child-outlives", NULL};
 	const char *waiter_argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
-	struct child parent, waiter;
+	struct tp_proc parent, waiter;
 	char *out;
 
 	h_setup();
@@ -175,7 +175,7 @@ START_TEST(descendant_of_a_gone_holder_takes_the_lock_itself)
 {
 	char fifo[200], want[64], text[1024] = "", *rest, *err;
 	const char *argv[] = {tree(), "spawn-and-exit", tree(), "wait-then-init", fifo, NULL};
-	struct child holder, other;
+	struct tp_proc holder, other;
 	int late, fd;
 
 	h_setup();
@@ -312,7 +312,7 @@ END_TEST
 START_TEST(threads_racing_a_fork)
 {
 	const char *argv[] = {tree(), "fork-race", NULL};
-	struct child other, racer;
+	struct tp_proc other, racer;
 	char text[1024] = "", want[64], *rest;
 	int forked;
 

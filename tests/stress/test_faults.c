@@ -145,7 +145,7 @@ END_TEST
 START_TEST(hand_off_after_kill_9_is_immediate)
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 	char line[32] = {0};
 	double t0, t1;
 
@@ -174,7 +174,7 @@ END_TEST
 static void signals_test(const char *const extra[])
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_SIGNALS"), NULL};
-	struct child holder, host;
+	struct tp_proc holder, host;
 	char *out, *err;
 
 	h_setup();
@@ -244,7 +244,7 @@ static void wait_blocked(pid_t pid)
 static void swapped_test(bool recreate)
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
-	struct child holder, late;
+	struct tp_proc holder, late;
 	char *out, *err, want[96];
 
 	h_setup();
@@ -286,7 +286,7 @@ START_TEST(lock_file_deleted_while_waited_for)
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
 	static const char *const hold[] = {"CLIENT_HOLD=1", NULL};
-	struct child holder, first, second;
+	struct tp_proc holder, first, second;
 	char line[32] = {0};
 
 	h_setup();
