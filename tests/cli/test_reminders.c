@@ -81,11 +81,11 @@ START_TEST(each_waiter_reminds_after_a_minute)
 
 	close(holder.in);
 	close(slot_holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
-	ck_assert_int_eq(h_wait(&slot_holder, 30), 0);
-	ck_assert_int_eq(h_wait(&gpu, 30), 0);
-	ck_assert_int_eq(h_wait(&waiter, 30), 0);
-	ck_assert_int_eq(h_wait(&cpu, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(slot_holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(gpu.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(waiter.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(cpu.pid, 30), 0);
 }
 END_TEST
 

@@ -198,12 +198,12 @@ START_TEST(a_stale_entry_does_not_stop_the_lines)
 	ck_assert_str_eq(out, "cuInit=46\n");
 	snprintf(loader, sizeof loader, "ERROR: ld.so: object '%s' from LD_PRELOAD cannot be preloaded",
 	         stale);
-	ck_assert_msg(h_count(err, loader) == 1, "%s", err);
-	ck_assert_msg(h_count(err, "gave up waiting for the GPU lock") == 1, "%s", err);
+	ck_assert_msg(tp_count(err, loader) == 1, "%s", err);
+	ck_assert_msg(tp_count(err, "gave up waiting for the GPU lock") == 1, "%s", err);
 	free(out);
 	free(err);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 

@@ -127,7 +127,7 @@ START_TEST(status_names_who_holds_the_lock_for_gpu_run_sh)
 	ck_assert_str_eq(out, py);
 	free(out);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -160,7 +160,7 @@ START_TEST(status_names_the_job_of_cpu_run_sh)
 	ck_assert_str_eq(out, head);
 	free(out);
 	close(job.in);
-	ck_assert_int_eq(h_wait(&job, 30), 0);
+	ck_assert_int_eq(tp_wait(job.pid, 30), 0);
 }
 END_TEST
 
@@ -263,9 +263,9 @@ START_TEST(status_never_waits_or_holds_longer_than_running)
 
 	close(holder.in);
 	close(slot_holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
-	ck_assert_int_eq(h_wait(&slot_holder, 30), 0);
-	ck_assert_int_eq(h_wait(&queued, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(slot_holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(queued.pid, 30), 0);
 }
 END_TEST
 
@@ -299,8 +299,8 @@ START_TEST(held_for_survives_a_waiter_that_truncates_the_file)
 	ck_assert_str_eq(out, "True\n");
 	free(out);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
-	ck_assert_int_eq(h_wait(&waiter, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(waiter.pid, 30), 0);
 }
 END_TEST
 
@@ -347,7 +347,7 @@ START_TEST(status_shows_a_cpu_run_waiting_for_memory)
 	ck_assert_ptr_nonnull(f);
 	fputs("MemTotal:       16777216 kB\nMemAvailable:    4194304 kB\n", f);
 	fclose(f);
-	ck_assert_int_eq(h_wait(&w, 30), 0);
+	ck_assert_int_eq(tp_wait(w.pid, 30), 0);
 }
 END_TEST
 
@@ -447,7 +447,7 @@ START_TEST(status_rows_fit_the_terminal)
 	free(out);
 
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 

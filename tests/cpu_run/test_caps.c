@@ -422,7 +422,7 @@ static void set_meminfo(unsigned long long total_kib, unsigned long long avail_k
 	         "MemTotal:       %llu kB\nMemFree:         1000 kB\nMemAvailable:   %llu kB\n"
 	         "Buffers:          100 kB\n",
 	         total_kib, avail_kib);
-	t_write_file(meminfo, text);
+	tp_write_file(meminfo, text);
 }
 
 static void mem_setup(void)
@@ -453,16 +453,16 @@ START_TEST(mem_avail_admits_when_there_is_enough)
 	}
 	set_meminfo(16 * GIB, 1 * GIB);
 	t_spawn(&p, argv, extra);
-	line = t_read_line(p.err, 20);
+	line = tp_read_line(p.err, 20);
 	ck_assert_msg(strstr(line, "waiting for memory: MemAvailable is 1 GiB, --mem-avail needs 2 GiB"),
 	              "%s", line);
 	free(line);
-	ck_assert(!t_readable(p.out));
+	ck_assert(!tp_readable(p.out));
 	set_meminfo(16 * GIB, 3 * GIB);
-	line = t_read_line(p.out, 20);
+	line = tp_read_line(p.out, 20);
 	ck_assert_msg(line && strncmp(line, "M ", 2) == 0, "%s", line ? line : "EOF");
 	free(line);
-	line = t_read_line(p.err, 20);
+	line = tp_read_line(p.err, 20);
 	ck_assert_msg(strstr(line, "got slot 1 of 3 after"), "%s", line);
 	free(line);
 	ck_assert_int_eq(t_wait(&p, 20), 0);
@@ -504,20 +504,20 @@ START_TEST(mem_admission_is_one_job_at_a_time)
 	mem_setup();
 	set_meminfo(16 * GIB, 1 * GIB);
 	t_spawn(&p1, a1, extra);
-	line = t_read_line(p1.err, 20); /* waiting for memory, as the head, with its slot */
+	line = tp_read_line(p1.err, 20); /* waiting for memory, as the head, with its slot */
 	free(line);
 	t_wait_lock(t_slot(1), p1.pid, false);
 	t_spawn(&p2, a2, extra);
 	t_wait_ticket(p2.pid);
 	/* The second one queues behind the first, not beside it: slot 2 stays
 	 * free, and it does not look at memory until the first has started. */
-	ck_assert(!t_lock_state(t_slot(2), p2.pid, false));
-	ck_assert(!t_lock_state(t_slot(2), p2.pid, true));
+	ck_assert(!tp_lock_state(t_slot(2), p2.pid, false));
+	ck_assert(!tp_lock_state(t_slot(2), p2.pid, true));
 	set_meminfo(16 * GIB, 8 * GIB);
-	line = t_read_line(p1.out, 20);
+	line = tp_read_line(p1.out, 20);
 	ck_assert_msg(line && strncmp(line, "A ", 2) == 0, "%s", line ? line : "EOF");
 	free(line);
-	line = t_read_line(p2.out, 20);
+	line = tp_read_line(p2.out, 20);
 	ck_assert_msg(line && strncmp(line, "B ", 2) == 0, "%s", line ? line : "EOF");
 	free(line);
 	ck_assert_int_eq(t_wait(&p1, 20), 0);

@@ -24,16 +24,6 @@ char t_dir[128];
 char t_slots[144];
 char t_log[144];
 
-double t_now(void)
-{
-	return tp_now();
-}
-
-double t_scale(void)
-{
-	return tp_scale();
-}
-
 void t_setup(void)
 {
 	tp_make_dir(t_dir, sizeof t_dir);
@@ -175,29 +165,12 @@ static void close_fd(int *fd)
 
 int t_wait(struct tp_proc *p, double timeout)
 {
-	int status = tp_wait(p->pid, timeout * t_scale());
+	int status = tp_wait(p->pid, timeout * tp_scale());
 
 	close_fd(&p->in);
 	close_fd(&p->out);
 	close_fd(&p->err);
 	return status;
-}
-
-char *t_read_all(int fd)
-{
-	return tp_read_all(fd);
-}
-
-char *t_read_line(int fd, double timeout)
-{
-	return tp_read_line(fd, timeout);
-}
-
-bool t_readable(int fd)
-{
-	struct pollfd pf = {.fd = fd, .events = POLLIN};
-
-	return poll(&pf, 1, 0) == 1;
 }
 
 int t_run(const char *const argv[], const char *const extra[], char **out, char **err)
@@ -210,14 +183,9 @@ int t_run(const char *const argv[], const char *const extra[], char **out, char 
 	return t_wait(&p, 30);
 }
 
-bool t_lock_state(const char *path, pid_t pid, bool waiting)
-{
-	return tp_lock_state(path, pid, waiting);
-}
-
 void t_wait_lock(const char *path, pid_t pid, bool waiting)
 {
-	tp_wait_lock(path, pid, waiting, 20 * t_scale());
+	tp_wait_lock(path, pid, waiting, 20 * tp_scale());
 }
 
 static bool has_ticket(pid_t pid)
@@ -236,17 +204,17 @@ static bool has_ticket(pid_t pid)
 
 void t_wait_ticket(pid_t pid)
 {
-	double deadline = t_now() + 20 * t_scale();
+	double deadline = tp_now() + 20 * tp_scale();
 
 	while (!has_ticket(pid)) {
-		ck_assert_msg(t_now() < deadline, "pid %d never queued", (int)pid);
+		ck_assert_msg(tp_now() < deadline, "pid %d never queued", (int)pid);
 		usleep(1000);
 	}
 }
 
 void t_wait_follows(pid_t waiter, pid_t pred)
 {
-	double deadline = t_now() + 20 * t_scale();
+	double deadline = tp_now() + 20 * tp_scale();
 	char path[240] = "";
 
 	while (!path[0]) {
@@ -259,7 +227,7 @@ void t_wait_follows(pid_t waiter, pid_t pred)
 			if (t[i].live && t[i].pid == pred)
 				snprintf(path, sizeof path, "%s/" GL_SLOTS_TICKET_PREFIX "%llu",
 				         t_slots, t[i].number);
-		ck_assert_msg(path[0] || t_now() < deadline, "pid %d holds no ticket", (int)pred);
+		ck_assert_msg(path[0] || tp_now() < deadline, "pid %d holds no ticket", (int)pred);
 		if (!path[0])
 			usleep(1000);
 	}
@@ -308,27 +276,8 @@ void t_job_hold(struct tp_proc *p, const char *tag, const char *const cpu_run_ar
 	argv[n++] = "hold";
 	argv[n] = NULL;
 	t_spawn(p, argv, extra);
-	line = t_read_line(p->out, 20);
+	line = tp_read_line(p->out, 20);
 	ck_assert_msg(line && strncmp(line, tag, strlen(tag)) == 0, "job %s did not start: '%s'", tag,
 	              line ? line : "(EOF)");
 	free(line);
-}
-
-int t_count(const char *text, const char *needle)
-{
-	return tp_count(text, needle);
-}
-
-void t_write_file(const char *path, const char *text)
-{
-	char tmp[256];
-	int fd;
-
-	/* Written aside and renamed: a reader never sees half of it. */
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	ck_assert_int_eq(rename(tmp, path), 0);
 }

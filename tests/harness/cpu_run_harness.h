@@ -26,9 +26,6 @@ const char *t_seed(void);    /* the original cpu_run.sh */
  * tree (a clone in a 0700 home): copies of the three into t_dir, which
  * the three functions above name from then on. After t_setup. */
 void t_share_programs(void);
-/* Scale for time windows: 10 under valgrind. */
-double t_scale(void);
-double t_now(void);
 
 /* Spawn argv with a clean environment (no CPU_RUN_* or thread variables from
  * whoever runs the tests) plus CPU_RUN_SLOT_DIR, CR_LOG and the NULL-
@@ -40,20 +37,12 @@ void t_spawn(struct tp_proc *p, const char *const argv[], const char *const extr
 /* Wait for exit (failing the test after timeout seconds, scaled). Returns the
  * exit status, or 128+signal. Closes the pipes. */
 int t_wait(struct tp_proc *p, double timeout);
-/* Everything until EOF (malloc'd). */
-char *t_read_all(int fd);
-/* One line (without '\n'), waiting at most timeout seconds (scaled): NULL
- * on EOF, failure of the test on timeout. */
-char *t_read_line(int fd, double timeout);
-/* Is there output to read right now? */
-bool t_readable(int fd);
 /* Spawn, close stdin, collect stdout and stderr, wait. Returns the status. */
 int t_run(const char *const argv[], const char *const extra[], char **out, char **err);
 
 /* Wait until pid holds (waiting false) or waits for (true) a flock on path.
  * pid 0: anyone. */
 void t_wait_lock(const char *path, pid_t pid, bool waiting);
-bool t_lock_state(const char *path, pid_t pid, bool waiting);
 /* Wait until pid holds a live ticket in t_slots. */
 void t_wait_ticket(pid_t pid);
 /* Wait until waiter blocks on the ticket of pred (its predecessor). */
@@ -70,9 +59,5 @@ void t_flock_hold(struct tp_proc *p, const char *path);
  * hold"; returns once the job printed its line, i.e. it holds its slot. */
 void t_job_hold(struct tp_proc *p, const char *tag, const char *const cpu_run_args[],
                 const char *const extra[]);
-
-/* Lines of text containing needle. */
-int t_count(const char *text, const char *needle);
-void t_write_file(const char *path, const char *text);
 
 #endif

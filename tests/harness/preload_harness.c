@@ -153,16 +153,6 @@ void h_spawn(struct tp_proc *c, const char *const argv[], const char *const extr
 	c->err = err[0];
 }
 
-int h_wait(struct tp_proc *c, double timeout)
-{
-	return tp_wait(c->pid, timeout);
-}
-
-char *h_read_all(int fd)
-{
-	return tp_read_all(fd);
-}
-
 int h_run(const char *const argv[], const char *const extra[], bool preload, char **out, char **err)
 {
 	struct tp_proc c;
@@ -171,7 +161,7 @@ int h_run(const char *const argv[], const char *const extra[], bool preload, cha
 	h_spawn(&c, argv, extra, preload);
 	close(c.in);
 	tp_collect(c.out, c.err, out, err);
-	status = h_wait(&c, 30);
+	status = tp_wait(c.pid, 30);
 	close(c.out);
 	close(c.err);
 	return status;
@@ -197,21 +187,4 @@ void h_start_gpu_holder(struct tp_proc *c)
 	ck_assert_int_gt(read(c->out, line, sizeof line - 1), 0);
 	ck_assert_str_eq(line, "cuInit=0\n");
 	h_wait_holder(h_lock, c->pid);
-}
-
-int h_count(const char *text, const char *needle)
-{
-	return tp_count(text, needle);
-}
-
-char *h_slurp(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *s;
-
-	if (fd < 0)
-		return strdup("");
-	s = h_read_all(fd);
-	close(fd);
-	return s;
 }

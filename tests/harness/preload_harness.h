@@ -32,11 +32,6 @@ const char *h_artifact(const char *var);
 /* Spawn argv with the test environment plus extra "NAME=value" entries
  * (NULL-terminated, may be NULL); LD_PRELOAD gets our library if preload. */
 void h_spawn(struct tp_proc *c, const char *const argv[], const char *const extra[], bool preload);
-/* Wait for exit, failing the test if it takes longer than timeout seconds.
- * Returns the exit status (WEXITSTATUS), or 128+signal. */
-int h_wait(struct tp_proc *c, double timeout);
-/* Everything the fd delivers until EOF (malloc'd, NUL-terminated). */
-char *h_read_all(int fd);
 /* Spawn, wait, and collect stdout/stderr. Returns the exit status. */
 int h_run(const char *const argv[], const char *const extra[], bool preload, char **out, char **err);
 
@@ -47,9 +42,5 @@ void h_start_gpu_holder(struct tp_proc *c);
 /* Wait until pid (0: anyone) holds, or pid waits for, the lock at path. */
 void h_wait_holder(const char *path, pid_t pid);
 void h_wait_waiter(const char *path, pid_t pid);
-
-/* Number of lines of text that contain needle. */
-int h_count(const char *text, const char *needle);
-char *h_slurp(const char *path);
 
 #endif

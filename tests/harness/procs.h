@@ -89,5 +89,12 @@ int tp_run_suites(Suite *first, ...);
 
 /* Lines of text that contain needle. */
 int tp_count(const char *text, const char *needle);
+/* The whole file (malloc'd); "" where it cannot be opened. */
+char *tp_slurp(const char *path);
+/* Is there something to read on fd right now? */
+bool tp_readable(int fd);
+/* Write text to path whole: written aside and renamed, so that a reader
+ * never sees half of it. Fails the test where it cannot. */
+void tp_write_file(const char *path, const char *text);
 
 #endif

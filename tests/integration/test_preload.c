@@ -24,12 +24,12 @@ static char expect[256];
  * the driver's cuInit ran. */
 static void assert_trace(const char *entry, pid_t pid, int held)
 {
-	char *trace = h_slurp(h_trace);
+	char *trace = tp_slurp(h_trace);
 
 	snprintf(expect, sizeof expect, "%s pid=%d held=%d", entry, (int)pid, held);
-	ck_assert_msg(h_count(trace, expect) >= 1, "trace lacks '%s':\n%s", expect, trace);
+	ck_assert_msg(tp_count(trace, expect) >= 1, "trace lacks '%s':\n%s", expect, trace);
 	snprintf(expect, sizeof expect, "%s pid=%d held=%d", entry, (int)pid, !held);
-	ck_assert_msg(h_count(trace, expect) == 0, "trace has '%s':\n%s", expect, trace);
+	ck_assert_msg(tp_count(trace, expect) == 0, "trace has '%s':\n%s", expect, trace);
 	free(trace);
 }
 
@@ -44,9 +44,9 @@ static pid_t run_client(const char *var, const char *arg, const char *const extr
 
 	h_spawn(&c, argv, extra, preload);
 	close(c.in);
-	out = h_read_all(c.out);
-	e = h_read_all(c.err);
-	status = h_wait(&c, 30);
+	out = tp_read_all(c.out);
+	e = tp_read_all(c.err);
+	status = tp_wait(c.pid, 30);
 	ck_assert_msg(status == want_status, "%s exited %d, not %d; stderr:\n%s", var, status,
 	              want_status, e);
 	ck_assert_str_eq(out, want_out); /* the preload never writes to stdout */
@@ -121,9 +121,9 @@ static void nvcc_test(const char *var)
 	h_setup();
 	h_spawn(&c, argv, NULL, true);
 	close(c.in);
-	out = h_read_all(c.out);
-	free(h_read_all(c.err));
-	ck_assert_int_eq(h_wait(&c, 60), 0);
+	out = tp_read_all(c.out);
+	free(tp_read_all(c.err));
+	ck_assert_int_eq(tp_wait(c.pid, 60), 0);
 	ck_assert_ptr_nonnull(strstr(out, "cuda="));
 	pid = c.pid;
 	assert_trace("cuInit", pid, 1);
@@ -157,12 +157,12 @@ static char *waiter_err; /* the last finished waiter's stderr */
 
 static void finish_waiter(struct tp_proc *c, const char *want_err)
 {
-	char *out = h_read_all(c->out), *err = h_read_all(c->err);
+	char *out = tp_read_all(c->out), *err = tp_read_all(c->err);
 
-	ck_assert_int_eq(h_wait(c, 30), 0);
+	ck_assert_int_eq(tp_wait(c->pid, 30), 0);
 	ck_assert_str_eq(out, "cuInit=0\n");
-	ck_assert_msg(h_count(err, want_err) == 1, "stderr lacks '%s':\n%s", want_err, err);
-	ck_assert_msg(h_count(err, "got the GPU lock") == 1, "stderr:\n%s", err);
+	ck_assert_msg(tp_count(err, want_err) == 1, "stderr lacks '%s':\n%s", want_err, err);
+	ck_assert_msg(tp_count(err, "got the GPU lock") == 1, "stderr:\n%s", err);
 	assert_trace("cuInit", c->pid, 1);
 	free(out);
 	waiter_err = err;
@@ -179,7 +179,7 @@ static void waits_behind(const char *const holder_argv[])
 	start_waiter(&waiter, NULL);
 	close(holder.in); /* release */
 	finish_waiter(&waiter, "waiting for the GPU lock");
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 
 START_TEST(waits_for_util_linux_flock)
@@ -219,9 +219,9 @@ START_TEST(wait_names_the_holder)
 	snprintf(want, sizeof want, "held by pid %d (", (int)holder.pid);
 	close(holder.in);
 	finish_waiter(&waiter, want);
-	ck_assert_msg(h_count(waiter_err, "client_dlsym") == 1 || getenv("GL_UNDER_VALGRIND"),
+	ck_assert_msg(tp_count(waiter_err, "client_dlsym") == 1 || getenv("GL_UNDER_VALGRIND"),
 	              "stderr:\n%s", waiter_err);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -244,7 +244,7 @@ START_TEST(wait_names_who_holds_the_lock_for_gpu_run_sh)
 	snprintf(want, sizeof want, "held by pid %d (bash %s cat) for ", (int)holder.pid, seed);
 	close(holder.in);
 	finish_waiter(&waiter, want);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -258,9 +258,9 @@ START_TEST(quiet_silences_the_wait)
 	h_start_gpu_holder(&holder);
 	start_waiter(&waiter, quiet);
 	close(holder.in);
-	out = h_read_all(waiter.out);
-	err = h_read_all(waiter.err);
-	ck_assert_int_eq(h_wait(&waiter, 30), 0);
+	out = tp_read_all(waiter.out);
+	err = tp_read_all(waiter.err);
+	ck_assert_int_eq(tp_wait(waiter.pid, 30), 0);
 	ck_assert_str_eq(out, "cuInit=0\n");
 	ck_assert_str_eq(err, "");
 	assert_trace("cuInit", waiter.pid, 1);
@@ -275,7 +275,7 @@ START_TEST(kill_9_of_the_holder_lets_the_waiter_in)
 	h_start_gpu_holder(&holder);
 	start_waiter(&waiter, NULL);
 	kill(holder.pid, SIGKILL);
-	ck_assert_int_eq(h_wait(&holder, 30), 128 + SIGKILL);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 128 + SIGKILL);
 	finish_waiter(&waiter, "waiting for the GPU lock");
 }
 END_TEST
@@ -290,12 +290,12 @@ START_TEST(timeout_fails_cuinit_with_46)
 	h_setup();
 	h_start_gpu_holder(&holder);
 	pid = run_client("GL_CLIENT_DLSYM", NULL, env, true, 1, "cuInit=46\n", &err);
-	ck_assert_int_eq(h_count(err, "gave up waiting for the GPU lock"), 1);
-	ck_assert_int_eq(h_count(err, "after 0.3s (GPU_LOCK_TIMEOUT)"), 1);
+	ck_assert_int_eq(tp_count(err, "gave up waiting for the GPU lock"), 1);
+	ck_assert_int_eq(tp_count(err, "after 0.3s (GPU_LOCK_TIMEOUT)"), 1);
 	snprintf(expect, sizeof expect, "cuInit pid=%d", (int)pid);
-	ck_assert_int_eq(h_count(h_slurp(h_trace), expect), 0); /* the driver never ran */
+	ck_assert_int_eq(tp_count(tp_slurp(h_trace), expect), 0); /* the driver never ran */
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -308,10 +308,10 @@ START_TEST(timeout_with_run_policy_proceeds_with_a_warning)
 	h_setup();
 	h_start_gpu_holder(&holder);
 	run_client("GL_CLIENT_DLSYM", NULL, env, true, 0, "cuInit=0\n", &err);
-	ck_assert_int_eq(h_count(err, "gave up waiting"), 1);
-	ck_assert_int_eq(h_count(err, "running without the GPU lock (GPU_LOCK_ON_TIMEOUT=run)"), 1);
+	ck_assert_int_eq(tp_count(err, "gave up waiting"), 1);
+	ck_assert_int_eq(tp_count(err, "running without the GPU lock (GPU_LOCK_ON_TIMEOUT=run)"), 1);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -328,13 +328,13 @@ static void unusable_test(const char *path, const char *reason)
 	snprintf(env_path, sizeof env_path, "GPU_LOCK_PATH=%s", path);
 	pid = run_client("GL_CLIENT_GPA", "v2", env, true, 1, "cuInit=304\n", &err);
 	snprintf(want, sizeof want, "cannot use the GPU lock %s: %s", path, reason);
-	ck_assert_msg(h_count(err, want) == 1, "stderr lacks '%s':\n%s", want, err);
-	ck_assert_int_eq(h_count(err, "GPU_LOCK_ON_ERROR=run"), 1);
+	ck_assert_msg(tp_count(err, want) == 1, "stderr lacks '%s':\n%s", want, err);
+	ck_assert_int_eq(tp_count(err, "GPU_LOCK_ON_ERROR=run"), 1);
 	snprintf(expect, sizeof expect, "cuInit pid=%d", (int)pid);
-	ck_assert_int_eq(h_count(h_slurp(h_trace), expect), 0);
+	ck_assert_int_eq(tp_count(tp_slurp(h_trace), expect), 0);
 
 	run_client("GL_CLIENT_GPA", "v2", run_env, true, 0, "cuInit=0\n", &err);
-	ck_assert_int_eq(h_count(err, "running without the GPU lock (GPU_LOCK_ON_ERROR=run)"), 1);
+	ck_assert_int_eq(tp_count(err, "running without the GPU lock (GPU_LOCK_ON_ERROR=run)"), 1);
 }
 
 START_TEST(unusable_missing_directory)
@@ -414,7 +414,7 @@ static void no_lock_test(const char *setting)
 	run_client("GL_CLIENT_GPA", "v2", env, true, 0, "cuInit=0\n", &err);
 	ck_assert_str_eq(err, "");
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 
 START_TEST(psrun_skip_gpu_lock)
@@ -449,8 +449,8 @@ START_TEST(bad_values_warn_once_and_use_the_default)
 		snprintf(setting, sizeof setting, "GPU_LOCK_TIMEOUT=%s", values[i]);
 		pid = run_client("GL_CLIENT_THREADS", NULL, env, true, 0, "cuInit=0\n", &err);
 		snprintf(want, sizeof want, "GPU_LOCK_TIMEOUT='%s': expected a duration", values[i]);
-		ck_assert_msg(h_count(err, want) == 1, "want one '%s' in:\n%s", want, err);
-		ck_assert_int_eq(h_count(err, "gpulock:"), 1);
+		ck_assert_msg(tp_count(err, want) == 1, "want one '%s' in:\n%s", want, err);
+		ck_assert_int_eq(tp_count(err, "gpulock:"), 1);
 		assert_trace("cuInit", pid, 1);
 	}
 }
@@ -487,8 +487,8 @@ START_TEST(bad_lock_path_falls_back_to_the_default_path_warning_once)
 	run_client("GL_CLIENT_THREADS", NULL, env, true, 0, "cuInit=0\n", &err);
 	if (!existed)
 		unlink(GL_DEFAULT_LOCK_PATH);
-	ck_assert_int_eq(h_count(err, "GPU_LOCK_PATH='relative.lock': expected an absolute path"), 1);
-	ck_assert_int_eq(h_count(err, "GPU_LOCK_QUIET='maybe': expected 1 or 0"), 1);
+	ck_assert_int_eq(tp_count(err, "GPU_LOCK_PATH='relative.lock': expected an absolute path"), 1);
+	ck_assert_int_eq(tp_count(err, "GPU_LOCK_QUIET='maybe': expected 1 or 0"), 1);
 	ck_assert_int_eq(access("relative.lock", F_OK), -1);
 }
 END_TEST
@@ -501,13 +501,13 @@ START_TEST(threads_take_the_lock_once)
 
 	h_setup();
 	pid = run_client("GL_CLIENT_THREADS", NULL, env, true, 0, "cuInit=0\n", &err);
-	ck_assert_msg(h_count(err, "took the GPU lock") == 1, "stderr:\n%s", err);
-	ck_assert_int_eq(h_count(err, "cuInit reached through dlsym"), 1);
-	trace = h_slurp(h_trace);
+	ck_assert_msg(tp_count(err, "took the GPU lock") == 1, "stderr:\n%s", err);
+	ck_assert_int_eq(tp_count(err, "cuInit reached through dlsym"), 1);
+	trace = tp_slurp(h_trace);
 	snprintf(expect, sizeof expect, "cuInit pid=%d held=1", (int)pid);
-	ck_assert_int_eq(h_count(trace, expect), 16);
+	ck_assert_int_eq(tp_count(trace, expect), 16);
 	snprintf(expect, sizeof expect, "cuInit pid=%d held=0", (int)pid);
-	ck_assert_int_eq(h_count(trace, expect), 0);
+	ck_assert_int_eq(tp_count(trace, expect), 0);
 }
 END_TEST
 
@@ -518,10 +518,11 @@ START_TEST(debug_names_the_route)
 
 	h_setup();
 	run_client("GL_CLIENT_GPA", "v2", env, true, 0, "cuInit=0\n", &err);
-	ck_assert_msg(h_count(err, "cuInit reached through cuGetProcAddress_v2, asked by client_gpa") == 1,
-	              "stderr:\n%s", err);
+	ck_assert_msg(
+		tp_count(err, "cuInit reached through cuGetProcAddress_v2, asked by client_gpa") == 1,
+		"stderr:\n%s", err);
 	run_client("GL_CLIENT_PLT", NULL, env, true, 0, "cuInit=0\n", &err);
-	ck_assert_msg(h_count(err, "cuInit reached through the PLT") == 1, "stderr:\n%s", err);
+	ck_assert_msg(tp_count(err, "cuInit reached through the PLT") == 1, "stderr:\n%s", err);
 }
 END_TEST
 
@@ -550,7 +551,7 @@ START_TEST(lock_fd_is_close_on_exec)
 			continue;
 		found++;
 		snprintf(info, sizeof info, "/proc/%d/fdinfo/%s", (int)holder.pid, d->d_name);
-		fdinfo = h_slurp(info);
+		fdinfo = tp_slurp(info);
 		/* flags are octal; O_CLOEXEC is 02000000 */
 		ck_assert_msg(strtoul(strstr(fdinfo, "flags:") + 6, NULL, 8) & O_CLOEXEC,
 		              "lock fd without O_CLOEXEC: %s", fdinfo);
@@ -559,7 +560,7 @@ START_TEST(lock_fd_is_close_on_exec)
 	closedir(dir);
 	ck_assert_int_eq(found, 1); /* exactly one fd: nothing leaked */
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
