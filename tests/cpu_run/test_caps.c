@@ -309,21 +309,18 @@ static int max_int(int a, int b)
 	return a > b ? a : b;
 }
 
-/* --nice is a floor: the job is never less nice than its caller, even run
- * by root, who could lower it. */
+/* --nice is a floor: the job is never less nice than its caller (even run
+ * by root, who could lower it: job_of_root_is_never_less_nice_than_root). */
 START_TEST(job_is_never_less_nice_than_its_caller)
 {
 	static const char *const five[] = {"--nice", "5", NULL};
 	static const char *const env12[] = {"CPU_RUN_NICE=12", NULL};
-	static const char *const minus10[] = {"--nice", "-10", NULL};
 
 	t_setup();
 	ck_assert_int_eq(job_nice_under(19, NULL, NULL), max_int(caller_nice(19), 15));
 	ck_assert_int_eq(job_nice_under(10, five, NULL), max_int(caller_nice(10), 5));
 	ck_assert_int_eq(job_nice_under(10, NULL, env12), max_int(caller_nice(10), 12));
 	ck_assert_int_eq(job_nice_under(0, NULL, NULL), max_int(caller_nice(0), 15));
-	if (geteuid() == 0) /* only root can start nice(1) below its own niceness */
-		ck_assert_int_eq(job_nice_under(-5, minus10, NULL), max_int(caller_nice(-5), -10));
 	/* The warning of a run without a slot says the niceness it runs at. */
 	{
 		static const char *const hold[] = {"-s", "1", NULL};
@@ -343,6 +340,23 @@ START_TEST(job_is_never_less_nice_than_its_caller)
 		close(h.in);
 		ck_assert_int_eq(t_wait(&h, 20), 0);
 	}
+}
+END_TEST
+
+/* Root, who could lower a job's niceness, gets no less nice a job than
+ * itself either. Test case "root": only root can start nice(1) below its
+ * own niceness. */
+START_TEST(job_of_root_is_never_less_nice_than_root)
+{
+	static const char *const minus10[] = {"--nice", "-10", NULL};
+
+	t_setup();
+	if (geteuid() != 0) {
+		tp_skip("job_of_root_is_never_less_nice_than_root",
+		        "needs root, to start nice(1) below its own niceness");
+		return;
+	}
+	ck_assert_int_eq(job_nice_under(-5, minus10, NULL), max_int(caller_nice(-5), -10));
 }
 END_TEST
 
@@ -581,23 +595,46 @@ START_TEST(unreadable_meminfo_is_a_setup_error)
 }
 END_TEST
 
-START_TEST(mem_max_caps_or_refuses_before_running)
+/* --mem-max, where a job can be capped (systemd-run --user, or a cgroup v2
+ * memory controller of ours): the job runs under the cap. Test case
+ * "memcap", skipped elsewhere. */
+START_TEST(mem_max_caps_before_running)
 {
 	const char *argv[] = {t_cpu_run(), "--mem-max", "256M", t_job(), "cgroup", NULL};
-	char *out, *err;
+	char *out, *err, why[8300];
 	int status;
 
 	t_setup();
-	status = t_run(argv, NULL, &out, &err);
-	if (status == 125) {
-		/* No cgroup v2 memory controller of ours here (and no systemd
-		 * user manager): refused, clearly, and nothing ran. */
-		ck_assert_msg(strstr(err, "--mem-max 256 MiB: cannot cap memory here:"), "%s", err);
-		ck_assert_str_eq(out, "");
-	} else {
-		ck_assert_msg(status == 0, "exit %d: %s", status, err);
-		ck_assert_msg(strstr(out, "memory.max 268435456\n"), "%s", out);
+	if (!t_can_cap_memory(why, sizeof why)) {
+		tp_skip("mem_max_caps_before_running", why);
+		return;
 	}
+	status = t_run(argv, NULL, &out, &err);
+	ck_assert_msg(status == 0, "exit %d (%s): %s", status, why, err);
+	ck_assert_msg(strstr(out, "memory.max 268435456\n"), "%s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* --mem-max, where no job can be capped (no cgroup v2 memory controller of
+ * ours and no systemd user manager): refused, clearly, and nothing ran.
+ * Test case "no-memcap", skipped where memory can be capped. */
+START_TEST(mem_max_refuses_before_running)
+{
+	const char *argv[] = {t_cpu_run(), "--mem-max", "256M", t_job(), "cgroup", NULL};
+	char *out, *err, why[8300];
+	int status;
+
+	t_setup();
+	if (t_can_cap_memory(why, sizeof why)) {
+		tp_skip("mem_max_refuses_before_running", why);
+		return;
+	}
+	status = t_run(argv, NULL, &out, &err);
+	ck_assert_msg(status == 125, "exit %d, not 125 (%s): %s", status, why, err);
+	ck_assert_msg(strstr(err, "--mem-max 256 MiB: cannot cap memory here:"), "%s", err);
+	ck_assert_str_eq(out, "");
 	free(out);
 	free(err);
 }
@@ -609,6 +646,9 @@ Suite *caps_suite(void)
 	Suite *s = suite_create("caps");
 	TCase *threads = tcase_create("threads and politeness");
 	TCase *mem = tcase_create("memory");
+	TCase *root = tcase_create("root"); /* skipped where the tests do not run as root */
+	TCase *memcap = tcase_create("memcap");
+	TCase *no_memcap = tcase_create("no-memcap");
 
 	tcase_add_test(threads, every_thread_variable_is_capped);
 	tcase_add_test(threads, existing_values_are_respected);
@@ -623,12 +663,22 @@ Suite *caps_suite(void)
 	tcase_add_test(mem, mem_admission_is_one_job_at_a_time);
 	tcase_add_test(mem, mem_avail_above_memtotal_is_refused_at_once);
 	tcase_add_test(mem, unreadable_meminfo_is_a_setup_error);
-	tcase_add_test(mem, mem_max_caps_or_refuses_before_running);
 	tcase_set_timeout(threads, 60);
 	tcase_set_timeout(mem, 60);
 	tcase_add_checked_fixture(threads, NULL, t_teardown);
 	suite_add_tcase(s, threads);
 	tcase_add_checked_fixture(mem, NULL, t_teardown);
 	suite_add_tcase(s, mem);
+	/* Conditional cases, each a meson test of its own (see doc/HACKING.md):
+	 * root's, and --mem-max, which caps or refuses as the machine allows. */
+	tcase_add_test(memcap, mem_max_caps_before_running);
+	tcase_add_test(no_memcap, mem_max_refuses_before_running);
+	tcase_add_test(root, job_of_root_is_never_less_nice_than_root);
+	for (TCase **tc = (TCase *[]){root, memcap, no_memcap, NULL}; *tc; tc++) {
+		tcase_set_tags(*tc, "conditional");
+		tcase_set_timeout(*tc, 60);
+		tcase_add_checked_fixture(*tc, NULL, t_teardown);
+		suite_add_tcase(s, *tc);
+	}
 	return s;
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -250,6 +251,85 @@ const char *t_slot(unsigned k)
 
 	snprintf(path, sizeof path, "%s/slot%u", t_slots, k);
 	return path;
+}
+
+/* The cgroup v2 mount (its mount point and the cgroup at its root) from
+ * /proc/self/mountinfo: "ID PARENT MAJ:MIN ROOT POINT OPTS... - cgroup2 ...". */
+static bool cgroup2_mount(char *point, size_t plen, char *root, size_t rlen)
+{
+	char *info = tp_slurp("/proc/self/mountinfo"), *line, *save = NULL;
+	bool found = false;
+
+	for (line = strtok_r(info, "\n", &save); line && !found;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char r[PATH_MAX], m[PATH_MAX];
+		const char *dash = strstr(line, " - ");
+
+		if (dash && strncmp(dash + 3, "cgroup2 ", 8) == 0 &&
+		    sscanf(line, "%*s %*s %*s %4095s %4095s", r, m) == 2) {
+			snprintf(root, rlen, "%s", r);
+			snprintf(point, plen, "%s", m);
+			found = true;
+		}
+	}
+	free(info);
+	return found;
+}
+
+/* A cgroup, from ours up to the mount, that enables "memory" for its
+ * children and that we may write: where cpu_run makes its capped cgroup. */
+static bool writable_memory_cgroup(char *why, size_t len)
+{
+	char point[PATH_MAX], root[PATH_MAX], dir[2 * PATH_MAX], file[2 * PATH_MAX + 32];
+	char *text = tp_slurp("/proc/self/cgroup"), *cg = strstr(text, "0::"), *ctl, *save;
+	const char *rel;
+	bool found = false;
+
+	if (!cg || (cg != text && cg[-1] != '\n') || !cgroup2_mount(point, sizeof point, root,
+	                                                            sizeof root)) {
+		snprintf(why, len, "no cgroup v2 here");
+		free(text);
+		return false;
+	}
+	cg += 3;
+	cg[strcspn(cg, "\n")] = '\0';
+	rel = strcmp(root, "/") != 0 && strncmp(cg, root, strlen(root)) == 0 ? cg + strlen(root) : cg;
+	snprintf(dir, sizeof dir, "%s%s", point, strcmp(rel, "/") == 0 ? "" : rel);
+	snprintf(why, len, "no cgroup v2 from %s up to %s enables \"memory\" for children that we "
+	                   "may write", cg, point);
+	while (!found) {
+		snprintf(file, sizeof file, "%s/cgroup.subtree_control", dir);
+		ctl = tp_slurp(file);
+		for (char *w = strtok_r(ctl, " \n", &save); w && !found; w = strtok_r(NULL, " \n", &save))
+			found = strcmp(w, "memory") == 0 && access(dir, W_OK) == 0;
+		free(ctl);
+		if (found)
+			snprintf(why, len, "cgroup v2 %s enables \"memory\" and we may write it", dir);
+		if (found || strlen(dir) <= strlen(point))
+			break;
+		*strrchr(dir, '/') = '\0';
+	}
+	free(text);
+	return found;
+}
+
+bool t_can_cap_memory(char *why, size_t len)
+{
+	const char *argv[] = {"systemd-run", "--user",  "--scope", "--quiet", "--collect",
+	                      "-p",          "MemoryMax=256M", "-p", "MemorySwapMax=0",
+	                      "true",        NULL};
+	char cg_why[PATH_MAX * 2 + 128];
+
+	if (t_run(argv, NULL, NULL, NULL) == 0) {
+		snprintf(why, len, "systemd-run --user --scope with MemoryMax runs here");
+		return true;
+	}
+	if (writable_memory_cgroup(cg_why, sizeof cg_why)) {
+		snprintf(why, len, "%s", cg_why);
+		return true;
+	}
+	snprintf(why, len, "systemd-run --user --scope with MemoryMax fails here, and %s", cg_why);
+	return false;
 }
 
 void t_flock_hold(struct tp_proc *p, const char *path)

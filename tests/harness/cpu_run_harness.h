@@ -52,6 +52,13 @@ int t_tickets(void);
 /* Path of slot k in t_slots (static buffer). */
 const char *t_slot(unsigned k);
 
+/* Can cpu_run --mem-max cap a job here, asked without cpu_run: does
+ * systemd-run --user --scope with a MemoryMax run, or is there, from our
+ * cgroup v2 upwards, one that enables the memory controller for its
+ * children and that we may write? why says how, or why not. After
+ * t_setup. */
+bool t_can_cap_memory(char *why, size_t len);
+
 /* Start "flock PATH cat": util-linux flock(1) holding the file, as the
  * original tools do, until its stdin closes. Returns once it holds. */
 void t_flock_hold(struct tp_proc *p, const char *path);
