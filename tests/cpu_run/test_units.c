@@ -163,11 +163,29 @@ START_TEST(open_refuses_what_it_must)
 	ck_assert_int_eq(symlink(t_slots, link), 0);
 	ck_assert_int_eq(gl_slots_open(&s, link, 3, true, &owner, &created), -ELOOP);
 	ck_assert_int_eq(gl_slots_open(&s, "/etc/passwd", 3, true, &owner, &created), -ENOTDIR);
-	if (geteuid() == 0) {
-		ck_assert_int_eq(chown(t_slots, 65534, 65534), 0);
-		ck_assert_int_eq(gl_slots_open(&s, t_slots, 3, true, &owner, &created), -EPERM);
-		ck_assert_uint_eq(owner, 65534);
+}
+END_TEST
+
+/* A slot directory of another user is refused, naming its owner. Test case
+ * "root": only root can give a directory away. */
+START_TEST(open_refuses_a_slot_dir_of_another_user)
+{
+	struct gl_slots s;
+	uid_t owner;
+	bool created;
+
+	t_setup();
+	if (geteuid() != 0) {
+		tp_skip("open_refuses_a_slot_dir_of_another_user",
+		        "needs root, to make a directory another user's");
+		return;
 	}
+	ck_assert_int_eq(gl_slots_open(&s, t_slots, 3, true, &owner, &created), 0);
+	ck_assert(created);
+	gl_slots_close(&s);
+	ck_assert_int_eq(chown(t_slots, 65534, 65534), 0);
+	ck_assert_int_eq(gl_slots_open(&s, t_slots, 3, true, &owner, &created), -EPERM);
+	ck_assert_uint_eq(owner, 65534);
 }
 END_TEST
 
@@ -455,6 +473,7 @@ Suite *units_suite(void)
 	Suite *s = suite_create("units");
 	TCase *parse = tcase_create("parse");
 	TCase *slots = tcase_create("slots");
+	TCase *root = tcase_create("root"); /* skipped where the tests do not run as root */
 
 	tcase_add_test(parse, parse_long_strict);
 	tcase_add_test(parse, size_units_are_binary);
@@ -474,5 +493,10 @@ Suite *units_suite(void)
 	suite_add_tcase(s, parse);
 	tcase_add_checked_fixture(slots, NULL, t_teardown);
 	suite_add_tcase(s, slots);
+	tcase_add_test(root, open_refuses_a_slot_dir_of_another_user);
+	tcase_set_tags(root, "conditional");
+	tcase_set_timeout(root, 60);
+	tcase_add_checked_fixture(root, NULL, t_teardown);
+	suite_add_tcase(s, root);
 	return s;
 }
