@@ -293,14 +293,27 @@ static bool writable_memory_cgroup(char *why, size_t len)
 	}
 	cg += 3;
 	cg[strcspn(cg, "\n")] = '\0';
-	rel = strcmp(root, "/") != 0 && strncmp(cg, root, strlen(root)) == 0 ? cg + strlen(root) : cg;
+	/* Our cgroup relative to the mount's root (a cgroup namespace or a bind
+	 * mount may show only a subtree), as cpu_run finds it. */
+	rel = cg;
+	if (strcmp(root, "/") != 0) {
+		size_t rl = strlen(root);
+
+		if (strncmp(cg, root, rl) != 0 || (cg[rl] != '/' && cg[rl] != '\0')) {
+			snprintf(why, len, "our cgroup %s is outside the cgroup v2 mount", cg);
+			free(text);
+			return false;
+		}
+		rel = cg + rl;
+	}
 	snprintf(dir, sizeof dir, "%s%s", point, strcmp(rel, "/") == 0 ? "" : rel);
 	snprintf(why, len, "no cgroup v2 from %s up to %s enables \"memory\" for children that we "
 	                   "may write", cg, point);
 	while (!found) {
 		snprintf(file, sizeof file, "%s/cgroup.subtree_control", dir);
 		ctl = tp_slurp(file);
-		for (char *w = strtok_r(ctl, " \n", &save); w && !found; w = strtok_r(NULL, " \n", &save))
+		for (char *w = strtok_r(ctl, " \n", &save); w && !found;
+		     w = strtok_r(NULL, " \n", &save))
 			found = strcmp(w, "memory") == 0 && access(dir, W_OK) == 0;
 		free(ctl);
 		if (found)
