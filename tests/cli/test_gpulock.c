@@ -1,8 +1,8 @@
 /* gpulock, the command: every subcommand against real processes and the
  * fake driver, every exit code, every bad input. */
-#include "clit.h"
+#include "cli_harness.h"
 #include "gl_lock.h"
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>
@@ -119,7 +119,7 @@ END_TEST
 START_TEST(run_eager_finds_its_command_before_it_waits)
 {
 	const char *missing[] = {gpulock(), "run", "--eager", "--", "no-such-command-here", NULL};
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	h_start_gpu_holder(&holder);
@@ -127,7 +127,7 @@ START_TEST(run_eager_finds_its_command_before_it_waits)
 	expect(missing, 127, NULL, "gpulock: no-such-command-here: command not found");
 	ck_assert_int_eq(gl_lock_is_held(h_lock), 1); /* the holder's still: nobody waited */
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -145,9 +145,9 @@ START_TEST(run_lazy_locks_only_gpu_commands)
 	expect(plain, 0, "hi\n", NULL);
 	ck_assert_int_eq(access(h_lock, F_OK), -1); /* no GPU, no lock file */
 	expect(gpu, 0, "cuInit=0\n", NULL);
-	trace = h_slurp(h_trace);
-	ck_assert_int_eq(h_count(trace, "held=1"), 1);
-	ck_assert_int_eq(h_count(trace, "held=0"), 0);
+	trace = tp_slurp(h_trace);
+	ck_assert_int_eq(tp_count(trace, "held=1"), 1);
+	ck_assert_int_eq(tp_count(trace, "held=0"), 0);
 	/* An existing LD_PRELOAD stays first; ours is added once. */
 	snprintf(first, sizeof first, "%s%s/nonexistent-first.so", prefix ? prefix : "",
 	         prefix ? ":" : "");
@@ -166,7 +166,7 @@ START_TEST(run_eager_holds_the_lock_for_the_tree)
 	const char *held[] = {gpulock(), "run", "-e", "--", "sh", "-c", "echo $GPU_LOCK_HELD", NULL};
 	const char *nested[] = {gpulock(), "run", "-e", "--", "bash", h_artifact("GL_SEED_GPU_RUN"),
 	                        h_artifact("GL_CLIENT_DLSYM"), NULL};
-	struct child c;
+	struct tp_proc c;
 
 	h_setup();
 	h_spawn(&c, hold, NULL, false);
@@ -174,7 +174,7 @@ START_TEST(run_eager_holds_the_lock_for_the_tree)
 	expect(busy, 75, NULL, "at once (--no-wait)");
 	expect(bounded, 75, NULL, "after 0.2s (--timeout)");
 	close(c.in);
-	ck_assert_int_eq(h_wait(&c, 30), 0);
+	ck_assert_int_eq(tp_wait(c.pid, 30), 0);
 	expect(busy, 0, NULL, NULL);
 	expect(held, 0, "gpulock:", NULL);
 	/* The original tool nested under us sees GPU_LOCK_HELD: no deadlock. */
@@ -187,7 +187,7 @@ START_TEST(status_shows_holder_and_waiters)
 	const char *text[] = {gpulock(), "status", NULL};
 	char script[600], want[64], *out;
 	const char *json[] = {"sh", "-c", script, NULL};
-	struct child holder, w1, w2;
+	struct tp_proc holder, w1, w2;
 	const char *wargv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
 
 	h_setup();
@@ -200,12 +200,12 @@ START_TEST(status_shows_holder_and_waiters)
 
 	ck_assert_int_eq(h_run(text, NULL, false, &out, NULL), 1);
 	snprintf(want, sizeof want, "holder   pid %-7d", (int)holder.pid);
-	ck_assert_msg(h_count(out, want) == 1, "%s", out);
+	ck_assert_msg(tp_count(out, want) == 1, "%s", out);
 	snprintf(want, sizeof want, "waiting  pid %-7d", (int)w1.pid);
-	ck_assert_msg(h_count(out, want) == 1, "%s", out);
+	ck_assert_msg(tp_count(out, want) == 1, "%s", out);
 	snprintf(want, sizeof want, "waiting  pid %-7d", (int)w2.pid);
-	ck_assert_msg(h_count(out, want) == 1, "%s", out);
-	ck_assert_int_eq(h_count(out, "client_dlsym"), 3);
+	ck_assert_msg(tp_count(out, want) == 1, "%s", out);
+	ck_assert_int_eq(tp_count(out, "client_dlsym"), 3);
 
 	snprintf(script, sizeof script,
 	         "\"%s\" status --json >%s/s.json; test $? = 1 || exit 9; python3 -c '"
@@ -224,16 +224,16 @@ START_TEST(status_shows_holder_and_waiters)
 	close(holder.in);
 	close(w1.in);
 	close(w2.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
-	ck_assert_int_eq(h_wait(&w1, 30), 0);
-	ck_assert_int_eq(h_wait(&w2, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(w1.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(w2.pid, 30), 0);
 	expect(text, 0, "free", NULL);
 }
 END_TEST
 
 /* A slot directory of the test's with slot 1 held the old way (flock(1) on
  * the file, as cpu_run.sh takes it) by *holder, until its stdin closes. */
-static void hold_slot_one(char *dir, size_t dirlen, struct child *holder)
+static void hold_slot_one(char *dir, size_t dirlen, struct tp_proc *holder)
 {
 	static char slot[300];
 	const char *argv[] = {"flock", slot, "cat", NULL};
@@ -272,7 +272,7 @@ START_TEST(status_shows_cpu_run_slots_and_queue)
 	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "true", NULL};
 	const char *json[] = {"sh", "-c", script, NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
-	struct child holder, queued;
+	struct tp_proc holder, queued;
 
 	h_setup();
 	hold_slot_one(dir, sizeof dir, &holder);
@@ -281,8 +281,8 @@ START_TEST(status_shows_cpu_run_slots_and_queue)
 	out = status_until(dir, ": 1 of 1 busy, 1 queued");
 	ck_assert_msg(strstr(out, "CPU slots"), "%s", out);
 	snprintf(want, sizeof want, "queued   pid %-7d", (int)queued.pid);
-	ck_assert_msg(h_count(out, want) == 1, "%s", out);
-	ck_assert_msg(h_count(out, "slot 1   pid ") == 1, "%s", out);
+	ck_assert_msg(tp_count(out, want) == 1, "%s", out);
+	ck_assert_msg(tp_count(out, "slot 1   pid ") == 1, "%s", out);
 	snprintf(script, sizeof script,
 	         "CPU_RUN_SLOTS=1 \"%s\" status --json --slot-dir %s | python3 -c '"
 	         "import json, sys; c = json.load(sys.stdin)[\"cpu_run\"]; "
@@ -295,8 +295,8 @@ START_TEST(status_shows_cpu_run_slots_and_queue)
 	snprintf(want, sizeof want, "%d True\n", (int)queued.pid);
 	ck_assert_str_eq(out, want);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
-	ck_assert_int_eq(h_wait(&queued, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(queued.pid, 30), 0);
 }
 END_TEST
 
@@ -309,7 +309,7 @@ START_TEST(status_counts_a_long_queue)
 	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "true", NULL};
 	const char *json[] = {"sh", "-c", script, NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
-	struct child holder, queued[QUEUED];
+	struct tp_proc holder, queued[QUEUED];
 
 	h_setup();
 	hold_slot_one(dir, sizeof dir, &holder);
@@ -318,8 +318,8 @@ START_TEST(status_counts_a_long_queue)
 		close(queued[i].in);
 	}
 	out = status_until(dir, ": 1 of 1 busy, 70 queued");
-	ck_assert_msg(h_count(out, "  queued   pid ") == 64, "%s", out);
-	ck_assert_msg(h_count(out, "  ... and 6 more queued") == 1, "%s", out);
+	ck_assert_msg(tp_count(out, "  queued   pid ") == 64, "%s", out);
+	ck_assert_msg(tp_count(out, "  ... and 6 more queued") == 1, "%s", out);
 	free(out);
 	snprintf(script, sizeof script,
 	         "CPU_RUN_SLOTS=1 \"%s\" status --json --slot-dir %s | python3 -c '"
@@ -330,20 +330,20 @@ START_TEST(status_counts_a_long_queue)
 	ck_assert_str_eq(out, "64 6\n");
 	free(out);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 	for (int i = 0; i < QUEUED; i++)
-		ck_assert_int_eq(h_wait(&queued[i], 60), 0);
+		ck_assert_int_eq(tp_wait(queued[i].pid, 60), 0);
 }
 END_TEST
 
 /* Its stderr, once the waiter has exited with status want. */
-static char *finish(struct child *c, int want)
+static char *finish(struct tp_proc *c, int want)
 {
 	char *err;
 
 	close(c->in);
 	tp_collect(c->out, c->err, NULL, &err);
-	ck_assert_int_eq(h_wait(c, 30), want);
+	ck_assert_int_eq(tp_wait(c->pid, 30), want);
 	close(c->out);
 	close(c->err);
 	return err;
@@ -359,7 +359,7 @@ START_TEST(wait_blocks_until_free_without_taking_it)
 	const char *now[] = {gpulock(), "wait", "-t", "0", NULL};
 	static const char *const quiet_env[] = {"GPU_LOCK_QUIET=1", NULL};
 	char announce[300], held[300], *err;
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 
 	h_setup();
 	expect_exact(argv, NULL, 0, "", ""); /* free: returns at once, silently */
@@ -369,14 +369,14 @@ START_TEST(wait_blocks_until_free_without_taking_it)
 	snprintf(held, sizeof held, "gpulock: the GPU lock %s is still held after 0.2s, by pid %d (",
 	         h_lock, (int)holder.pid);
 	ck_assert_int_eq(h_run(bounded, NULL, false, NULL, &err), 75);
-	ck_assert_msg(strncmp(err, announce, strlen(announce)) == 0 && h_count(err, held) == 1 &&
-	                      h_count(err, "gpulock: ") == 2,
+	ck_assert_msg(strncmp(err, announce, strlen(announce)) == 0 && tp_count(err, held) == 1 &&
+	                      tp_count(err, "gpulock: ") == 2,
 	              "%s", err);
 	free(err);
 	snprintf(held, sizeof held, "gpulock: the GPU lock %s is held by pid %d (", h_lock,
 	         (int)holder.pid);
 	ck_assert_int_eq(h_run(now, NULL, false, NULL, &err), 75);
-	ck_assert_msg(strncmp(err, held, strlen(held)) == 0 && h_count(err, "gpulock: ") == 1, "%s",
+	ck_assert_msg(strncmp(err, held, strlen(held)) == 0 && tp_count(err, "gpulock: ") == 1, "%s",
 	              err);
 	free(err);
 
@@ -384,9 +384,9 @@ START_TEST(wait_blocks_until_free_without_taking_it)
 	h_spawn(&waiter, argv, NULL, false);
 	h_wait_waiter(h_lock, waiter.pid);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 	err = finish(&waiter, 0);
-	ck_assert_msg(strncmp(err, announce, strlen(announce)) == 0 && h_count(err, "gpulock: ") == 1,
+	ck_assert_msg(strncmp(err, announce, strlen(announce)) == 0 && tp_count(err, "gpulock: ") == 1,
 	              "%s", err);
 	free(err);
 
@@ -396,7 +396,7 @@ START_TEST(wait_blocks_until_free_without_taking_it)
 		h_spawn(&waiter, i ? argv : quiet, i ? quiet_env : NULL, false);
 		h_wait_waiter(h_lock, waiter.pid);
 		close(holder.in);
-		ck_assert_int_eq(h_wait(&holder, 30), 0);
+		ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 		err = finish(&waiter, 0);
 		ck_assert_str_eq(err, "");
 		free(err);
@@ -440,12 +440,12 @@ START_TEST(doctor_names_the_entry_that_fails_to_load)
 	         "WARN LD_PRELOAD entry '%s' cannot be preloaded (cannot open shared object file): "
 	         "the loader says so in every program; remove it (left by an old install?)\n",
 	         stale);
-	ck_assert_msg(h_count(out, want) == 1, "%s", out);
+	ck_assert_msg(tp_count(out, want) == 1, "%s", out);
 	snprintf(want, sizeof want, "OK   the preload %s loads cleanly", h_artifact("GL_PRELOAD"));
-	ck_assert_msg(h_count(out, want) == 1, "%s", out);
-	ck_assert_msg(h_count(out, "INFO LD_PRELOAD does not name the preload") == 1, "%s", out);
-	ck_assert_msg(h_count(out, "OK   it took the GPU lock") == 1, "%s", out);
-	ck_assert_msg(h_count(out, "FAIL") == 0, "%s", out);
+	ck_assert_msg(tp_count(out, want) == 1, "%s", out);
+	ck_assert_msg(tp_count(out, "INFO LD_PRELOAD does not name the preload") == 1, "%s", out);
+	ck_assert_msg(tp_count(out, "OK   it took the GPU lock") == 1, "%s", out);
+	ck_assert_msg(tp_count(out, "FAIL") == 0, "%s", out);
 	free(out);
 	free(err);
 
@@ -454,8 +454,8 @@ START_TEST(doctor_names_the_entry_that_fails_to_load)
 	ck_assert_int_eq(symlink(h_artifact("GL_PRELOAD"), link), 0);
 	preload_env(env_preload, sizeof env_preload, link);
 	ck_assert_int_eq(h_run(gpa, extra, false, &out, NULL), 0);
-	ck_assert_msg(h_count(out, "OK   LD_PRELOAD names the preload") == 1, "%s", out);
-	ck_assert_msg(h_count(out, "OK   it took the GPU lock") == 1, "%s", out);
+	ck_assert_msg(tp_count(out, "OK   LD_PRELOAD names the preload") == 1, "%s", out);
+	ck_assert_msg(tp_count(out, "OK   it took the GPU lock") == 1, "%s", out);
 	free(out);
 }
 END_TEST

@@ -1,7 +1,7 @@
 /* Long waits are not silent: the preload, gpulock wait and cpu_run each
  * repeat a reminder line, the first after a minute of waiting. All three
  * wait side by side, so the suite spends that minute once. */
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>
@@ -48,7 +48,7 @@ START_TEST(each_waiter_reminds_after_a_minute)
 	const char *wait[] = {h_artifact("GL_GPULOCK"), "wait", NULL};
 	const char *slot_holder_argv[] = {"flock", slot1, "cat", NULL};
 	const char *queued[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", slots, "true", NULL};
-	struct child holder, slot_holder, gpu, waiter, cpu;
+	struct tp_proc holder, slot_holder, gpu, waiter, cpu;
 
 	h_setup();
 	snprintf(slots, sizeof slots, "%s/slots", h_dir);
@@ -81,11 +81,11 @@ START_TEST(each_waiter_reminds_after_a_minute)
 
 	close(holder.in);
 	close(slot_holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
-	ck_assert_int_eq(h_wait(&slot_holder, 30), 0);
-	ck_assert_int_eq(h_wait(&gpu, 30), 0);
-	ck_assert_int_eq(h_wait(&waiter, 30), 0);
-	ck_assert_int_eq(h_wait(&cpu, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(slot_holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(gpu.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(waiter.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(cpu.pid, 30), 0);
 }
 END_TEST
 

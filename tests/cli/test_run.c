@@ -1,8 +1,8 @@
 /* gpulock run: which library the command gets in LD_PRELOAD, which settings
  * reach its environment, and what a wait that times out does, lazy and
  * eager. */
-#include "clit.h"
-#include "harness.h"
+#include "cli_harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>
@@ -69,7 +69,7 @@ static void assert_locked_out(const char *entries, pid_t holder, char **err)
 	         "gave up waiting for the GPU lock %s at once (GPU_LOCK_TIMEOUT=0 / gpulock run "
 	         "--no-wait); it is held by pid %d (",
 	         h_lock, (int)holder);
-	ck_assert_msg(h_count(*err, want) == 1, "%s", *err);
+	ck_assert_msg(tp_count(*err, want) == 1, "%s", *err);
 	free(out);
 }
 
@@ -78,7 +78,7 @@ static void assert_locked_out(const char *entries, pid_t holder, char **err)
 START_TEST(run_adds_the_preload_past_a_stale_entry)
 {
 	char stale[256], want[8600], loader[512], *out, *err;
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	snprintf(stale, sizeof stale, "%s/old/lib/libgpulock_preload.so", h_dir);
@@ -97,11 +97,11 @@ START_TEST(run_adds_the_preload_past_a_stale_entry)
 	         "ERROR: ld.so: object '%s' from LD_PRELOAD cannot be preloaded "
 	         "(cannot open shared object file): ignored.",
 	         stale);
-	ck_assert_msg(h_count(err, loader) >= 2 && lines(err) == h_count(err, loader) + 1, "%s",
+	ck_assert_msg(tp_count(err, loader) >= 2 && lines(err) == tp_count(err, loader) + 1, "%s",
 	              err);
 	free(err);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -214,7 +214,7 @@ START_TEST(run_expands_lib_and_platform_as_the_loader_does)
 {
 	char lib[PATH_MAX], entry[PATH_MAX], *err;
 	const char *platform = (const char *)getauxval(AT_PLATFORM);
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	loader_lib(lib, sizeof lib);
@@ -227,7 +227,7 @@ START_TEST(run_expands_lib_and_platform_as_the_loader_does)
 	ck_assert_msg(lines(err) == 1, "%s", err);
 	free(err);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 	ck_assert_ptr_nonnull(platform);
 	plant("plat", platform, "$PLATFORM", entry, sizeof entry);
 	assert_unchanged(entry);
@@ -290,11 +290,11 @@ static void assert_gave_up(const char *err, bool waited, const char *how, pid_t 
 
 	snprintf(want, sizeof want, "waiting for the GPU lock %s, held by pid %d (", h_lock,
 	         (int)holder);
-	ck_assert_msg(lines(err) == 1 + waited && h_count(err, want) == waited, "%s", err);
+	ck_assert_msg(lines(err) == 1 + waited && tp_count(err, want) == waited, "%s", err);
 	last = waited && last ? last + 1 : err;
 	snprintf(want, sizeof want, "gave up waiting for the GPU lock %s %s; it is held by pid %d (",
 	         h_lock, how, (int)holder);
-	ck_assert_msg(strncmp(last, "gpulock: pid ", 13) == 0 && h_count(last, want) == 1, "%s", err);
+	ck_assert_msg(strncmp(last, "gpulock: pid ", 13) == 0 && tp_count(last, want) == 1, "%s", err);
 }
 
 /* GPU_LOCK_ON_TIMEOUT=run never turns a timed-out eager wait into an unlocked
@@ -308,7 +308,7 @@ START_TEST(run_eager_times_out_with_75_whatever_on_timeout_says)
 	const char *busy[] = {gpulock(), "run", "-e", "-n", "--", "echo", "ran", NULL};
 	const char *free_lock[] = {gpulock(), "run", "-e", "-t", "5", "--", "sh", "-c",
 	                           "printf '%s\\n' \"$GPU_LOCK_ON_TIMEOUT\"", NULL};
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	preload_env(env_preload, sizeof env_preload, "");
@@ -324,7 +324,7 @@ START_TEST(run_eager_times_out_with_75_whatever_on_timeout_says)
 	free(out);
 	free(err);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 	expect_exact(free_lock, extra, 0, "run\n", "");
 }
 END_TEST
@@ -336,7 +336,7 @@ START_TEST(run_lazy_timeouts_leave_the_status_to_the_command)
 	const char *bounded[] = {gpulock(), "run", "-t", "0.2", "--", h_artifact("GL_CLIENT_DLSYM"),
 	                         NULL};
 	char want[512], *err;
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	h_start_gpu_holder(&holder);
@@ -347,7 +347,7 @@ START_TEST(run_lazy_timeouts_leave_the_status_to_the_command)
 	         h_lock);
 	expect(bounded, 1, "cuInit=46\n", want);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 

@@ -3,8 +3,8 @@
  * gpulock and its library are installed into the test's directory, in the
  * multiarch layout where the build's libdir is one, so that the lines hold
  * the loader's literal $LIB as an installed copy prints it. */
-#include "clit.h"
-#include "harness.h"
+#include "cli_harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>
@@ -172,7 +172,7 @@ START_TEST(a_stale_entry_does_not_stop_the_lines)
 	const char *script = fish ? "set -gx LD_PRELOAD $argv[1]; source $argv[2]; exec $argv[3]"
 	                          : "LD_PRELOAD=$1; export LD_PRELOAD; . \"$2\"; exec \"$3\"";
 	static const char *const no_wait[] = {"GPU_LOCK_TIMEOUT=0", NULL};
-	struct child holder;
+	struct tp_proc holder;
 
 	install();
 	snprintf(stale, sizeof stale, "%s/old/lib/libgpulock_preload.so", h_dir);
@@ -198,12 +198,12 @@ START_TEST(a_stale_entry_does_not_stop_the_lines)
 	ck_assert_str_eq(out, "cuInit=46\n");
 	snprintf(loader, sizeof loader, "ERROR: ld.so: object '%s' from LD_PRELOAD cannot be preloaded",
 	         stale);
-	ck_assert_msg(h_count(err, loader) == 1, "%s", err);
-	ck_assert_msg(h_count(err, "gave up waiting for the GPU lock") == 1, "%s", err);
+	ck_assert_msg(tp_count(err, loader) == 1, "%s", err);
+	ck_assert_msg(tp_count(err, "gave up waiting for the GPU lock") == 1, "%s", err);
 	free(out);
 	free(err);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 

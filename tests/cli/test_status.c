@@ -2,7 +2,7 @@
  * has exited by the time the lock is held), cpu_run waiting for memory,
  * times that a stamp would make too long, a lock path in a missing
  * directory, and rows cut to a terminal's width. */
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 #include "gl_proc.h"
 
@@ -102,7 +102,7 @@ START_TEST(status_names_who_holds_the_lock_for_gpu_run_sh)
 	const char *seed = h_artifact("GL_SEED_GPU_RUN");
 	const char *argv[] = {"bash", seed, "cat", NULL};
 	char dir[200], head[160], cmd[600], py[900], *out, *line;
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	snprintf(dir, sizeof dir, "%s/slots", h_dir);
@@ -127,7 +127,7 @@ START_TEST(status_names_who_holds_the_lock_for_gpu_run_sh)
 	ck_assert_str_eq(out, py);
 	free(out);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -137,7 +137,7 @@ START_TEST(status_names_the_job_of_cpu_run_sh)
 	const char *argv[] = {"bash", h_artifact("GL_SEED_CPU_RUN"), "cat", NULL};
 	char dir[200], env_dir[220], head[160], *out, *line;
 	const char *extra[] = {"CPU_RUN_SLOTS=1", env_dir, NULL};
-	struct child job;
+	struct tp_proc job;
 
 	h_setup();
 	snprintf(dir, sizeof dir, "%s/slots", h_dir);
@@ -160,7 +160,7 @@ START_TEST(status_names_the_job_of_cpu_run_sh)
 	ck_assert_str_eq(out, head);
 	free(out);
 	close(job.in);
-	ck_assert_int_eq(h_wait(&job, 30), 0);
+	ck_assert_int_eq(tp_wait(job.pid, 30), 0);
 }
 END_TEST
 
@@ -232,7 +232,7 @@ START_TEST(status_never_waits_or_holds_longer_than_running)
 	const char *slot_argv[] = {"flock", slot, "cat", NULL};
 	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "true", NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_QUIET=1", NULL};
-	struct child holder, slot_holder, queued;
+	struct tp_proc holder, slot_holder, queued;
 	double age;
 
 	h_setup();
@@ -263,9 +263,9 @@ START_TEST(status_never_waits_or_holds_longer_than_running)
 
 	close(holder.in);
 	close(slot_holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
-	ck_assert_int_eq(h_wait(&slot_holder, 30), 0);
-	ck_assert_int_eq(h_wait(&queued, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(slot_holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(queued.pid, 30), 0);
 }
 END_TEST
 
@@ -279,7 +279,7 @@ START_TEST(held_for_survives_a_waiter_that_truncates_the_file)
 {
 	const char *argv[] = {"bash", h_artifact("GL_SEED_GPU_RUN"), "true", NULL};
 	char dir[200], *out;
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 	struct timespec pause = {1, 500000000};
 	double locked;
 
@@ -299,8 +299,8 @@ START_TEST(held_for_survives_a_waiter_that_truncates_the_file)
 	ck_assert_str_eq(out, "True\n");
 	free(out);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
-	ck_assert_int_eq(h_wait(&waiter, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(waiter.pid, 30), 0);
 }
 END_TEST
 
@@ -310,7 +310,7 @@ START_TEST(status_shows_a_cpu_run_waiting_for_memory)
 	const char *argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "--mem-avail", "2G",
 	                      "true", NULL};
 	const char *extra[] = {"CPU_RUN_SLOTS=1", env_mem, NULL};
-	struct child w;
+	struct tp_proc w;
 	FILE *f;
 
 	h_setup();
@@ -347,7 +347,7 @@ START_TEST(status_shows_a_cpu_run_waiting_for_memory)
 	ck_assert_ptr_nonnull(f);
 	fputs("MemTotal:       16777216 kB\nMemAvailable:    4194304 kB\n", f);
 	fclose(f);
-	ck_assert_int_eq(h_wait(&w, 30), 0);
+	ck_assert_int_eq(tp_wait(w.pid, 30), 0);
 }
 END_TEST
 
@@ -407,7 +407,7 @@ START_TEST(status_rows_fit_the_terminal)
 {
 	char dir[200], pad[301], cmd[600], head[160], want[700], *out;
 	const char *argv[] = {"flock", h_lock, "sh", "-c", "cat", "sh", pad, NULL};
-	struct child holder;
+	struct tp_proc holder;
 
 	h_setup();
 	snprintf(dir, sizeof dir, "%s/slots", h_dir);
@@ -447,7 +447,7 @@ START_TEST(status_rows_fit_the_terminal)
 	free(out);
 
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 

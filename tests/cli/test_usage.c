@@ -1,8 +1,8 @@
 /* gpulock's help and usage errors: every command has its own help, reached
  * both ways, and every usage error reads "gpulock: what is wrong" and then
  * "Try 'gpulock [CMD] --help'.", exactly. */
-#include "clit.h"
-#include "harness.h"
+#include "cli_harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>

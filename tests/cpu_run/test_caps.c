@@ -1,7 +1,7 @@
 /* What cpu_run does to the job's process: thread caps (and respect for
  * values already set), niceness, I/O class, CPU pinning; and the RAM guard:
  * admission by MemAvailable from a fake meminfo, and --mem-max. */
-#include "crh.h"
+#include "cpu_run_harness.h"
 
 #include <check.h>
 #include <sched.h>
@@ -271,14 +271,14 @@ static int max_int(int a, int b)
 	return a > b ? a : b;
 }
 
-/* Does info's output say the job ran at niceness n, or at ours where that
- * is higher (a suite run under nice(1))? */
-static bool runs_at_nice(const char *out, int n)
+/* The niceness a job asking for want gets: never less nice than the tests
+ * themselves (run under nice -n 10, say). */
+static const char *nice_line(int want)
 {
-	char want[32];
+	static char line[32];
 
-	snprintf(want, sizeof want, "nice %d\n", max_int(caller_nice(0), n));
-	return strstr(out, want) != NULL;
+	snprintf(line, sizeof line, "nice %d\n", max_int(caller_nice(0), want));
+	return line;
 }
 
 START_TEST(nice_and_idle_io_by_default)
@@ -290,13 +290,13 @@ START_TEST(nice_and_idle_io_by_default)
 
 	t_setup();
 	out = info(NULL, NULL);
-	ck_assert_msg(runs_at_nice(out, 15) && strstr(out, "ioclass 3\n"), "%s", out);
+	ck_assert_msg(strstr(out, nice_line(15)) && strstr(out, "ioclass 3\n"), "%s", out);
 	free(out);
 	out = info(five, NULL);
-	ck_assert_msg(runs_at_nice(out, 5) && !strstr(out, "ioclass 3\n"), "%s", out);
+	ck_assert_msg(strstr(out, nice_line(5)) && !strstr(out, "ioclass 3\n"), "%s", out);
 	free(out);
 	out = info(NULL, env);
-	ck_assert_msg(runs_at_nice(out, 9) && !strstr(out, "ioclass 3\n"), "%s", out);
+	ck_assert_msg(strstr(out, nice_line(9)) && !strstr(out, "ioclass 3\n"), "%s", out);
 	free(out);
 	out = info(back, env);
 	ck_assert_msg(strstr(out, "ioclass 3\n"), "%s", out);
@@ -319,27 +319,24 @@ static int job_nice_under(int adj, const char *const args[], const char *const e
 	return nice;
 }
 
-/* --nice is a floor: the job is never less nice than its caller, even run
- * by root, who could lower it. */
+/* --nice is a floor: the job is never less nice than its caller (even run
+ * by root, who could lower it: job_of_root_is_never_less_nice_than_root). */
 START_TEST(job_is_never_less_nice_than_its_caller)
 {
 	static const char *const five[] = {"--nice", "5", NULL};
 	static const char *const env12[] = {"CPU_RUN_NICE=12", NULL};
-	static const char *const minus10[] = {"--nice", "-10", NULL};
 
 	t_setup();
 	ck_assert_int_eq(job_nice_under(19, NULL, NULL), max_int(caller_nice(19), 15));
 	ck_assert_int_eq(job_nice_under(10, five, NULL), max_int(caller_nice(10), 5));
 	ck_assert_int_eq(job_nice_under(10, NULL, env12), max_int(caller_nice(10), 12));
 	ck_assert_int_eq(job_nice_under(0, NULL, NULL), max_int(caller_nice(0), 15));
-	if (geteuid() == 0) /* only root can start nice(1) below its own niceness */
-		ck_assert_int_eq(job_nice_under(-5, minus10, NULL), max_int(caller_nice(-5), -10));
 	/* The warning of a run without a slot says the niceness it runs at. */
 	{
 		static const char *const hold[] = {"-s", "1", NULL};
 		const char *argv[] = {"nice", "-n", "19", t_cpu_run(), "-s", "1", "-w", "0", "-t", "3",
 		                      t_job(), "info", NULL};
-		struct proc h;
+		struct tp_proc h;
 		char *out, *err, want[64];
 
 		t_job_hold(&h, "H", hold, NULL);
@@ -353,6 +350,23 @@ START_TEST(job_is_never_less_nice_than_its_caller)
 		close(h.in);
 		ck_assert_int_eq(t_wait(&h, 20), 0);
 	}
+}
+END_TEST
+
+/* Root, who could lower a job's niceness, gets no less nice a job than
+ * itself either. Test case "root": only root can start nice(1) below its
+ * own niceness. */
+START_TEST(job_of_root_is_never_less_nice_than_root)
+{
+	static const char *const minus10[] = {"--nice", "-10", NULL};
+
+	t_setup();
+	if (geteuid() != 0) {
+		tp_skip("job_of_root_is_never_less_nice_than_root",
+		        "needs root, to start nice(1) below its own niceness");
+		return;
+	}
+	ck_assert_int_eq(job_nice_under(-5, minus10, NULL), max_int(caller_nice(-5), -10));
 }
 END_TEST
 
@@ -385,7 +399,7 @@ START_TEST(pin_binds_threads_cpus_by_slot)
 	unsigned cpus = usable_cpus();
 	cpu_set_t set;
 	int second = -1, seen = 0;
-	struct proc h;
+	struct tp_proc h;
 	char *out, want[64];
 
 	t_setup();
@@ -432,7 +446,7 @@ static void set_meminfo(unsigned long long total_kib, unsigned long long avail_k
 	         "MemTotal:       %llu kB\nMemFree:         1000 kB\nMemAvailable:   %llu kB\n"
 	         "Buffers:          100 kB\n",
 	         total_kib, avail_kib);
-	t_write_file(meminfo, text);
+	tp_write_file(meminfo, text);
 }
 
 static void mem_setup(void)
@@ -448,7 +462,7 @@ START_TEST(mem_avail_admits_when_there_is_enough)
 {
 	const char *extra[] = {meminfo_env, NULL};
 	const char *argv[] = {t_cpu_run(), "--mem-avail", "2G", t_job(), "run", "M", NULL};
-	struct proc p;
+	struct tp_proc p;
 	char *line;
 
 	mem_setup();
@@ -463,16 +477,16 @@ START_TEST(mem_avail_admits_when_there_is_enough)
 	}
 	set_meminfo(16 * GIB, 1 * GIB);
 	t_spawn(&p, argv, extra);
-	line = t_read_line(p.err, 20);
+	line = tp_read_line(p.err, 20);
 	ck_assert_msg(strstr(line, "waiting for memory: MemAvailable is 1 GiB, --mem-avail needs 2 GiB"),
 	              "%s", line);
 	free(line);
-	ck_assert(!t_readable(p.out));
+	ck_assert(!tp_readable(p.out));
 	set_meminfo(16 * GIB, 3 * GIB);
-	line = t_read_line(p.out, 20);
+	line = tp_read_line(p.out, 20);
 	ck_assert_msg(line && strncmp(line, "M ", 2) == 0, "%s", line ? line : "EOF");
 	free(line);
-	line = t_read_line(p.err, 20);
+	line = tp_read_line(p.err, 20);
 	ck_assert_msg(strstr(line, "got slot 1 of 3 after"), "%s", line);
 	free(line);
 	ck_assert_int_eq(t_wait(&p, 20), 0);
@@ -508,26 +522,26 @@ START_TEST(mem_admission_is_one_job_at_a_time)
 	const char *extra[] = {meminfo_env, NULL};
 	const char *a1[] = {t_cpu_run(), "-s", "2", "--mem-avail", "2G", t_job(), "run", "A", NULL};
 	const char *a2[] = {t_cpu_run(), "-s", "2", "--mem-avail", "2G", t_job(), "run", "B", NULL};
-	struct proc p1, p2;
+	struct tp_proc p1, p2;
 	char *line;
 
 	mem_setup();
 	set_meminfo(16 * GIB, 1 * GIB);
 	t_spawn(&p1, a1, extra);
-	line = t_read_line(p1.err, 20); /* waiting for memory, as the head, with its slot */
+	line = tp_read_line(p1.err, 20); /* waiting for memory, as the head, with its slot */
 	free(line);
 	t_wait_lock(t_slot(1), p1.pid, false);
 	t_spawn(&p2, a2, extra);
 	t_wait_ticket(p2.pid);
 	/* The second one queues behind the first, not beside it: slot 2 stays
 	 * free, and it does not look at memory until the first has started. */
-	ck_assert(!t_lock_state(t_slot(2), p2.pid, false));
-	ck_assert(!t_lock_state(t_slot(2), p2.pid, true));
+	ck_assert(!tp_lock_state(t_slot(2), p2.pid, false));
+	ck_assert(!tp_lock_state(t_slot(2), p2.pid, true));
 	set_meminfo(16 * GIB, 8 * GIB);
-	line = t_read_line(p1.out, 20);
+	line = tp_read_line(p1.out, 20);
 	ck_assert_msg(line && strncmp(line, "A ", 2) == 0, "%s", line ? line : "EOF");
 	free(line);
-	line = t_read_line(p2.out, 20);
+	line = tp_read_line(p2.out, 20);
 	ck_assert_msg(line && strncmp(line, "B ", 2) == 0, "%s", line ? line : "EOF");
 	free(line);
 	ck_assert_int_eq(t_wait(&p1, 20), 0);
@@ -591,23 +605,46 @@ START_TEST(unreadable_meminfo_is_a_setup_error)
 }
 END_TEST
 
-START_TEST(mem_max_caps_or_refuses_before_running)
+/* --mem-max, where a job can be capped (systemd-run --user, or a cgroup v2
+ * memory controller of ours): the job runs under the cap. Test case
+ * "memcap", skipped elsewhere. */
+START_TEST(mem_max_caps_before_running)
 {
 	const char *argv[] = {t_cpu_run(), "--mem-max", "256M", t_job(), "cgroup", NULL};
-	char *out, *err;
+	char *out, *err, why[8300];
 	int status;
 
 	t_setup();
-	status = t_run(argv, NULL, &out, &err);
-	if (status == 125) {
-		/* No cgroup v2 memory controller of ours here (and no systemd
-		 * user manager): refused, clearly, and nothing ran. */
-		ck_assert_msg(strstr(err, "--mem-max 256 MiB: cannot cap memory here:"), "%s", err);
-		ck_assert_str_eq(out, "");
-	} else {
-		ck_assert_msg(status == 0, "exit %d: %s", status, err);
-		ck_assert_msg(strstr(out, "memory.max 268435456\n"), "%s", out);
+	if (!t_can_cap_memory(why, sizeof why)) {
+		tp_skip("mem_max_caps_before_running", why);
+		return;
 	}
+	status = t_run(argv, NULL, &out, &err);
+	ck_assert_msg(status == 0, "exit %d (%s): %s", status, why, err);
+	ck_assert_msg(strstr(out, "memory.max 268435456\n"), "%s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* --mem-max, where no job can be capped (no cgroup v2 memory controller of
+ * ours and no systemd user manager): refused, clearly, and nothing ran.
+ * Test case "no-memcap", skipped where memory can be capped. */
+START_TEST(mem_max_refuses_before_running)
+{
+	const char *argv[] = {t_cpu_run(), "--mem-max", "256M", t_job(), "cgroup", NULL};
+	char *out, *err, why[8300];
+	int status;
+
+	t_setup();
+	if (t_can_cap_memory(why, sizeof why)) {
+		tp_skip("mem_max_refuses_before_running", why);
+		return;
+	}
+	status = t_run(argv, NULL, &out, &err);
+	ck_assert_msg(status == 125, "exit %d, not 125 (%s): %s", status, why, err);
+	ck_assert_msg(strstr(err, "--mem-max 256 MiB: cannot cap memory here:"), "%s", err);
+	ck_assert_str_eq(out, "");
 	free(out);
 	free(err);
 }
@@ -619,6 +656,9 @@ Suite *caps_suite(void)
 	Suite *s = suite_create("caps");
 	TCase *threads = tcase_create("threads and politeness");
 	TCase *mem = tcase_create("memory");
+	TCase *root = tcase_create("root"); /* skipped where the tests do not run as root */
+	TCase *memcap = tcase_create("memcap");
+	TCase *no_memcap = tcase_create("no-memcap");
 
 	tcase_add_test(threads, every_thread_variable_is_capped);
 	tcase_add_test(threads, existing_values_are_respected);
@@ -633,12 +673,22 @@ Suite *caps_suite(void)
 	tcase_add_test(mem, mem_admission_is_one_job_at_a_time);
 	tcase_add_test(mem, mem_avail_above_memtotal_is_refused_at_once);
 	tcase_add_test(mem, unreadable_meminfo_is_a_setup_error);
-	tcase_add_test(mem, mem_max_caps_or_refuses_before_running);
 	tcase_set_timeout(threads, 60);
 	tcase_set_timeout(mem, 60);
 	tcase_add_checked_fixture(threads, NULL, t_teardown);
 	suite_add_tcase(s, threads);
 	tcase_add_checked_fixture(mem, NULL, t_teardown);
 	suite_add_tcase(s, mem);
+	/* Conditional cases, each a meson test of its own (see doc/HACKING.md):
+	 * root's, and --mem-max, which caps or refuses as the machine allows. */
+	tcase_add_test(memcap, mem_max_caps_before_running);
+	tcase_add_test(no_memcap, mem_max_refuses_before_running);
+	tcase_add_test(root, job_of_root_is_never_less_nice_than_root);
+	for (TCase **tc = (TCase *[]){root, memcap, no_memcap, NULL}; *tc; tc++) {
+		tcase_set_tags(*tc, "conditional");
+		tcase_set_timeout(*tc, 60);
+		tcase_add_checked_fixture(*tc, NULL, t_teardown);
+		suite_add_tcase(s, *tc);
+	}
 	return s;
 }

@@ -3,7 +3,7 @@
  * of jobs and of waiters, thread caps, politeness, memory admission and the
  * max-wait policies. Every test has a hard timeout and synchronises on lock
  * states in /proc/locks or on lines from pipes, never on sleeps. */
-#include "crh.h"
+#include "cpu_run_harness.h"
 #include "procs.h"
 #include "gl_slots.h"
 
@@ -76,7 +76,7 @@ END_TEST
 START_TEST(death_by_signal_is_the_commands)
 {
 	const char *argv[] = {t_cpu_run(), "sh", "-c", "kill -TERM $$", NULL};
-	struct proc p;
+	struct tp_proc p;
 
 	t_setup();
 	t_spawn(&p, argv, NULL);
@@ -107,7 +107,7 @@ START_TEST(command_not_executable_is_126)
 
 	t_setup();
 	snprintf(file, sizeof file, "%s/data", t_dir);
-	t_write_file(file, "not a program\n");
+	tp_write_file(file, "not a program\n");
 	ck_assert_int_eq(cpu_run(a1, NULL, NULL, NULL, &err), 126);
 	ck_assert_msg(strstr(err, "not executable"), "%s", err);
 	free(err);
@@ -123,7 +123,7 @@ START_TEST(script_without_shebang_runs_in_sh)
 
 	t_setup();
 	snprintf(file, sizeof file, "%s/script", t_dir);
-	t_write_file(file, "echo from-sh\n");
+	tp_write_file(file, "echo from-sh\n");
 	chmod(file, 0755);
 	ck_assert_int_eq(cpu_run(a, NULL, NULL, &out, NULL), 0);
 	ck_assert_str_eq(out, "from-sh\n");
@@ -329,7 +329,7 @@ START_TEST(slot_dir_unwritable_is_refused)
 {
 	const char *argv[] = {NULL, NULL, "run", "MARK", NULL};
 	char *err;
-	struct proc p;
+	struct tp_proc p;
 
 	t_setup();
 	/* Root may write anywhere: the test runs cpu_run as nobody. */
@@ -344,8 +344,8 @@ START_TEST(slot_dir_unwritable_is_refused)
 	t_spawn_as(&p, argv, NULL, 65534);
 	close(p.in);
 	p.in = -1;
-	free(t_read_all(p.out));
-	err = t_read_all(p.err);
+	free(tp_read_all(p.out));
+	err = tp_read_all(p.err);
 	ck_assert_int_eq(t_wait(&p, 20), 125);
 	ck_assert_msg(strstr(err, "cannot use slot directory") && strstr(err, "permission denied"),
 	              "%s", err);
@@ -361,7 +361,7 @@ START_TEST(slot_dir_that_cannot_be_created_is_refused)
 
 	t_setup();
 	snprintf(file, sizeof file, "%s/file", t_dir);
-	t_write_file(file, "");
+	tp_write_file(file, "");
 	snprintf(env, sizeof env, "CPU_RUN_SLOT_DIR=%s/sub", file); /* under a regular file */
 	ck_assert_int_eq(cpu_run(NULL, JOB_MARK, extra, NULL, &err), 125);
 	ck_assert_msg(strstr(err, "cannot use slot directory"), "%s", err);
@@ -418,7 +418,7 @@ START_TEST(the_command_itself_holds_its_slot)
 {
 	static const char *const job[] = {"info", NULL};
 	const char *direct[] = {t_job(), "info", NULL};
-	struct proc p;
+	struct tp_proc p;
 	char *out, *base;
 	int fds_direct, fds;
 
@@ -448,7 +448,7 @@ END_TEST
 START_TEST(slot_held_by_flock_is_busy)
 {
 	const char *argv[] = {t_cpu_run(), "-s", "2", t_job(), "info", NULL};
-	struct proc h1, h2, w;
+	struct tp_proc h1, h2, w;
 	char *out;
 
 	t_setup();
@@ -458,10 +458,10 @@ START_TEST(slot_held_by_flock_is_busy)
 	t_spawn(&w, argv, NULL);
 	t_wait_lock(t_slot(2), w.pid, true);
 	t_wait_lock(t_slot(1), w.pid, true); /* waits on both, no polling */
-	ck_assert(!t_readable(w.out));
+	ck_assert(!tp_readable(w.out));
 	close(h2.in);
 	h2.in = -1;
-	out = t_read_all(w.out);
+	out = tp_read_all(w.out);
 	ck_assert_int_eq(t_wait(&w, 20), 0);
 	ck_assert_msg(strstr(out, "held slot2\n"), "%s", out);
 	free(out);
@@ -477,12 +477,12 @@ START_TEST(slot_held_by_the_original_is_busy)
 	const char *seed[] = {t_seed(), t_job(), "run", "OLD", "hold", NULL};
 	const char *argv[] = {t_cpu_run(), t_job(), "run", "NEW", NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", NULL};
-	struct proc old, w;
+	struct tp_proc old, w;
 	char *line;
 
 	t_setup();
 	t_spawn(&old, seed, one);
-	line = t_read_line(old.out, 20);
+	line = tp_read_line(old.out, 20);
 	ck_assert_msg(line && strncmp(line, "OLD ", 4) == 0, "%s", line ? line : "EOF");
 	free(line);
 	/* The lock was taken by the script's flock(1) helper, gone by now:
@@ -491,10 +491,10 @@ START_TEST(slot_held_by_the_original_is_busy)
 	t_wait_lock(t_slot(1), 0, false);
 	t_spawn(&w, argv, one);
 	t_wait_lock(t_slot(1), w.pid, true);
-	ck_assert(!t_readable(w.out));
+	ck_assert(!tp_readable(w.out));
 	close(old.in);
 	old.in = -1;
-	line = t_read_line(w.out, 20);
+	line = tp_read_line(w.out, 20);
 	ck_assert_msg(line && strncmp(line, "NEW ", 4) == 0, "%s", line ? line : "EOF");
 	free(line);
 	ck_assert_int_eq(t_wait(&w, 20), 0);
@@ -507,7 +507,7 @@ START_TEST(the_original_sees_our_slot_busy)
 	static const char *const args[] = {"-s", "1", NULL};
 	const char *seed[] = {t_seed(), t_job(), "run", "OLD", NULL};
 	static const char *const env[] = {"CPU_RUN_SLOTS=1", "CPU_RUN_MAXWAIT=0", NULL};
-	struct proc p, old;
+	struct tp_proc p, old;
 	char *err;
 
 	t_setup();
@@ -515,8 +515,8 @@ START_TEST(the_original_sees_our_slot_busy)
 	t_spawn(&old, seed, env);
 	close(old.in);
 	old.in = -1;
-	free(t_read_all(old.out));
-	err = t_read_all(old.err);
+	free(tp_read_all(old.out));
+	err = tp_read_all(old.err);
 	ck_assert_int_eq(t_wait(&old, 20), 0);
 	ck_assert_msg(strstr(err, "all 1 slots busy 0s - running un-slotted"), "%s", err);
 	free(err);
@@ -541,7 +541,7 @@ END_TEST
 
 /* Start a waiter running "cr_job run TAG hold" and return once it holds its
  * ticket, so that the order of arrival is the order of the calls. */
-static void queue_waiter(struct proc *p, const char *tag, const char *const extra[])
+static void queue_waiter(struct tp_proc *p, const char *tag, const char *const extra[])
 {
 	const char *argv[] = {t_cpu_run(), "-s", "1", t_job(), "run", tag, "hold", NULL};
 
@@ -564,7 +564,7 @@ START_TEST(first_come_first_served)
 	enum { N = 6 };
 	static const char *const args[] = {"-s", "1", NULL};
 	const char *tags[N] = {"W0", "W1", "W2", "W3", "W4", "W5"};
-	struct proc holder, w[N];
+	struct tp_proc holder, w[N];
 	long long prev = 0;
 	char *err;
 
@@ -578,7 +578,7 @@ START_TEST(first_come_first_served)
 	t_wait_lock(t_slot(1), w[0].pid, true);
 	for (int i = 1; i < N; i++) {
 		t_wait_follows(w[i].pid, w[i - 1].pid);
-		ck_assert(!t_lock_state(t_slot(1), w[i].pid, true));
+		ck_assert(!tp_lock_state(t_slot(1), w[i].pid, true));
 	}
 	close(holder.in);
 	holder.in = -1;
@@ -586,20 +586,20 @@ START_TEST(first_come_first_served)
 	/* Each in turn: the next starts only when the one before lets go, and
 	 * no one overtakes. */
 	for (int i = 0; i < N; i++) {
-		char *line = t_read_line(w[i].out, 20);
+		char *line = tp_read_line(w[i].out, 20);
 		long long t = start_ns(line, tags[i]);
 
 		ck_assert_msg(t > prev, "%s started before its predecessor", tags[i]);
 		prev = t;
 		free(line);
 		for (int j = i + 1; j < N; j++)
-			ck_assert_msg(!t_readable(w[j].out), "%s overtook %s", tags[j], tags[i]);
+			ck_assert_msg(!tp_readable(w[j].out), "%s overtook %s", tags[j], tags[i]);
 		close(w[i].in);
 		w[i].in = -1;
-		err = t_read_all(w[i].err);
+		err = tp_read_all(w[i].err);
 		ck_assert_int_eq(t_wait(&w[i], 20), 0);
-		ck_assert_msg(t_count(err, "waiting for one of 1 slots") == 1, "%s", err);
-		ck_assert_msg(t_count(err, "got slot 1 of 1 after") == 1, "%s", err);
+		ck_assert_msg(tp_count(err, "waiting for one of 1 slots") == 1, "%s", err);
+		ck_assert_msg(tp_count(err, "got slot 1 of 1 after") == 1, "%s", err);
 		free(err);
 	}
 	ck_assert_int_eq(t_tickets(), 0);
@@ -612,7 +612,7 @@ START_TEST(fifo_order_through_several_slots)
 	static const char *const args[] = {"-s", "3", NULL};
 	const char *argv[N][9];
 	char tags[N][8];
-	struct proc hold[SLOTS], w[N];
+	struct tp_proc hold[SLOTS], w[N];
 	long long t[N], round_end = 0;
 
 	t_setup();
@@ -641,7 +641,7 @@ START_TEST(fifo_order_through_several_slots)
 		long long first = 0;
 
 		for (int i = r * SLOTS; i < (r + 1) * SLOTS; i++) {
-			char *line = t_read_line(w[i].out, 20);
+			char *line = tp_read_line(w[i].out, 20);
 			t[i] = start_ns(line, tags[i]);
 			free(line);
 			if (!first || t[i] < first)
@@ -649,7 +649,7 @@ START_TEST(fifo_order_through_several_slots)
 		}
 		ck_assert_msg(first > round_end, "round %d started before round %d ended", r, r - 1);
 		for (int j = (r + 1) * SLOTS; j < N; j++)
-			ck_assert_msg(!t_readable(w[j].out), "%s overtook round %d", tags[j], r);
+			ck_assert_msg(!tp_readable(w[j].out), "%s overtook round %d", tags[j], r);
 		for (int i = r * SLOTS; i < (r + 1) * SLOTS; i++) {
 			if (t[i] > round_end)
 				round_end = t[i];
@@ -668,7 +668,7 @@ END_TEST
 START_TEST(killed_job_frees_its_slot_at_once)
 {
 	static const char *const args[] = {"-s", "1", NULL};
-	struct proc a, b;
+	struct tp_proc a, b;
 	char *line;
 	double killed;
 
@@ -676,13 +676,13 @@ START_TEST(killed_job_frees_its_slot_at_once)
 	t_job_hold(&a, "A", args, NULL);
 	queue_waiter(&b, "B", NULL);
 	t_wait_lock(t_slot(1), b.pid, true); /* b is the head, blocked on the slot */
-	killed = t_now();
+	killed = tp_now();
 	kill(a.pid, SIGKILL);
-	line = t_read_line(b.out, 20);
+	line = tp_read_line(b.out, 20);
 	start_ns(line, "B");
 	free(line);
 	/* Event-driven: no 2 s sweep. Generous for loaded machines. */
-	ck_assert_msg(t_now() - killed < 1.5 * t_scale(), "took %.3fs", t_now() - killed);
+	ck_assert_msg(tp_now() - killed < 1.5 * tp_scale(), "took %.3fs", tp_now() - killed);
 	ck_assert_int_eq(t_wait(&a, 20), 128 + SIGKILL);
 	close(b.in);
 	b.in = -1;
@@ -693,7 +693,7 @@ END_TEST
 START_TEST(killed_waiters_do_not_block_the_queue)
 {
 	static const char *const args[] = {"-s", "1", NULL};
-	struct proc h, w0, w1, w2, w3;
+	struct tp_proc h, w0, w1, w2, w3;
 	char *line;
 
 	t_setup();
@@ -711,23 +711,23 @@ START_TEST(killed_waiters_do_not_block_the_queue)
 	kill(w2.pid, SIGKILL);
 	ck_assert_int_eq(t_wait(&w2, 20), 128 + SIGKILL);
 	{
-		double deadline = t_now() + 20 * t_scale();
+		double deadline = tp_now() + 20 * tp_scale();
 		while (t_tickets() != 2) { /* W1's and W3's; the dead ones removed */
-			ck_assert_msg(t_now() < deadline, "%d tickets left", t_tickets());
+			ck_assert_msg(tp_now() < deadline, "%d tickets left", t_tickets());
 			usleep(1000);
 		}
 	}
 	close(h.in);
 	h.in = -1;
 	ck_assert_int_eq(t_wait(&h, 20), 0);
-	line = t_read_line(w1.out, 20);
+	line = tp_read_line(w1.out, 20);
 	start_ns(line, "W1");
 	free(line);
-	ck_assert(!t_readable(w3.out));
+	ck_assert(!tp_readable(w3.out));
 	close(w1.in);
 	w1.in = -1;
 	ck_assert_int_eq(t_wait(&w1, 20), 0);
-	line = t_read_line(w3.out, 20);
+	line = tp_read_line(w3.out, 20);
 	start_ns(line, "W3");
 	free(line);
 	close(w3.in);
@@ -746,25 +746,25 @@ START_TEST(newcomer_does_not_overtake_the_queue)
 	const char *extra[] = {env, NULL};
 	const char *head[] = {t_cpu_run(), "-s", "2", "--mem-avail", "2G", t_job(), "run", "HEAD", NULL};
 	const char *late[] = {t_cpu_run(), "-s", "2", t_job(), "run", "LATE", NULL};
-	struct proc h, n;
+	struct tp_proc h, n;
 	char *line;
 
 	t_setup();
 	snprintf(meminfo, sizeof meminfo, "%s/meminfo", t_dir);
 	snprintf(env, sizeof env, "CPU_RUN_MEMINFO_PATH=%s", meminfo);
-	t_write_file(meminfo, "MemTotal: 16777216 kB\nMemAvailable: 1048576 kB\n");
+	tp_write_file(meminfo, "MemTotal: 16777216 kB\nMemAvailable: 1048576 kB\n");
 	t_spawn(&h, head, extra);
-	free(t_read_line(h.err, 20)); /* waiting for memory */
+	free(tp_read_line(h.err, 20)); /* waiting for memory */
 	t_wait_lock(t_slot(1), h.pid, false);
 	t_spawn(&n, late, extra);
 	t_wait_ticket(n.pid);
-	ck_assert(!t_readable(n.out));
-	ck_assert(!t_lock_state(t_slot(2), n.pid, false));
-	t_write_file(meminfo, "MemTotal: 16777216 kB\nMemAvailable: 8388608 kB\n");
-	line = t_read_line(h.out, 20);
+	ck_assert(!tp_readable(n.out));
+	ck_assert(!tp_lock_state(t_slot(2), n.pid, false));
+	tp_write_file(meminfo, "MemTotal: 16777216 kB\nMemAvailable: 8388608 kB\n");
+	line = tp_read_line(h.out, 20);
 	start_ns(line, "HEAD");
 	free(line);
-	line = t_read_line(n.out, 20);
+	line = tp_read_line(n.out, 20);
 	start_ns(line, "LATE");
 	free(line);
 	ck_assert_int_eq(t_wait(&h, 20), 0);
@@ -799,7 +799,7 @@ START_TEST(quiet_silences_the_wait_lines)
 	static const char *const args[] = {"-s", "1", NULL};
 	static const char *const quiet[] = {"CPU_RUN_QUIET=1", NULL};
 	const char *qargv[] = {t_cpu_run(), "-s", "1", "-q", t_job(), "run", "Q", NULL};
-	struct proc h, w, q;
+	struct tp_proc h, w, q;
 	char *err;
 
 	t_setup();
@@ -813,10 +813,10 @@ START_TEST(quiet_silences_the_wait_lines)
 	w.in = -1;
 	close(q.in);
 	q.in = -1;
-	err = t_read_all(w.err);
+	err = tp_read_all(w.err);
 	ck_assert_str_eq(err, "");
 	free(err);
-	err = t_read_all(q.err);
+	err = tp_read_all(q.err);
 	ck_assert_str_eq(err, "");
 	free(err);
 	ck_assert_int_eq(t_wait(&w, 20), 0);
@@ -831,26 +831,26 @@ START_TEST(wait_line_names_the_job_of_the_original)
 {
 	const char *seed[] = {t_seed(), t_job(), "run", "OLD", "hold", NULL};
 	static const char *const one[] = {"CPU_RUN_SLOTS=1", NULL};
-	struct proc old, w;
+	struct tp_proc old, w;
 	char *line, want[600];
 	int job;
 
 	t_setup();
 	t_spawn(&old, seed, one);
-	line = t_read_line(old.out, 20); /* "OLD <ns> <pid>": the job runs */
+	line = tp_read_line(old.out, 20); /* "OLD <ns> <pid>": the job runs */
 	ck_assert_msg(line && sscanf(line, "OLD %*d %d", &job) == 1, "%s", line ? line : "EOF");
 	free(line);
 	queue_waiter(&w, "W", NULL);
-	line = t_read_line(w.err, 20);
+	line = tp_read_line(w.err, 20);
 	snprintf(want, sizeof want, "held by slot1: pid %d (", job);
 	ck_assert_msg(strstr(line, "waiting for one of 1 slots") && strstr(line, want), "%s", line);
 	/* The job's command line (under valgrind, valgrind's). */
 	snprintf(want, sizeof want, "slot1: pid %d (%s run OLD hold)", job, t_job());
-	ck_assert_msg(t_scale() > 1 || strstr(line, want), "%s", line);
+	ck_assert_msg(tp_scale() > 1 || strstr(line, want), "%s", line);
 	free(line);
 	close(old.in);
 	old.in = -1;
-	line = t_read_line(w.err, 20);
+	line = tp_read_line(w.err, 20);
 	ck_assert_msg(strstr(line, "got slot 1 of 1 after"), "%s", line);
 	free(line);
 	close(w.in);
@@ -863,23 +863,23 @@ END_TEST
 START_TEST(wait_line_says_who_holds_the_slots)
 {
 	static const char *const args[] = {"-s", "1", NULL};
-	struct proc h, w;
+	struct tp_proc h, w;
 	char *line, want[64];
 
 	t_setup();
 	t_job_hold(&h, "HOLDER", args, NULL);
 	queue_waiter(&w, "W", NULL);
-	line = t_read_line(w.err, 20);
+	line = tp_read_line(w.err, 20);
 	snprintf(want, sizeof want, "slot1: pid %d (", (int)h.pid);
 	ck_assert_msg(strstr(line, "waiting for one of 1 slots") && strstr(line, "next in line") &&
 	                  strstr(line, want),
 	              "%s", line);
 	/* The holder's command line (under valgrind, valgrind's). */
-	ck_assert_msg(t_scale() > 1 || strstr(line, "cr_job run HOLDER hold)"), "%s", line);
+	ck_assert_msg(tp_scale() > 1 || strstr(line, "cr_job run HOLDER hold)"), "%s", line);
 	free(line);
 	close(h.in);
 	h.in = -1;
-	line = t_read_line(w.err, 20);
+	line = tp_read_line(w.err, 20);
 	ck_assert_msg(strstr(line, "got slot 1 of 1 after"), "%s", line);
 	free(line);
 	close(w.in);
@@ -912,7 +912,7 @@ START_TEST(nested_run_under_the_original_does_not_queue)
 	t_setup();
 	/* The script's job holds slot1 through its fd 9 only. */
 	ck_assert_int_eq(t_run(seed, one, &out, &err), 0);
-	ck_assert_msg(t_count(err, "cpu_run: ") == 0, "%s", err);
+	ck_assert_msg(tp_count(err, "cpu_run: ") == 0, "%s", err);
 	ck_assert_msg(strstr(out, "held slot1\n"), "%s", out);
 	free(out);
 	free(err);
@@ -925,7 +925,7 @@ START_TEST(timeout_fail_exits_75)
 {
 	static const char *const args[] = {"-s", "1", "-w", "0.3", "--on-timeout=fail", NULL};
 	static const char *const hold[] = {"-s", "1", NULL};
-	struct proc h;
+	struct tp_proc h;
 	char *err;
 
 	t_setup();
@@ -953,7 +953,7 @@ START_TEST(timeout_runs_unslotted_still_capped)
 	static const char *const hold[] = {"-s", "1", NULL};
 	static const char *const info[] = {"info", NULL};
 	static const char *const envjob[] = {"env", "OMP_NUM_THREADS", NULL};
-	struct proc h, q;
+	struct tp_proc h, q;
 	char *out, *err;
 
 	t_setup();
@@ -970,7 +970,7 @@ START_TEST(timeout_runs_unslotted_still_capped)
 	/* A waiter that times out leaves the queue: the one behind it moves up. */
 	{
 		const char *argv[] = {t_cpu_run(), "-s", "1", "-w", "1000", t_job(), "run", "Q", NULL};
-		struct proc first;
+		struct tp_proc first;
 		const char *fargv[] = {t_cpu_run(), "-s", "1", "-w", "0.5", "--on-timeout=fail",
 		                       t_job(), "run", "F", NULL};
 
@@ -982,7 +982,7 @@ START_TEST(timeout_runs_unslotted_still_capped)
 		t_wait_lock(t_slot(1), q.pid, true); /* now the head */
 		close(h.in);
 		h.in = -1;
-		out = t_read_all(q.out);
+		out = tp_read_all(q.out);
 		ck_assert_int_eq(t_wait(&q, 20), 0);
 		start_ns(out, "Q");
 		free(out);
@@ -995,14 +995,14 @@ START_TEST(max_wait_zero_runs_at_once)
 {
 	static const char *const args[] = {"-s", "1", "-w", "0", NULL};
 	static const char *const hold[] = {"-s", "1", NULL};
-	struct proc h;
+	struct tp_proc h;
 	char *err;
 
 	t_setup();
 	t_job_hold(&h, "H", hold, NULL);
 	ck_assert_int_eq(cpu_run(args, JOB_MARK, NULL, NULL, &err), 0);
 	ck_assert_msg(strstr(err, "running without a slot anyway"), "%s", err);
-	ck_assert_msg(t_count(err, "cpu_run:") == 1, "%s", err);
+	ck_assert_msg(tp_count(err, "cpu_run:") == 1, "%s", err);
 	free(err);
 	close(h.in);
 	ck_assert_int_eq(t_wait(&h, 20), 0);

@@ -1,7 +1,7 @@
 /* cpu_run's settings as a user writes them: an empty variable means its
  * default, for every CPU_RUN_* variable; durations take units, and
  * "forever" waits with no deadline. */
-#include "crh.h"
+#include "cpu_run_harness.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -103,9 +103,9 @@ static void blur_digits(char *s)
 /* Whether the queued cpu_run waits on slot 1 (killed then) or exits. */
 static char *wait_outcome(const char *const argv[], const char *const extra[])
 {
-	double deadline = t_now() + 20 * t_scale();
+	double deadline = tp_now() + 20 * tp_scale();
 	char *text = malloc(64);
-	struct proc p;
+	struct tp_proc p;
 	int status;
 
 	t_spawn(&p, argv, extra);
@@ -121,13 +121,13 @@ static char *wait_outcome(const char *const argv[], const char *const extra[])
 			close(p.err);
 			return text;
 		}
-		if (t_lock_state(t_slot(1), p.pid, true)) {
+		if (tp_lock_state(t_slot(1), p.pid, true)) {
 			kill(p.pid, SIGKILL);
 			t_wait(&p, 20);
 			snprintf(text, 64, "waits for slot 1");
 			return text;
 		}
-		ck_assert_msg(t_now() < deadline, "neither waits nor exits");
+		ck_assert_msg(tp_now() < deadline, "neither waits nor exits");
 		usleep(1000);
 	}
 }
@@ -196,7 +196,7 @@ START_TEST(empty_variables_mean_their_defaults)
 
 	t_setup();
 	snprintf(meminfo, sizeof meminfo, "%s/meminfo", t_dir);
-	t_write_file(meminfo, "MemTotal:       16777216 kB\nMemAvailable:    1048576 kB\n");
+	tp_write_file(meminfo, "MemTotal:       16777216 kB\nMemAvailable:    1048576 kB\n");
 	snprintf(meminfo_env, sizeof meminfo_env, "CPU_RUN_MEMINFO_PATH=%s", meminfo);
 	assert_rows_cover_the_help();
 	{
@@ -241,7 +241,7 @@ START_TEST(max_wait_forever_waits_until_a_slot_frees)
 	for (int how = 0; how < 2; how++) {
 		const char *argv[12], *targv[] = {t_cpu_run(), "-s", "1", "-w", "0.5",
 		                                  "--on-timeout=fail", t_job(), "run", "T", NULL};
-		struct proc h, f, t;
+		struct tp_proc h, f, t;
 		char *line, *err;
 		int n = 0;
 
@@ -261,18 +261,18 @@ START_TEST(max_wait_forever_waits_until_a_slot_frees)
 		t_spawn(&t, targv, NULL);
 		t_wait_follows(t.pid, f.pid);
 		ck_assert_int_eq(t_wait(&t, 20), 75);
-		ck_assert_msg(t_lock_state(t_slot(1), f.pid, true), "the forever waiter stopped waiting");
-		ck_assert(!t_readable(f.out));
+		ck_assert_msg(tp_lock_state(t_slot(1), f.pid, true), "the forever waiter stopped waiting");
+		ck_assert(!tp_readable(f.out));
 		close(h.in);
 		h.in = -1;
 		ck_assert_int_eq(t_wait(&h, 20), 0);
-		line = t_read_line(f.out, 20);
+		line = tp_read_line(f.out, 20);
 		ck_assert_msg(line && strncmp(line, "F ", 2) == 0, "%s", line ? line : "EOF");
 		free(line);
-		err = t_read_all(f.err);
-		ck_assert_int_eq(t_count(err, "cpu_run:"), 2);
-		ck_assert_int_eq(t_count(err, "waiting for one of 1 slots"), 1);
-		ck_assert_int_eq(t_count(err, "got slot 1 of 1 after"), 1);
+		err = tp_read_all(f.err);
+		ck_assert_int_eq(tp_count(err, "cpu_run:"), 2);
+		ck_assert_int_eq(tp_count(err, "waiting for one of 1 slots"), 1);
+		ck_assert_int_eq(tp_count(err, "got slot 1 of 1 after"), 1);
 		free(err);
 		ck_assert_int_eq(t_wait(&f, 20), 0);
 		ck_assert_int_eq(t_tickets(), 0);
@@ -291,7 +291,7 @@ START_TEST(max_wait_takes_units)
 	const char *zero[] = {t_cpu_run(), "-s", "1", "-w", "0s", t_job(), "exit", "0", NULL};
 	const char *short_wait[] = {t_cpu_run(), "-s", "1", "-w", "0.3s", "--on-timeout=fail",
 	                            t_job(), "exit", "0", NULL};
-	struct proc h;
+	struct tp_proc h;
 	double t0;
 	char *err;
 
@@ -304,12 +304,12 @@ START_TEST(max_wait_takes_units)
 	free(err);
 	t_job_hold(&h, "H", hold, NULL);
 	ck_assert_int_eq(t_run(zero, NULL, NULL, &err), 0);
-	ck_assert_msg(t_count(err, "cpu_run:") == 1 && strstr(err, "running without a slot anyway"),
+	ck_assert_msg(tp_count(err, "cpu_run:") == 1 && strstr(err, "running without a slot anyway"),
 	              "%s", err);
 	free(err);
-	t0 = t_now();
+	t0 = tp_now();
 	ck_assert_int_eq(t_run(short_wait, NULL, NULL, &err), 75);
-	ck_assert_msg(t_now() - t0 >= 0.3, "gave up after %.3fs", t_now() - t0);
+	ck_assert_msg(tp_now() - t0 >= 0.3, "gave up after %.3fs", tp_now() - t0);
 	ck_assert_msg(strstr(err, "gave up after"), "%s", err);
 	free(err);
 	close(h.in);

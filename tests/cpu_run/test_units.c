@@ -1,7 +1,7 @@
 /* The pieces under cpu_run, called directly: number and size parsing,
  * meminfo, and the slot core's API (open, fast path, queue, and the
  * read-only inspection gpulock status uses). */
-#include "crh.h"
+#include "cpu_run_harness.h"
 #include "gl_meminfo.h"
 #include "gl_parse.h"
 #include "gl_size.h"
@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 /* A wait until deadline (< 0: none), as cpu_run's are. */
-#define UNTIL(d) (&(struct gl_wait){.start = t_now(), .deadline = (d)})
+#define UNTIL(d) (&(struct gl_wait){.start = tp_now(), .deadline = (d)})
 
 START_TEST(parse_long_strict)
 {
@@ -127,11 +127,11 @@ START_TEST(meminfo_fields)
 
 	t_setup();
 	snprintf(path, sizeof path, "%s/meminfo", t_dir);
-	t_write_file(path, "MemTotal:       16384 kB\nMemFree:  10 kB\nMemAvailable:    2048 kB\n");
+	tp_write_file(path, "MemTotal:       16384 kB\nMemFree:  10 kB\nMemAvailable:    2048 kB\n");
 	ck_assert_int_eq(gl_meminfo_read(path, &total, &avail), 0);
 	ck_assert_uint_eq(total, 16384ULL * 1024);
 	ck_assert_uint_eq(avail, 2048ULL * 1024);
-	t_write_file(path, "MemTotal:       16384 kB\nMemFree:  10 kB\n"); /* before Linux 3.14 */
+	tp_write_file(path, "MemTotal:       16384 kB\nMemFree:  10 kB\n"); /* before Linux 3.14 */
 	ck_assert_int_eq(gl_meminfo_read(path, &total, &avail), -ENODATA);
 	ck_assert_int_eq(gl_meminfo_read("/nonexistent", &total, &avail), -ENOENT);
 	ck_assert_int_eq(gl_meminfo_read(GL_MEMINFO_PATH, &total, &avail), 0);
@@ -163,11 +163,29 @@ START_TEST(open_refuses_what_it_must)
 	ck_assert_int_eq(symlink(t_slots, link), 0);
 	ck_assert_int_eq(gl_slots_open(&s, link, 3, true, &owner, &created), -ELOOP);
 	ck_assert_int_eq(gl_slots_open(&s, "/etc/passwd", 3, true, &owner, &created), -ENOTDIR);
-	if (geteuid() == 0) {
-		ck_assert_int_eq(chown(t_slots, 65534, 65534), 0);
-		ck_assert_int_eq(gl_slots_open(&s, t_slots, 3, true, &owner, &created), -EPERM);
-		ck_assert_uint_eq(owner, 65534);
+}
+END_TEST
+
+/* A slot directory of another user is refused, naming its owner. Test case
+ * "root": only root can give a directory away. */
+START_TEST(open_refuses_a_slot_dir_of_another_user)
+{
+	struct gl_slots s;
+	uid_t owner;
+	bool created;
+
+	t_setup();
+	if (geteuid() != 0) {
+		tp_skip("open_refuses_a_slot_dir_of_another_user",
+		        "needs root, to make a directory another user's");
+		return;
 	}
+	ck_assert_int_eq(gl_slots_open(&s, t_slots, 3, true, &owner, &created), 0);
+	ck_assert(created);
+	gl_slots_close(&s);
+	ck_assert_int_eq(chown(t_slots, 65534, 65534), 0);
+	ck_assert_int_eq(gl_slots_open(&s, t_slots, 3, true, &owner, &created), -EPERM);
+	ck_assert_uint_eq(owner, 65534);
 }
 END_TEST
 
@@ -287,7 +305,7 @@ START_TEST(a_socket_named_like_a_ticket_is_skipped)
 	ck_assert_int_eq(gl_slots_open(&b, t_slots, 1, true, &owner, &created), 0);
 	ck_assert_int_eq(gl_slots_enqueue(&b, &ahead), 0);
 	ck_assert_uint_eq(ahead, 0);
-	ck_assert_int_eq(gl_slots_wait_head(&b, UNTIL(t_now() + 5)), 0);
+	ck_assert_int_eq(gl_slots_wait_head(&b, UNTIL(tp_now() + 5)), 0);
 	gl_slots_close(&a);
 	gl_slots_close(&b);
 	close(sock);
@@ -316,11 +334,12 @@ START_TEST(wait_slot_times_out_and_wakes)
 	ck_assert_int_eq(gl_slots_open(&a, t_slots, 1, true, &owner, &created), 0);
 	ck_assert_int_eq(gl_slots_open(&b, t_slots, 1, true, &owner, &created), 0);
 	ck_assert_int_eq(gl_slots_try(&a), 1);
-	t0 = t_now();
-	ck_assert_int_eq(gl_slots_wait_slot(&b, UNTIL(t_now() + 0.2), count_wait, NULL), -ETIMEDOUT);
-	ck_assert(t_now() - t0 >= 0.19);
+	t0 = tp_now();
+	ck_assert_int_eq(gl_slots_wait_slot(&b, UNTIL(tp_now() + 0.2), count_wait, NULL), -ETIMEDOUT);
+	ck_assert(tp_now() - t0 >= 0.19);
 	ck_assert_int_eq(on_wait_calls, 1);
-	ck_assert_int_eq(gl_slots_wait_slot(&b, UNTIL(t_now() - 1), NULL, NULL), -ETIMEDOUT); /* past */
+	/* past */
+	ck_assert_int_eq(gl_slots_wait_slot(&b, UNTIL(tp_now() - 1), NULL, NULL), -ETIMEDOUT);
 	/* A late winner after the timeout gives the slot back at once. */
 	gl_slots_release(&a);
 	child = fork();
@@ -329,14 +348,14 @@ START_TEST(wait_slot_times_out_and_wakes)
 		/* The other side can take it: nobody kept it. */
 		if (gl_slots_open(&c, t_slots, 1, true, &owner, &created) < 0)
 			_exit(2);
-		_exit(gl_slots_wait_slot(&c, UNTIL(t_now() + 10), NULL, NULL) == 0 ? 0 : 1);
+		_exit(gl_slots_wait_slot(&c, UNTIL(tp_now() + 10), NULL, NULL) == 0 ? 0 : 1);
 	}
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	/* Woken by a release, not by a timer. (b's late thread, still blocked
 	 * if the child won, takes and drops the slot when the child exits: a
 	 * try could meet it holding, so a waits.) */
-	ck_assert_int_eq(gl_slots_wait_slot(&a, UNTIL(t_now() + 10), NULL, NULL), 0);
+	ck_assert_int_eq(gl_slots_wait_slot(&a, UNTIL(tp_now() + 10), NULL, NULL), 0);
 	child = fork();
 	if (child == 0) {
 		struct gl_slots c;
@@ -400,7 +419,7 @@ START_TEST(inspect_reads_slots_and_queue_without_taking)
 	gl_slots_close(&w1);
 	ck_assert_int_eq(gl_slots_inspect(t_slots, 3, st, 8, &ns, tk, 8, &nt, NULL), 0);
 	ck_assert_uint_eq(nt, 1);
-	ck_assert_int_eq(gl_slots_wait_head(&w2, UNTIL(t_now() + 5)), 0);
+	ck_assert_int_eq(gl_slots_wait_head(&w2, UNTIL(tp_now() + 5)), 0);
 	gl_slots_close(&w2);
 	gl_slots_close(&a);
 	ck_assert_int_eq(gl_slots_inspect(t_slots, 3, st, 8, &ns, tk, 8, &nt, NULL), 0);
@@ -437,9 +456,9 @@ START_TEST(wait_head_follows_a_live_predecessor)
 	ck_assert_int_eq(gl_slots_open(&w2, t_slots, 1, true, &owner, &created), 0);
 	ck_assert_int_eq(gl_slots_enqueue(&w2, &ahead), 0);
 	ck_assert_uint_eq(ahead, 1);
-	ck_assert_int_eq(gl_slots_wait_head(&w2, UNTIL(t_now() + 0.2)), -ETIMEDOUT);
+	ck_assert_int_eq(gl_slots_wait_head(&w2, UNTIL(tp_now() + 0.2)), -ETIMEDOUT);
 	ck_assert_int_eq(write(go[1], "x", 1), 1);
-	ck_assert_int_eq(gl_slots_wait_head(&w2, UNTIL(t_now() + 20)), 0);
+	ck_assert_int_eq(gl_slots_wait_head(&w2, UNTIL(tp_now() + 20)), 0);
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	gl_slots_close(&w2);
@@ -454,6 +473,7 @@ Suite *units_suite(void)
 	Suite *s = suite_create("units");
 	TCase *parse = tcase_create("parse");
 	TCase *slots = tcase_create("slots");
+	TCase *root = tcase_create("root"); /* skipped where the tests do not run as root */
 
 	tcase_add_test(parse, parse_long_strict);
 	tcase_add_test(parse, size_units_are_binary);
@@ -473,5 +493,10 @@ Suite *units_suite(void)
 	suite_add_tcase(s, parse);
 	tcase_add_checked_fixture(slots, NULL, t_teardown);
 	suite_add_tcase(s, slots);
+	tcase_add_test(root, open_refuses_a_slot_dir_of_another_user);
+	tcase_set_tags(root, "conditional");
+	tcase_set_timeout(root, 60);
+	tcase_add_checked_fixture(root, NULL, t_teardown);
+	suite_add_tcase(s, root);
 	return s;
 }

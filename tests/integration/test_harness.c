@@ -4,7 +4,7 @@
  * (passed, failed, hung, ran as nobody, were interrupted), without
  * following links out of it; and a program whose tests all skip exits 77.
  * Some of these tests fail on purpose: run alone, this program fails. */
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>

@@ -4,7 +4,7 @@
  * and a locale with a decimal comma. */
 #include "comma_locale.h"
 #include "gl_lock.h"
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>
@@ -25,7 +25,7 @@ static const char *host(void)
 START_TEST(ctrl_c_reaches_a_waiting_python_program)
 {
 	const char *argv[] = {"python3", h_artifact("GL_CLIENT_INTERRUPT_PY"), NULL};
-	struct child holder, py;
+	struct tp_proc holder, py;
 	char want[256], *line, *err;
 	double sent, took;
 
@@ -42,17 +42,17 @@ START_TEST(ctrl_c_reaches_a_waiting_python_program)
 	ck_assert_msg(took < 1.0, "KeyboardInterrupt came %.3fs after SIGINT", took);
 	ck_assert_int_eq(gl_lock_is_held(h_lock), 1); /* the holder still has it */
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 	ck_assert_int_eq(write(py.in, "\n", 1), 1);
 	line = tp_read_line(py.out, 30);
 	ck_assert_str_eq(line, "again cuInit=0");
 	free(line);
 	close(py.in);
-	err = h_read_all(py.err);
-	ck_assert_msg(h_wait(&py, 30) == 0, "stderr:\n%s", err);
+	err = tp_read_all(py.err);
+	ck_assert_msg(tp_wait(py.pid, 30) == 0, "stderr:\n%s", err);
 	snprintf(want, sizeof want, "pid %d stopped waiting for the GPU lock %s after ", (int)py.pid,
 	         h_lock);
-	ck_assert_msg(h_count(err, want) == 1 && h_count(err, ": SIGINT") == 1, "stderr:\n%s", err);
+	ck_assert_msg(tp_count(err, want) == 1 && tp_count(err, ": SIGINT") == 1, "stderr:\n%s", err);
 	free(err);
 }
 END_TEST
@@ -63,7 +63,7 @@ END_TEST
 static void stop_signal_test(int sig, const char *flags)
 {
 	const char *argv[] = {host(), "interrupt", flags, NULL};
-	struct child holder, c;
+	struct tp_proc holder, c;
 	char want[128], *out, *err;
 	double sent;
 
@@ -74,11 +74,11 @@ static void stop_signal_test(int sig, const char *flags)
 	h_wait_waiter(h_lock, c.pid);
 	sent = tp_now();
 	ck_assert_int_eq(kill(c.pid, sig), 0);
-	out = h_read_all(c.out);
+	out = tp_read_all(c.out);
 	ck_assert_msg(tp_now() - sent < 1.0, "cuInit returned %.3fs after the signal",
 	              tp_now() - sent);
-	err = h_read_all(c.err);
-	ck_assert_msg(h_wait(&c, 30) == 0, "stderr:\n%s", err);
+	err = tp_read_all(c.err);
+	ck_assert_msg(tp_wait(c.pid, 30) == 0, "stderr:\n%s", err);
 	snprintf(want, sizeof want, "cuInit=46 signal=%d same=1\n", sig);
 	ck_assert_str_eq(out, want);
 	ck_assert_int_eq(gl_lock_is_held(h_lock), 1); /* the holder still has it */
@@ -86,10 +86,10 @@ static void stop_signal_test(int sig, const char *flags)
 	                                      : sig == SIGTERM ? "SIGTERM"
 	                                      : sig == SIGHUP  ? "SIGHUP"
 	                                                       : "SIGQUIT");
-	ck_assert_msg(h_count(err, "stopped waiting for the GPU lock") == 1 && strstr(err, want),
+	ck_assert_msg(tp_count(err, "stopped waiting for the GPU lock") == 1 && strstr(err, want),
 	              "stderr:\n%s", err);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 	free(out);
 	free(err);
 }
@@ -107,7 +107,7 @@ END_TEST
 START_TEST(a_stop_signal_without_a_handler_ends_the_process)
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
-	struct child holder, c;
+	struct tp_proc holder, c;
 
 	h_setup();
 	h_start_gpu_holder(&holder);
@@ -115,9 +115,9 @@ START_TEST(a_stop_signal_without_a_handler_ends_the_process)
 	close(c.in);
 	h_wait_waiter(h_lock, c.pid);
 	ck_assert_int_eq(kill(c.pid, SIGTERM), 0);
-	ck_assert_int_eq(h_wait(&c, 30), 128 + SIGTERM);
+	ck_assert_int_eq(tp_wait(c.pid, 30), 128 + SIGTERM);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -128,7 +128,7 @@ START_TEST(an_abandoned_wait_never_holds_the_lock_in_a_forked_child)
 {
 	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0.2", "GPU_LOCK_ON_TIMEOUT=run", NULL};
 	const char *argv[] = {host(), "timeout-fork", NULL};
-	struct child holder, c;
+	struct tp_proc holder, c;
 	char *line;
 	int child = 0;
 	unsigned r = 99;
@@ -143,7 +143,7 @@ START_TEST(an_abandoned_wait_never_holds_the_lock_in_a_forked_child)
 	free(line);
 	ck_assert_int_eq(r, 0);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 	/* The parent's thread gets the lock and drops it: free, while both
 	 * processes live on. */
 	end = tp_now() + 20;
@@ -152,7 +152,7 @@ START_TEST(an_abandoned_wait_never_holds_the_lock_in_a_forked_child)
 	ck_assert_msg(gl_lock_is_held(h_lock) == 0, "the lock is still held (child %d)", child);
 	ck_assert_int_eq(kill(child, 0), 0);
 	close(c.in);
-	ck_assert_int_eq(h_wait(&c, 30), 0);
+	ck_assert_int_eq(tp_wait(c.pid, 30), 0);
 }
 END_TEST
 
@@ -192,7 +192,7 @@ START_TEST(settings_are_read_the_same_in_any_locale)
 {
 	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0.5", NULL};
 	const char *argv[] = {host(), "locale", NULL, NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char want[256], *out, *err;
 
 	h_setup();
@@ -204,7 +204,7 @@ START_TEST(settings_are_read_the_same_in_any_locale)
 	snprintf(want, sizeof want, "gave up waiting for the GPU lock %s after 0.5s", h_lock);
 	ck_assert_msg(strstr(err, want), "stderr:\n%s", err);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 	free(out);
 	free(err);
 }
@@ -216,7 +216,7 @@ START_TEST(a_host_with_a_large_static_tls_still_waits)
 {
 	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0.3", NULL};
 	const char *argv[] = {host(), "tls", NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char *out, *err;
 
 	h_setup();
@@ -227,7 +227,7 @@ START_TEST(a_host_with_a_large_static_tls_still_waits)
 	                      !strstr(err, "cannot use the GPU lock"),
 	              "stderr:\n%s", err);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 	free(out);
 	free(err);
 }

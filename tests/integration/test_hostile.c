@@ -7,7 +7,7 @@
  * each kind is a test case of its own, which meson runs as a test of its
  * own (doc/HACKING.md). Every test runs in its own process (Check's fork
  * mode): some drop to nobody, some change directory. */
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>
@@ -88,14 +88,14 @@ static const char *optional_artifact(const char *var, const char *test, const ch
 static int run(const char *const argv[], const char *const extra[], bool preload, pid_t *pid,
                char **out, char **err)
 {
-	struct child c;
+	struct tp_proc c;
 	int status;
 
 	h_spawn(&c, argv, extra, preload);
 	close(c.in);
-	*out = h_read_all(c.out);
-	*err = h_read_all(c.err);
-	status = h_wait(&c, 30);
+	*out = tp_read_all(c.out);
+	*err = tp_read_all(c.err);
+	status = tp_wait(c.pid, 30);
 	close(c.out);
 	close(c.err);
 	if (pid)
@@ -106,14 +106,14 @@ static int run(const char *const argv[], const char *const extra[], bool preload
 /* Lines of the fake driver's trace for pid: "cuInit pid=P held=H". */
 static int traced(pid_t pid, int held)
 {
-	char want[64], *trace = h_slurp(h_trace);
+	char want[64], *trace = tp_slurp(h_trace);
 	int n;
 
 	if (held < 0)
 		snprintf(want, sizeof want, "cuInit pid=%d held=", (int)pid);
 	else
 		snprintf(want, sizeof want, "cuInit pid=%d held=%d", (int)pid, held);
-	n = h_count(trace, want);
+	n = tp_count(trace, want);
 	free(trace);
 	return n;
 }
@@ -137,7 +137,7 @@ START_TEST(lock_file_of_another_user_mode_0600)
 {
 	const char *argv[] = {NULL, NULL};
 	const char *run_env[] = {"GPU_LOCK_ON_ERROR=run", NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char want[1024], *out, *err;
 	struct stat st;
 	pid_t pid;
@@ -178,7 +178,7 @@ START_TEST(lock_file_of_another_user_mode_0600)
 	ck_assert_int_eq(st.st_uid, 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -187,7 +187,7 @@ END_TEST
 START_TEST(lock_file_of_another_user_mode_0644_is_locked_read_only)
 {
 	const char *argv[] = {NULL, NULL};
-	struct child holder, c;
+	struct tp_proc holder, c;
 	char *out, *err;
 	struct stat st;
 
@@ -205,13 +205,13 @@ START_TEST(lock_file_of_another_user_mode_0644_is_locked_read_only)
 	h_wait_waiter(h_lock, c.pid); /* excluded by root's lock */
 	ck_assert_int_eq(traced(c.pid, -1), 0);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
-	out = h_read_all(c.out);
-	err = h_read_all(c.err);
-	ck_assert_int_eq(h_wait(&c, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+	out = tp_read_all(c.out);
+	err = tp_read_all(c.err);
+	ck_assert_int_eq(tp_wait(c.pid, 30), 0);
 	ck_assert_str_eq(out, "cuInit=0\n");
-	ck_assert_int_eq(h_count(err, "waiting for the GPU lock"), 1);
-	ck_assert_int_eq(h_count(err, "got the GPU lock"), 1);
+	ck_assert_int_eq(tp_count(err, "waiting for the GPU lock"), 1);
+	ck_assert_int_eq(tp_count(err, "got the GPU lock"), 1);
 	ck_assert_int_eq(lines(err), 2); /* nothing else */
 	ck_assert_int_eq(traced(c.pid, 1), 1);
 	ck_assert_int_eq(lstat(h_lock, &st), 0);
@@ -284,7 +284,7 @@ static void preload_variant(const char *client, const char *value, int copies)
 	const char *prefix = getenv("GL_TEST_PRELOAD_PREFIX");
 	const char *extra[] = {env_preload, "CLIENT_HOLD=1", NULL};
 	const char *argv[] = {client, NULL};
-	struct child c;
+	struct tp_proc c;
 	char *err;
 
 	ck_assert_int_lt(snprintf(env_preload, sizeof env_preload, "LD_PRELOAD=%s%s%s",
@@ -302,9 +302,9 @@ static void preload_variant(const char *client, const char *value, int copies)
 	              lock_fds_of(c.pid));
 	ck_assert_int_eq(preload_copies_in(c.pid), copies);
 	close(c.in);
-	free(h_read_all(c.out));
-	err = h_read_all(c.err);
-	ck_assert_int_eq(h_wait(&c, 30), 0);
+	free(tp_read_all(c.out));
+	err = tp_read_all(c.err);
+	ck_assert_int_eq(tp_wait(c.pid, 30), 0);
 	ck_assert_msg(strcmp(err, "") == 0, "LD_PRELOAD='%s' %s: stderr:\n%s", value, client, err);
 	ck_assert_int_eq(traced(c.pid, 1), 1);
 	ck_assert_int_eq(traced(c.pid, -1), 1);
@@ -483,7 +483,7 @@ START_TEST(static_program_under_shell_init)
 	ck_assert_int_eq(run_under_init(script, cuda, prefix ? sanitizer_first : NULL, &out, &err), 0);
 	ck_assert_str_eq(out, "cuInit=0\n");
 	ck_assert_str_eq(err, "");
-	ck_assert_int_eq(h_count(h_slurp(h_trace), "held=1"), 1);
+	ck_assert_int_eq(tp_count(tp_slurp(h_trace), "held=1"), 1);
 	free(out);
 	free(err);
 }
@@ -648,7 +648,7 @@ static void no_flock_test(int err_no, const char *reason)
 	ck_assert_int_eq(run(eager, NULL, false, &pid, &out, &err), 125);
 	ck_assert_str_eq(out, "");
 	snprintf(want, sizeof want, "cannot use the GPU lock %s: %s", h_lock, reason);
-	ck_assert_msg(h_count(err, want) == 1, "stderr:\n%s", err);
+	ck_assert_msg(tp_count(err, want) == 1, "stderr:\n%s", err);
 	free(out);
 	free(err);
 }

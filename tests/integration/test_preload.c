@@ -3,7 +3,7 @@
  * escape hatches, bad settings, threads, and programs that never touch the
  * GPU. The fake cuInit records whether the lock was held when it ran. */
 #include "gl_config.h"
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>
@@ -24,12 +24,12 @@ static char expect[256];
  * the driver's cuInit ran. */
 static void assert_trace(const char *entry, pid_t pid, int held)
 {
-	char *trace = h_slurp(h_trace);
+	char *trace = tp_slurp(h_trace);
 
 	snprintf(expect, sizeof expect, "%s pid=%d held=%d", entry, (int)pid, held);
-	ck_assert_msg(h_count(trace, expect) >= 1, "trace lacks '%s':\n%s", expect, trace);
+	ck_assert_msg(tp_count(trace, expect) >= 1, "trace lacks '%s':\n%s", expect, trace);
 	snprintf(expect, sizeof expect, "%s pid=%d held=%d", entry, (int)pid, !held);
-	ck_assert_msg(h_count(trace, expect) == 0, "trace has '%s':\n%s", expect, trace);
+	ck_assert_msg(tp_count(trace, expect) == 0, "trace has '%s':\n%s", expect, trace);
 	free(trace);
 }
 
@@ -38,15 +38,15 @@ static pid_t run_client(const char *var, const char *arg, const char *const extr
                         bool preload, int want_status, const char *want_out, char **err)
 {
 	const char *argv[] = {h_artifact(var), arg, NULL};
-	struct child c;
+	struct tp_proc c;
 	char *out, *e;
 	int status;
 
 	h_spawn(&c, argv, extra, preload);
 	close(c.in);
-	out = h_read_all(c.out);
-	e = h_read_all(c.err);
-	status = h_wait(&c, 30);
+	out = tp_read_all(c.out);
+	e = tp_read_all(c.err);
+	status = tp_wait(c.pid, 30);
 	ck_assert_msg(status == want_status, "%s exited %d, not %d; stderr:\n%s", var, status,
 	              want_status, e);
 	ck_assert_str_eq(out, want_out); /* the preload never writes to stdout */
@@ -111,7 +111,7 @@ static void nvcc_test(const char *var)
 	const char *bin = getenv(var);
 	char *out;
 	pid_t pid;
-	struct child c;
+	struct tp_proc c;
 	const char *argv[] = {bin, NULL};
 
 	if (!bin || !*bin) {
@@ -121,9 +121,9 @@ static void nvcc_test(const char *var)
 	h_setup();
 	h_spawn(&c, argv, NULL, true);
 	close(c.in);
-	out = h_read_all(c.out);
-	free(h_read_all(c.err));
-	ck_assert_int_eq(h_wait(&c, 60), 0);
+	out = tp_read_all(c.out);
+	free(tp_read_all(c.err));
+	ck_assert_int_eq(tp_wait(c.pid, 60), 0);
 	ck_assert_ptr_nonnull(strstr(out, "cuda="));
 	pid = c.pid;
 	assert_trace("cuInit", pid, 1);
@@ -144,7 +144,7 @@ END_TEST
 
 /* Starts a preloaded waiter and returns once the kernel lists it as blocked
  * on the lock. */
-static void start_waiter(struct child *c, const char *const extra[])
+static void start_waiter(struct tp_proc *c, const char *const extra[])
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_GPA"), "v2", NULL};
 
@@ -155,14 +155,14 @@ static void start_waiter(struct child *c, const char *const extra[])
 
 static char *waiter_err; /* the last finished waiter's stderr */
 
-static void finish_waiter(struct child *c, const char *want_err)
+static void finish_waiter(struct tp_proc *c, const char *want_err)
 {
-	char *out = h_read_all(c->out), *err = h_read_all(c->err);
+	char *out = tp_read_all(c->out), *err = tp_read_all(c->err);
 
-	ck_assert_int_eq(h_wait(c, 30), 0);
+	ck_assert_int_eq(tp_wait(c->pid, 30), 0);
 	ck_assert_str_eq(out, "cuInit=0\n");
-	ck_assert_msg(h_count(err, want_err) == 1, "stderr lacks '%s':\n%s", want_err, err);
-	ck_assert_msg(h_count(err, "got the GPU lock") == 1, "stderr:\n%s", err);
+	ck_assert_msg(tp_count(err, want_err) == 1, "stderr lacks '%s':\n%s", want_err, err);
+	ck_assert_msg(tp_count(err, "got the GPU lock") == 1, "stderr:\n%s", err);
 	assert_trace("cuInit", c->pid, 1);
 	free(out);
 	waiter_err = err;
@@ -171,7 +171,7 @@ static void finish_waiter(struct child *c, const char *want_err)
 /* An outside holder: argv runs with the lock held until its stdin closes. */
 static void waits_behind(const char *const holder_argv[])
 {
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 
 	h_setup();
 	h_spawn(&holder, holder_argv, NULL, false);
@@ -179,7 +179,7 @@ static void waits_behind(const char *const holder_argv[])
 	start_waiter(&waiter, NULL);
 	close(holder.in); /* release */
 	finish_waiter(&waiter, "waiting for the GPU lock");
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 
 START_TEST(waits_for_util_linux_flock)
@@ -208,7 +208,7 @@ END_TEST
 
 START_TEST(wait_names_the_holder)
 {
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 	char want[128];
 
 	h_setup();
@@ -219,9 +219,9 @@ START_TEST(wait_names_the_holder)
 	snprintf(want, sizeof want, "held by pid %d (", (int)holder.pid);
 	close(holder.in);
 	finish_waiter(&waiter, want);
-	ck_assert_msg(h_count(waiter_err, "client_dlsym") == 1 || getenv("GL_UNDER_VALGRIND"),
+	ck_assert_msg(tp_count(waiter_err, "client_dlsym") == 1 || getenv("GL_UNDER_VALGRIND"),
 	              "stderr:\n%s", waiter_err);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -231,7 +231,7 @@ START_TEST(wait_names_who_holds_the_lock_for_gpu_run_sh)
 {
 	const char *seed = h_artifact("GL_SEED_GPU_RUN");
 	const char *argv[] = {"bash", seed, "cat", NULL};
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 	char want[700], *line;
 
 	h_setup();
@@ -244,23 +244,23 @@ START_TEST(wait_names_who_holds_the_lock_for_gpu_run_sh)
 	snprintf(want, sizeof want, "held by pid %d (bash %s cat) for ", (int)holder.pid, seed);
 	close(holder.in);
 	finish_waiter(&waiter, want);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
 START_TEST(quiet_silences_the_wait)
 {
 	static const char *const quiet[] = {"GPU_LOCK_QUIET=1", NULL};
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 	char *out, *err;
 
 	h_setup();
 	h_start_gpu_holder(&holder);
 	start_waiter(&waiter, quiet);
 	close(holder.in);
-	out = h_read_all(waiter.out);
-	err = h_read_all(waiter.err);
-	ck_assert_int_eq(h_wait(&waiter, 30), 0);
+	out = tp_read_all(waiter.out);
+	err = tp_read_all(waiter.err);
+	ck_assert_int_eq(tp_wait(waiter.pid, 30), 0);
 	ck_assert_str_eq(out, "cuInit=0\n");
 	ck_assert_str_eq(err, "");
 	assert_trace("cuInit", waiter.pid, 1);
@@ -269,13 +269,13 @@ END_TEST
 
 START_TEST(kill_9_of_the_holder_lets_the_waiter_in)
 {
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 
 	h_setup();
 	h_start_gpu_holder(&holder);
 	start_waiter(&waiter, NULL);
 	kill(holder.pid, SIGKILL);
-	ck_assert_int_eq(h_wait(&holder, 30), 128 + SIGKILL);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 128 + SIGKILL);
 	finish_waiter(&waiter, "waiting for the GPU lock");
 }
 END_TEST
@@ -283,35 +283,35 @@ END_TEST
 START_TEST(timeout_fails_cuinit_with_46)
 {
 	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0.3", NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char *err;
 	pid_t pid;
 
 	h_setup();
 	h_start_gpu_holder(&holder);
 	pid = run_client("GL_CLIENT_DLSYM", NULL, env, true, 1, "cuInit=46\n", &err);
-	ck_assert_int_eq(h_count(err, "gave up waiting for the GPU lock"), 1);
-	ck_assert_int_eq(h_count(err, "after 0.3s (GPU_LOCK_TIMEOUT)"), 1);
+	ck_assert_int_eq(tp_count(err, "gave up waiting for the GPU lock"), 1);
+	ck_assert_int_eq(tp_count(err, "after 0.3s (GPU_LOCK_TIMEOUT)"), 1);
 	snprintf(expect, sizeof expect, "cuInit pid=%d", (int)pid);
-	ck_assert_int_eq(h_count(h_slurp(h_trace), expect), 0); /* the driver never ran */
+	ck_assert_int_eq(tp_count(tp_slurp(h_trace), expect), 0); /* the driver never ran */
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
 START_TEST(timeout_with_run_policy_proceeds_with_a_warning)
 {
 	static const char *const env[] = {"GPU_LOCK_TIMEOUT=0", "GPU_LOCK_ON_TIMEOUT=run", NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char *err;
 
 	h_setup();
 	h_start_gpu_holder(&holder);
 	run_client("GL_CLIENT_DLSYM", NULL, env, true, 0, "cuInit=0\n", &err);
-	ck_assert_int_eq(h_count(err, "gave up waiting"), 1);
-	ck_assert_int_eq(h_count(err, "running without the GPU lock (GPU_LOCK_ON_TIMEOUT=run)"), 1);
+	ck_assert_int_eq(tp_count(err, "gave up waiting"), 1);
+	ck_assert_int_eq(tp_count(err, "running without the GPU lock (GPU_LOCK_ON_TIMEOUT=run)"), 1);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 
@@ -328,13 +328,13 @@ static void unusable_test(const char *path, const char *reason)
 	snprintf(env_path, sizeof env_path, "GPU_LOCK_PATH=%s", path);
 	pid = run_client("GL_CLIENT_GPA", "v2", env, true, 1, "cuInit=304\n", &err);
 	snprintf(want, sizeof want, "cannot use the GPU lock %s: %s", path, reason);
-	ck_assert_msg(h_count(err, want) == 1, "stderr lacks '%s':\n%s", want, err);
-	ck_assert_int_eq(h_count(err, "GPU_LOCK_ON_ERROR=run"), 1);
+	ck_assert_msg(tp_count(err, want) == 1, "stderr lacks '%s':\n%s", want, err);
+	ck_assert_int_eq(tp_count(err, "GPU_LOCK_ON_ERROR=run"), 1);
 	snprintf(expect, sizeof expect, "cuInit pid=%d", (int)pid);
-	ck_assert_int_eq(h_count(h_slurp(h_trace), expect), 0);
+	ck_assert_int_eq(tp_count(tp_slurp(h_trace), expect), 0);
 
 	run_client("GL_CLIENT_GPA", "v2", run_env, true, 0, "cuInit=0\n", &err);
-	ck_assert_int_eq(h_count(err, "running without the GPU lock (GPU_LOCK_ON_ERROR=run)"), 1);
+	ck_assert_int_eq(tp_count(err, "running without the GPU lock (GPU_LOCK_ON_ERROR=run)"), 1);
 }
 
 START_TEST(unusable_missing_directory)
@@ -401,7 +401,7 @@ END_TEST
 static void no_lock_test(const char *setting)
 {
 	const char *env[] = {setting, NULL};
-	struct child holder;
+	struct tp_proc holder;
 	char *err;
 	pid_t pid;
 
@@ -414,7 +414,7 @@ static void no_lock_test(const char *setting)
 	run_client("GL_CLIENT_GPA", "v2", env, true, 0, "cuInit=0\n", &err);
 	ck_assert_str_eq(err, "");
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 
 START_TEST(psrun_skip_gpu_lock)
@@ -449,8 +449,8 @@ START_TEST(bad_values_warn_once_and_use_the_default)
 		snprintf(setting, sizeof setting, "GPU_LOCK_TIMEOUT=%s", values[i]);
 		pid = run_client("GL_CLIENT_THREADS", NULL, env, true, 0, "cuInit=0\n", &err);
 		snprintf(want, sizeof want, "GPU_LOCK_TIMEOUT='%s': expected a duration", values[i]);
-		ck_assert_msg(h_count(err, want) == 1, "want one '%s' in:\n%s", want, err);
-		ck_assert_int_eq(h_count(err, "gpulock:"), 1);
+		ck_assert_msg(tp_count(err, want) == 1, "want one '%s' in:\n%s", want, err);
+		ck_assert_int_eq(tp_count(err, "gpulock:"), 1);
 		assert_trace("cuInit", pid, 1);
 	}
 }
@@ -487,8 +487,8 @@ START_TEST(bad_lock_path_falls_back_to_the_default_path_warning_once)
 	run_client("GL_CLIENT_THREADS", NULL, env, true, 0, "cuInit=0\n", &err);
 	if (!existed)
 		unlink(GL_DEFAULT_LOCK_PATH);
-	ck_assert_int_eq(h_count(err, "GPU_LOCK_PATH='relative.lock': expected an absolute path"), 1);
-	ck_assert_int_eq(h_count(err, "GPU_LOCK_QUIET='maybe': expected 1 or 0"), 1);
+	ck_assert_int_eq(tp_count(err, "GPU_LOCK_PATH='relative.lock': expected an absolute path"), 1);
+	ck_assert_int_eq(tp_count(err, "GPU_LOCK_QUIET='maybe': expected 1 or 0"), 1);
 	ck_assert_int_eq(access("relative.lock", F_OK), -1);
 }
 END_TEST
@@ -501,13 +501,13 @@ START_TEST(threads_take_the_lock_once)
 
 	h_setup();
 	pid = run_client("GL_CLIENT_THREADS", NULL, env, true, 0, "cuInit=0\n", &err);
-	ck_assert_msg(h_count(err, "took the GPU lock") == 1, "stderr:\n%s", err);
-	ck_assert_int_eq(h_count(err, "cuInit reached through dlsym"), 1);
-	trace = h_slurp(h_trace);
+	ck_assert_msg(tp_count(err, "took the GPU lock") == 1, "stderr:\n%s", err);
+	ck_assert_int_eq(tp_count(err, "cuInit reached through dlsym"), 1);
+	trace = tp_slurp(h_trace);
 	snprintf(expect, sizeof expect, "cuInit pid=%d held=1", (int)pid);
-	ck_assert_int_eq(h_count(trace, expect), 16);
+	ck_assert_int_eq(tp_count(trace, expect), 16);
 	snprintf(expect, sizeof expect, "cuInit pid=%d held=0", (int)pid);
-	ck_assert_int_eq(h_count(trace, expect), 0);
+	ck_assert_int_eq(tp_count(trace, expect), 0);
 }
 END_TEST
 
@@ -518,16 +518,17 @@ START_TEST(debug_names_the_route)
 
 	h_setup();
 	run_client("GL_CLIENT_GPA", "v2", env, true, 0, "cuInit=0\n", &err);
-	ck_assert_msg(h_count(err, "cuInit reached through cuGetProcAddress_v2, asked by client_gpa") == 1,
-	              "stderr:\n%s", err);
+	ck_assert_msg(
+		tp_count(err, "cuInit reached through cuGetProcAddress_v2, asked by client_gpa") == 1,
+		"stderr:\n%s", err);
 	run_client("GL_CLIENT_PLT", NULL, env, true, 0, "cuInit=0\n", &err);
-	ck_assert_msg(h_count(err, "cuInit reached through the PLT") == 1, "stderr:\n%s", err);
+	ck_assert_msg(tp_count(err, "cuInit reached through the PLT") == 1, "stderr:\n%s", err);
 }
 END_TEST
 
 START_TEST(lock_fd_is_close_on_exec)
 {
-	struct child holder;
+	struct tp_proc holder;
 	char fddir[64], link[384], target[300], info[384];
 	struct dirent *d;
 	DIR *dir;
@@ -550,7 +551,7 @@ START_TEST(lock_fd_is_close_on_exec)
 			continue;
 		found++;
 		snprintf(info, sizeof info, "/proc/%d/fdinfo/%s", (int)holder.pid, d->d_name);
-		fdinfo = h_slurp(info);
+		fdinfo = tp_slurp(info);
 		/* flags are octal; O_CLOEXEC is 02000000 */
 		ck_assert_msg(strtoul(strstr(fdinfo, "flags:") + 6, NULL, 8) & O_CLOEXEC,
 		              "lock fd without O_CLOEXEC: %s", fdinfo);
@@ -559,7 +560,7 @@ START_TEST(lock_fd_is_close_on_exec)
 	closedir(dir);
 	ck_assert_int_eq(found, 1); /* exactly one fd: nothing leaked */
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 END_TEST
 

@@ -2,7 +2,7 @@
  * independent jobs always take turns, and a descendant whose holder is gone
  * does not run unlocked. Every test has a hard timeout (a deadlock fails it)
  * and checks who held the lock when, from the fake driver's trace. */
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>
@@ -21,8 +21,8 @@ static const char *tree(void)
 /* Counts "cuInit pid=* held=H" lines in the trace. */
 static int trace_count(const char *what)
 {
-	char *trace = h_slurp(h_trace);
-	int n = h_count(trace, what);
+	char *trace = tp_slurp(h_trace);
+	int n = tp_count(trace, what);
 
 	free(trace);
 	return n;
@@ -31,9 +31,9 @@ static int trace_count(const char *what)
 /* Every cuInit in the trace ran with the lock held; there were n of them. */
 static void assert_all_locked(int n)
 {
-	char *trace = h_slurp(h_trace);
+	char *trace = tp_slurp(h_trace);
 
-	ck_assert_msg(h_count(trace, "cuInit pid=") == n && h_count(trace, "held=0") == 0,
+	ck_assert_msg(tp_count(trace, "cuInit pid=") == n && tp_count(trace, "held=0") == 0,
 	              "want %d cuInit lines, all held=1:\n%s", n, trace);
 	free(trace);
 }
@@ -46,7 +46,7 @@ static void run_ok(const char *const argv[], const char *want_out)
 
 	ck_assert_msg(status == 0, "exit %d; stderr:\n%s", status, err);
 	ck_assert_str_eq(out, want_out);
-	ck_assert_msg(h_count(err, "waiting for the GPU lock") == 0, "someone waited:\n%s", err);
+	ck_assert_msg(tp_count(err, "waiting for the GPU lock") == 0, "someone waited:\n%s", err);
 	free(out);
 	free(err);
 }
@@ -58,7 +58,7 @@ static void run_ok_waiting(const char *const argv[])
 	int status = h_run(argv, NULL, true, NULL, &err);
 
 	ck_assert_msg(status == 0, "exit %d; stderr:\n%s", status, err);
-	ck_assert_int_eq(h_count(err, "waiting for the GPU lock"), 2);
+	ck_assert_int_eq(tp_count(err, "waiting for the GPU lock"), 2);
 	free(err);
 }
 
@@ -76,18 +76,18 @@ START_TEST(forked_child_keeps_the_lock_after_its_parent_exits)
 {
 	const char *argv[] = {tree(), "fork-child-outlives", NULL};
 	const char *waiter_argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
-	struct child parent, waiter;
+	struct tp_proc parent, waiter;
 	char *out;
 
 	h_setup();
 	h_spawn(&parent, argv, NULL, true);
-	ck_assert_int_eq(h_wait(&parent, 30), 0); /* the child lives on, holding stdin */
+	ck_assert_int_eq(tp_wait(parent.pid, 30), 0); /* the child lives on, holding stdin */
 	h_spawn(&waiter, waiter_argv, NULL, true);
 	close(waiter.in);
 	h_wait_waiter(h_lock, waiter.pid); /* the lock outlived the process that took it */
 	close(parent.in);                  /* now the child exits */
-	out = h_read_all(waiter.out);
-	ck_assert_int_eq(h_wait(&waiter, 30), 0);
+	out = tp_read_all(waiter.out);
+	ck_assert_int_eq(tp_wait(waiter.pid, 30), 0);
 	ck_assert_str_eq(out, "cuInit=0\n");
 	assert_all_locked(3);
 }
@@ -175,7 +175,7 @@ START_TEST(descendant_of_a_gone_holder_takes_the_lock_itself)
 {
 	char fifo[200], want[64], text[1024] = "", *rest, *err;
 	const char *argv[] = {tree(), "spawn-and-exit", tree(), "wait-then-init", fifo, NULL};
-	struct child holder, other;
+	struct tp_proc holder, other;
 	int late, fd;
 
 	h_setup();
@@ -185,7 +185,7 @@ START_TEST(descendant_of_a_gone_holder_takes_the_lock_itself)
 	close(holder.in);
 	read_until(holder.out, text, sizeof text, "spawned ");
 	late = atoi(strstr(text, "spawned ") + 8);
-	ck_assert_int_eq(h_wait(&holder, 30), 0); /* the holder is gone, the lock free */
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0); /* the holder is gone, the lock free */
 
 	h_start_gpu_holder(&other);
 	fd = open(fifo, O_WRONLY | O_CLOEXEC); /* lets the late child go on */
@@ -195,12 +195,12 @@ START_TEST(descendant_of_a_gone_holder_takes_the_lock_itself)
 	h_wait_waiter(h_lock, late);
 
 	close(other.in);
-	ck_assert_int_eq(h_wait(&other, 30), 0);
-	rest = h_read_all(holder.out); /* EOF: the late child exited */
-	err = h_read_all(holder.err);
+	ck_assert_int_eq(tp_wait(other.pid, 30), 0);
+	rest = tp_read_all(holder.out); /* EOF: the late child exited */
+	err = tp_read_all(holder.err);
 	ck_assert_str_eq(rest, "late cuInit=0\n");
 	snprintf(want, sizeof want, "pid %d waiting for the GPU lock", late);
-	ck_assert_msg(h_count(err, want) == 1, "stderr:\n%s", err);
+	ck_assert_msg(tp_count(err, want) == 1, "stderr:\n%s", err);
 	snprintf(want, sizeof want, "cuInit pid=%d held=1", late);
 	ck_assert_int_eq(trace_count(want), 1);
 	assert_all_locked(3);
@@ -219,7 +219,7 @@ START_TEST(independent_siblings_take_turns)
 
 	h_setup();
 	run_ok_waiting(argv);
-	trace = h_slurp(h_trace);
+	trace = tp_slurp(h_trace);
 	for (line = trace; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		char *t = strstr(line, " t=");
 		if (strncmp(line, "enter ", 6) == 0 && n < 8)
@@ -233,7 +233,7 @@ START_TEST(independent_siblings_take_turns)
 	for (int i = 0; i < 3; i++)
 		ck_assert_msg(start[i] < end[i] && (i == 0 || end[i - 1] <= start[i]),
 		              "jobs overlapped:\n%s", trace);
-	ck_assert_int_eq(h_count(trace, "enter"), 3);
+	ck_assert_int_eq(tp_count(trace, "enter"), 3);
 	free(trace);
 	assert_all_locked(3);
 }
@@ -312,7 +312,7 @@ END_TEST
 START_TEST(threads_racing_a_fork)
 {
 	const char *argv[] = {tree(), "fork-race", NULL};
-	struct child other, racer;
+	struct tp_proc other, racer;
 	char text[1024] = "", want[64], *rest;
 	int forked;
 
@@ -325,10 +325,10 @@ START_TEST(threads_racing_a_fork)
 	forked = atoi(strstr(text, "forked ") + 7);
 	h_wait_waiter(h_lock, forked);
 	close(other.in);
-	ck_assert_int_eq(h_wait(&other, 30), 0);
-	rest = h_read_all(racer.out);
-	ck_assert_int_eq(h_wait(&racer, 30), 0);
-	ck_assert_msg(h_count(rest, "child cuInit=0") == 1 && h_count(rest, "parent cuInit=0") == 1,
+	ck_assert_int_eq(tp_wait(other.pid, 30), 0);
+	rest = tp_read_all(racer.out);
+	ck_assert_int_eq(tp_wait(racer.pid, 30), 0);
+	ck_assert_msg(tp_count(rest, "child cuInit=0") == 1 && tp_count(rest, "parent cuInit=0") == 1,
 	              "stdout:\n%s%s", text, rest);
 	snprintf(want, sizeof want, "cuInit pid=%d held=1", forked);
 	ck_assert_int_eq(trace_count(want), 1);

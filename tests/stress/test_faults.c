@@ -2,7 +2,7 @@
  * one): mutual exclusion under random kills and stops, 500 waiters, hand-off
  * after a crash, the host's signals, and a lock file deleted or replaced
  * while it is held. */
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 #include "gl_proc.h"
 
@@ -145,7 +145,7 @@ END_TEST
 START_TEST(hand_off_after_kill_9_is_immediate)
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
-	struct child holder, waiter;
+	struct tp_proc holder, waiter;
 	char line[32] = {0};
 	double t0, t1;
 
@@ -159,13 +159,13 @@ START_TEST(hand_off_after_kill_9_is_immediate)
 	ck_assert_int_gt(read(waiter.out, line, sizeof line - 1), 0);
 	t1 = now();
 	ck_assert_str_eq(line, "cuInit=0\n");
-	ck_assert_int_eq(h_wait(&holder, 30), 128 + SIGKILL);
-	ck_assert_int_eq(h_wait(&waiter, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 128 + SIGKILL);
+	ck_assert_int_eq(tp_wait(waiter.pid, 30), 0);
 	fprintf(stderr, "hand-off after kill -9: %.1f ms\n", (t1 - t0) * 1e3);
 	if (!getenv("GL_UNDER_VALGRIND"))
 		ck_assert_msg(t1 - t0 < 0.050, "hand-off took %.1f ms", (t1 - t0) * 1e3);
 	/* The same lock file, still usable, nothing left behind. */
-	ck_assert_int_eq(h_count(h_slurp(h_trace), "held=0"), 0);
+	ck_assert_int_eq(tp_count(tp_slurp(h_trace), "held=0"), 0);
 }
 END_TEST
 
@@ -174,7 +174,7 @@ END_TEST
 static void signals_test(const char *const extra[])
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_SIGNALS"), NULL};
-	struct child holder, host;
+	struct tp_proc holder, host;
 	char *out, *err;
 
 	h_setup();
@@ -189,11 +189,11 @@ static void signals_test(const char *const extra[])
 	/* They are handled while the wait goes on. */
 	h_wait_waiter(h_lock, host.pid);
 	close(holder.in);
-	out = h_read_all(host.out);
-	err = h_read_all(host.err);
-	ck_assert_msg(h_wait(&host, 30) == 0, "stderr:\n%s", err);
+	out = tp_read_all(host.out);
+	err = tp_read_all(host.err);
+	ck_assert_msg(tp_wait(host.pid, 30) == 0, "stderr:\n%s", err);
 	ck_assert_str_eq(out, "cuInit=0 alarms=1 others=2 same=1\n");
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 }
 
 START_TEST(host_signals_undisturbed_blocking_wait)
@@ -244,7 +244,7 @@ static void wait_blocked(pid_t pid)
 static void swapped_test(bool recreate)
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
-	struct child holder, late;
+	struct tp_proc holder, late;
 	char *out, *err, want[96];
 
 	h_setup();
@@ -256,15 +256,15 @@ static void swapped_test(bool recreate)
 	close(late.in);
 	wait_blocked(late.pid);
 	close(holder.in);
-	out = h_read_all(late.out);
-	err = h_read_all(late.err);
-	ck_assert_int_eq(h_wait(&late, 30), 0);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	out = tp_read_all(late.out);
+	err = tp_read_all(late.err);
+	ck_assert_int_eq(tp_wait(late.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 	ck_assert_str_eq(out, "cuInit=0\n");
 	snprintf(want, sizeof want, "was deleted or replaced while pid %d held it", (int)holder.pid);
-	ck_assert_msg(h_count(err, want) == 1, "stderr:\n%s", err);
+	ck_assert_msg(tp_count(err, want) == 1, "stderr:\n%s", err);
 	snprintf(want, sizeof want, "cuInit pid=%d held=1", (int)late.pid);
-	ck_assert_int_eq(h_count(h_slurp(h_trace), want), 1);
+	ck_assert_int_eq(tp_count(tp_slurp(h_trace), want), 1);
 }
 
 START_TEST(lock_file_deleted_while_held)
@@ -286,7 +286,7 @@ START_TEST(lock_file_deleted_while_waited_for)
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
 	static const char *const hold[] = {"CLIENT_HOLD=1", NULL};
-	struct child holder, first, second;
+	struct tp_proc holder, first, second;
 	char line[32] = {0};
 
 	h_setup();
@@ -295,7 +295,7 @@ START_TEST(lock_file_deleted_while_waited_for)
 	h_wait_waiter(h_lock, first.pid);
 	ck_assert_int_eq(unlink(h_lock), 0);
 	close(holder.in);
-	ck_assert_int_eq(h_wait(&holder, 30), 0);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
 	ck_assert_int_gt(read(first.out, line, sizeof line - 1), 0);
 	ck_assert_str_eq(line, "cuInit=0\n");
 	h_wait_holder(h_lock, first.pid); /* it holds the file the path names now */
@@ -303,8 +303,8 @@ START_TEST(lock_file_deleted_while_waited_for)
 	close(second.in);
 	h_wait_waiter(h_lock, second.pid);
 	close(first.in);
-	ck_assert_int_eq(h_wait(&first, 30), 0);
-	ck_assert_int_eq(h_wait(&second, 30), 0);
+	ck_assert_int_eq(tp_wait(first.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(second.pid, 30), 0);
 }
 END_TEST
 

@@ -1,7 +1,7 @@
 /* What every test program that runs real processes needs, whatever it runs:
  * waiting for a child with a deadline, reading a pipe to its end, and
  * synchronising on lock states read from /proc/locks rather than on sleeps.
- * tests/integration/harness.c and tests/cpu_run/crh.c build on these.
+ * preload_harness.c and cpu_run_harness.c, beside it, build on these.
  *
  * Temporary files: each test program makes one directory under $TMPDIR
  * (default /tmp), gl-test-XXXXXX, as it starts, and removes it with all
@@ -14,6 +14,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+/* A process started by a test, with pipes on its three stdio fds. */
+struct tp_proc {
+	pid_t pid;
+	int in;  /* its stdin: closing it releases a holding client or job */
+	int out; /* its stdout */
+	int err; /* its stderr */
+};
 
 /* Seconds on CLOCK_MONOTONIC. */
 double tp_now(void);
@@ -81,5 +89,12 @@ int tp_run_suites(Suite *first, ...);
 
 /* Lines of text that contain needle. */
 int tp_count(const char *text, const char *needle);
+/* The whole file (malloc'd); "" where it cannot be opened. */
+char *tp_slurp(const char *path);
+/* Is there something to read on fd right now? */
+bool tp_readable(int fd);
+/* Write text to path whole: written aside and renamed, so that a reader
+ * never sees half of it. Fails the test where it cannot. */
+void tp_write_file(const char *path, const char *text);
 
 #endif

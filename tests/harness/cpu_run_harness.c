@@ -1,4 +1,4 @@
-#include "crh.h"
+#include "cpu_run_harness.h"
 #include "procs.h"
 #include "gl_slots.h"
 
@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,16 +24,6 @@ extern char **environ;
 char t_dir[128];
 char t_slots[144];
 char t_log[144];
-
-double t_now(void)
-{
-	return tp_now();
-}
-
-double t_scale(void)
-{
-	return tp_scale();
-}
 
 void t_setup(void)
 {
@@ -107,7 +98,7 @@ static bool inherited_setting(const char *entry)
 	return false;
 }
 
-void t_spawn_as(struct proc *p, const char *const argv[], const char *const extra[], uid_t uid)
+void t_spawn_as(struct tp_proc *p, const char *const argv[], const char *const extra[], uid_t uid)
 {
 	static char env_dir[192], env_log[192], env_tmp[192];
 	const char *env[1024];
@@ -161,7 +152,7 @@ void t_spawn_as(struct proc *p, const char *const argv[], const char *const extr
 	p->err = err[0];
 }
 
-void t_spawn(struct proc *p, const char *const argv[], const char *const extra[])
+void t_spawn(struct tp_proc *p, const char *const argv[], const char *const extra[])
 {
 	t_spawn_as(p, argv, extra, (uid_t)-1);
 }
@@ -173,9 +164,9 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-int t_wait(struct proc *p, double timeout)
+int t_wait(struct tp_proc *p, double timeout)
 {
-	int status = tp_wait(p->pid, timeout * t_scale());
+	int status = tp_wait(p->pid, timeout * tp_scale());
 
 	close_fd(&p->in);
 	close_fd(&p->out);
@@ -183,26 +174,9 @@ int t_wait(struct proc *p, double timeout)
 	return status;
 }
 
-char *t_read_all(int fd)
-{
-	return tp_read_all(fd);
-}
-
-char *t_read_line(int fd, double timeout)
-{
-	return tp_read_line(fd, timeout);
-}
-
-bool t_readable(int fd)
-{
-	struct pollfd pf = {.fd = fd, .events = POLLIN};
-
-	return poll(&pf, 1, 0) == 1;
-}
-
 int t_run(const char *const argv[], const char *const extra[], char **out, char **err)
 {
-	struct proc p;
+	struct tp_proc p;
 
 	t_spawn(&p, argv, extra);
 	close_fd(&p.in);
@@ -210,14 +184,9 @@ int t_run(const char *const argv[], const char *const extra[], char **out, char 
 	return t_wait(&p, 30);
 }
 
-bool t_lock_state(const char *path, pid_t pid, bool waiting)
-{
-	return tp_lock_state(path, pid, waiting);
-}
-
 void t_wait_lock(const char *path, pid_t pid, bool waiting)
 {
-	tp_wait_lock(path, pid, waiting, 20 * t_scale());
+	tp_wait_lock(path, pid, waiting, 20 * tp_scale());
 }
 
 static bool has_ticket(pid_t pid)
@@ -236,17 +205,17 @@ static bool has_ticket(pid_t pid)
 
 void t_wait_ticket(pid_t pid)
 {
-	double deadline = t_now() + 20 * t_scale();
+	double deadline = tp_now() + 20 * tp_scale();
 
 	while (!has_ticket(pid)) {
-		ck_assert_msg(t_now() < deadline, "pid %d never queued", (int)pid);
+		ck_assert_msg(tp_now() < deadline, "pid %d never queued", (int)pid);
 		usleep(1000);
 	}
 }
 
 void t_wait_follows(pid_t waiter, pid_t pred)
 {
-	double deadline = t_now() + 20 * t_scale();
+	double deadline = tp_now() + 20 * tp_scale();
 	char path[240] = "";
 
 	while (!path[0]) {
@@ -259,7 +228,7 @@ void t_wait_follows(pid_t waiter, pid_t pred)
 			if (t[i].live && t[i].pid == pred)
 				snprintf(path, sizeof path, "%s/" GL_SLOTS_TICKET_PREFIX "%llu",
 				         t_slots, t[i].number);
-		ck_assert_msg(path[0] || t_now() < deadline, "pid %d holds no ticket", (int)pred);
+		ck_assert_msg(path[0] || tp_now() < deadline, "pid %d holds no ticket", (int)pred);
 		if (!path[0])
 			usleep(1000);
 	}
@@ -284,7 +253,99 @@ const char *t_slot(unsigned k)
 	return path;
 }
 
-void t_flock_hold(struct proc *p, const char *path)
+/* The cgroup v2 mount (its mount point and the cgroup at its root) from
+ * /proc/self/mountinfo: "ID PARENT MAJ:MIN ROOT POINT OPTS... - cgroup2 ...". */
+static bool cgroup2_mount(char *point, size_t plen, char *root, size_t rlen)
+{
+	char *info = tp_slurp("/proc/self/mountinfo"), *line, *save = NULL;
+	bool found = false;
+
+	for (line = strtok_r(info, "\n", &save); line && !found;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char r[PATH_MAX], m[PATH_MAX];
+		const char *dash = strstr(line, " - ");
+
+		if (dash && strncmp(dash + 3, "cgroup2 ", 8) == 0 &&
+		    sscanf(line, "%*s %*s %*s %4095s %4095s", r, m) == 2) {
+			snprintf(root, rlen, "%s", r);
+			snprintf(point, plen, "%s", m);
+			found = true;
+		}
+	}
+	free(info);
+	return found;
+}
+
+/* A cgroup, from ours up to the mount, that enables "memory" for its
+ * children and that we may write: where cpu_run makes its capped cgroup. */
+static bool writable_memory_cgroup(char *why, size_t len)
+{
+	char point[PATH_MAX], root[PATH_MAX], dir[2 * PATH_MAX], file[2 * PATH_MAX + 32];
+	char *text = tp_slurp("/proc/self/cgroup"), *cg = strstr(text, "0::"), *ctl, *save;
+	const char *rel;
+	bool found = false;
+
+	if (!cg || (cg != text && cg[-1] != '\n') || !cgroup2_mount(point, sizeof point, root,
+	                                                            sizeof root)) {
+		snprintf(why, len, "no cgroup v2 here");
+		free(text);
+		return false;
+	}
+	cg += 3;
+	cg[strcspn(cg, "\n")] = '\0';
+	/* Our cgroup relative to the mount's root (a cgroup namespace or a bind
+	 * mount may show only a subtree), as cpu_run finds it. */
+	rel = cg;
+	if (strcmp(root, "/") != 0) {
+		size_t rl = strlen(root);
+
+		if (strncmp(cg, root, rl) != 0 || (cg[rl] != '/' && cg[rl] != '\0')) {
+			snprintf(why, len, "our cgroup %s is outside the cgroup v2 mount", cg);
+			free(text);
+			return false;
+		}
+		rel = cg + rl;
+	}
+	snprintf(dir, sizeof dir, "%s%s", point, strcmp(rel, "/") == 0 ? "" : rel);
+	snprintf(why, len, "no cgroup v2 from %s up to %s enables \"memory\" for children that we "
+	                   "may write", cg, point);
+	while (!found) {
+		snprintf(file, sizeof file, "%s/cgroup.subtree_control", dir);
+		ctl = tp_slurp(file);
+		for (char *w = strtok_r(ctl, " \n", &save); w && !found;
+		     w = strtok_r(NULL, " \n", &save))
+			found = strcmp(w, "memory") == 0 && access(dir, W_OK) == 0;
+		free(ctl);
+		if (found)
+			snprintf(why, len, "cgroup v2 %s enables \"memory\" and we may write it", dir);
+		if (found || strlen(dir) <= strlen(point))
+			break;
+		*strrchr(dir, '/') = '\0';
+	}
+	free(text);
+	return found;
+}
+
+bool t_can_cap_memory(char *why, size_t len)
+{
+	const char *argv[] = {"systemd-run", "--user",  "--scope", "--quiet", "--collect",
+	                      "-p",          "MemoryMax=256M", "-p", "MemorySwapMax=0",
+	                      "true",        NULL};
+	char cg_why[PATH_MAX * 2 + 128];
+
+	if (t_run(argv, NULL, NULL, NULL) == 0) {
+		snprintf(why, len, "systemd-run --user --scope with MemoryMax runs here");
+		return true;
+	}
+	if (writable_memory_cgroup(cg_why, sizeof cg_why)) {
+		snprintf(why, len, "%s", cg_why);
+		return true;
+	}
+	snprintf(why, len, "systemd-run --user --scope with MemoryMax fails here, and %s", cg_why);
+	return false;
+}
+
+void t_flock_hold(struct tp_proc *p, const char *path)
 {
 	const char *argv[] = {"flock", path, "cat", NULL};
 
@@ -292,7 +353,7 @@ void t_flock_hold(struct proc *p, const char *path)
 	t_wait_lock(path, p->pid, false);
 }
 
-void t_job_hold(struct proc *p, const char *tag, const char *const cpu_run_args[],
+void t_job_hold(struct tp_proc *p, const char *tag, const char *const cpu_run_args[],
                 const char *const extra[])
 {
 	const char *argv[32];
@@ -308,27 +369,8 @@ void t_job_hold(struct proc *p, const char *tag, const char *const cpu_run_args[
 	argv[n++] = "hold";
 	argv[n] = NULL;
 	t_spawn(p, argv, extra);
-	line = t_read_line(p->out, 20);
+	line = tp_read_line(p->out, 20);
 	ck_assert_msg(line && strncmp(line, tag, strlen(tag)) == 0, "job %s did not start: '%s'", tag,
 	              line ? line : "(EOF)");
 	free(line);
-}
-
-int t_count(const char *text, const char *needle)
-{
-	return tp_count(text, needle);
-}
-
-void t_write_file(const char *path, const char *text)
-{
-	char tmp[256];
-	int fd;
-
-	/* Written aside and renamed: a reader never sees half of it. */
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	ck_assert_int_eq(rename(tmp, path), 0);
 }

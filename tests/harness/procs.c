@@ -466,3 +466,36 @@ char *tp_read_line(int fd, double timeout)
 	buf[len] = '\0';
 	return buf;
 }
+
+char *tp_slurp(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *s;
+
+	if (fd < 0)
+		return strdup("");
+	s = tp_read_all(fd);
+	close(fd);
+	return s;
+}
+
+bool tp_readable(int fd)
+{
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+
+	return poll(&pf, 1, 0) == 1;
+}
+
+void tp_write_file(const char *path, const char *text)
+{
+	char tmp[256];
+	int fd;
+
+	/* Written aside and renamed: a reader never sees half of it. */
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}

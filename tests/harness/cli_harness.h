@@ -1,8 +1,8 @@
 /* What the gpulock command's tests share: the program, running it with the
  * exit status and output checked, and LD_PRELOAD values that keep a
  * sanitizer runtime first where the build has one. */
-#ifndef GL_CLIT_H
-#define GL_CLIT_H
+#ifndef GL_CLI_HARNESS_H
+#define GL_CLI_HARNESS_H
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
-#include "clit.h"
-#include "harness.h"
+#include "cli_harness.h"
+#include "preload_harness.h"
 
 #include <check.h>
 #include <stdio.h>

@@ -2,18 +2,13 @@
  * processes with pipes on all three stdio fds, and synchronisation on lock
  * states read from /proc/locks (who holds a slot, who waits, who holds a
  * ticket), never on sleeps. */
-#ifndef CRH_H
-#define CRH_H
+#ifndef GL_CPU_RUN_HARNESS_H
+#define GL_CPU_RUN_HARNESS_H
 
 #include <stdbool.h>
 #include <sys/types.h>
 
-struct proc {
-	pid_t pid;
-	int in;  /* its stdin: closing it ends a "cr_job run TAG hold" */
-	int out; /* its stdout */
-	int err; /* its stderr */
-};
+#include "procs.h"
 
 extern char t_dir[];   /* a fresh directory per test */
 extern char t_slots[]; /* t_dir/slots, exported as CPU_RUN_SLOT_DIR */
@@ -31,34 +26,23 @@ const char *t_seed(void);    /* the original cpu_run.sh */
  * tree (a clone in a 0700 home): copies of the three into t_dir, which
  * the three functions above name from then on. After t_setup. */
 void t_share_programs(void);
-/* Scale for time windows: 10 under valgrind. */
-double t_scale(void);
-double t_now(void);
 
 /* Spawn argv with a clean environment (no CPU_RUN_* or thread variables from
  * whoever runs the tests) plus CPU_RUN_SLOT_DIR, CR_LOG and the NULL-
  * terminated "NAME=value" entries of extra (which win). uid: run as that
  * user (the caller must be root; argv[0] must be within its reach, see
  * t_share_programs), or (uid_t)-1. */
-void t_spawn_as(struct proc *p, const char *const argv[], const char *const extra[], uid_t uid);
-void t_spawn(struct proc *p, const char *const argv[], const char *const extra[]);
+void t_spawn_as(struct tp_proc *p, const char *const argv[], const char *const extra[], uid_t uid);
+void t_spawn(struct tp_proc *p, const char *const argv[], const char *const extra[]);
 /* Wait for exit (failing the test after timeout seconds, scaled). Returns the
  * exit status, or 128+signal. Closes the pipes. */
-int t_wait(struct proc *p, double timeout);
-/* Everything until EOF (malloc'd). */
-char *t_read_all(int fd);
-/* One line (without '\n'), waiting at most timeout seconds (scaled): NULL
- * on EOF, failure of the test on timeout. */
-char *t_read_line(int fd, double timeout);
-/* Is there output to read right now? */
-bool t_readable(int fd);
+int t_wait(struct tp_proc *p, double timeout);
 /* Spawn, close stdin, collect stdout and stderr, wait. Returns the status. */
 int t_run(const char *const argv[], const char *const extra[], char **out, char **err);
 
 /* Wait until pid holds (waiting false) or waits for (true) a flock on path.
  * pid 0: anyone. */
 void t_wait_lock(const char *path, pid_t pid, bool waiting);
-bool t_lock_state(const char *path, pid_t pid, bool waiting);
 /* Wait until pid holds a live ticket in t_slots. */
 void t_wait_ticket(pid_t pid);
 /* Wait until waiter blocks on the ticket of pred (its predecessor). */
@@ -68,16 +52,19 @@ int t_tickets(void);
 /* Path of slot k in t_slots (static buffer). */
 const char *t_slot(unsigned k);
 
+/* Can cpu_run --mem-max cap a job here, asked without cpu_run: does
+ * systemd-run --user --scope with a MemoryMax run, or is there, from our
+ * cgroup v2 upwards, one that enables the memory controller for its
+ * children and that we may write? why says how, or why not. After
+ * t_setup. */
+bool t_can_cap_memory(char *why, size_t len);
+
 /* Start "flock PATH cat": util-linux flock(1) holding the file, as the
  * original tools do, until its stdin closes. Returns once it holds. */
-void t_flock_hold(struct proc *p, const char *path);
+void t_flock_hold(struct tp_proc *p, const char *path);
 /* Start cpu_run (with the args before the job) running "cr_job run TAG
  * hold"; returns once the job printed its line, i.e. it holds its slot. */
-void t_job_hold(struct proc *p, const char *tag, const char *const cpu_run_args[],
+void t_job_hold(struct tp_proc *p, const char *tag, const char *const cpu_run_args[],
                 const char *const extra[]);
-
-/* Lines of text containing needle. */
-int t_count(const char *text, const char *needle);
-void t_write_file(const char *path, const char *text);
 
 #endif

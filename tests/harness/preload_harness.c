@@ -1,4 +1,4 @@
-#include "harness.h"
+#include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>
@@ -108,7 +108,7 @@ static bool inherited_setting(const char *entry)
 	return false;
 }
 
-void h_spawn(struct child *c, const char *const argv[], const char *const extra[], bool preload)
+void h_spawn(struct tp_proc *c, const char *const argv[], const char *const extra[], bool preload)
 {
 	static char env_lock[260], env_trace[260], env_lib[4200], env_preload[4200];
 	const char *env[512];
@@ -153,25 +153,15 @@ void h_spawn(struct child *c, const char *const argv[], const char *const extra[
 	c->err = err[0];
 }
 
-int h_wait(struct child *c, double timeout)
-{
-	return tp_wait(c->pid, timeout);
-}
-
-char *h_read_all(int fd)
-{
-	return tp_read_all(fd);
-}
-
 int h_run(const char *const argv[], const char *const extra[], bool preload, char **out, char **err)
 {
-	struct child c;
+	struct tp_proc c;
 	int status;
 
 	h_spawn(&c, argv, extra, preload);
 	close(c.in);
 	tp_collect(c.out, c.err, out, err);
-	status = h_wait(&c, 30);
+	status = tp_wait(c.pid, 30);
 	close(c.out);
 	close(c.err);
 	return status;
@@ -187,7 +177,7 @@ void h_wait_waiter(const char *path, pid_t pid)
 	tp_wait_lock(path, pid, true, 20);
 }
 
-void h_start_gpu_holder(struct child *c)
+void h_start_gpu_holder(struct tp_proc *c)
 {
 	static const char *const hold[] = {"CLIENT_HOLD=1", NULL};
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
@@ -197,21 +187,4 @@ void h_start_gpu_holder(struct child *c)
 	ck_assert_int_gt(read(c->out, line, sizeof line - 1), 0);
 	ck_assert_str_eq(line, "cuInit=0\n");
 	h_wait_holder(h_lock, c->pid);
-}
-
-int h_count(const char *text, const char *needle)
-{
-	return tp_count(text, needle);
-}
-
-char *h_slurp(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *s;
-
-	if (fd < 0)
-		return strdup("");
-	s = h_read_all(fd);
-	close(fd);
-	return s;
 }

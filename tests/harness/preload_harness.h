@@ -1,18 +1,13 @@
 /* Running real processes for the integration tests: spawn with a clean test
  * environment, talk through pipes, and synchronise on lock states read from
  * /proc/locks rather than on sleeps. */
-#ifndef GL_HARNESS_H
-#define GL_HARNESS_H
+#ifndef GL_PRELOAD_HARNESS_H
+#define GL_PRELOAD_HARNESS_H
 
 #include <stdbool.h>
 #include <sys/types.h>
 
-struct child {
-	pid_t pid;
-	int in;  /* its stdin: closing it releases a CLIENT_HOLD=1 client */
-	int out; /* its stdout */
-	int err; /* its stderr */
-};
+#include "procs.h"
 
 extern char h_dir[];   /* a fresh directory per test */
 extern char h_lock[];  /* h_dir/gpu.lock, exported as GPU_LOCK_PATH */
@@ -36,25 +31,16 @@ const char *h_artifact(const char *var);
 
 /* Spawn argv with the test environment plus extra "NAME=value" entries
  * (NULL-terminated, may be NULL); LD_PRELOAD gets our library if preload. */
-void h_spawn(struct child *c, const char *const argv[], const char *const extra[], bool preload);
-/* Wait for exit, failing the test if it takes longer than timeout seconds.
- * Returns the exit status (WEXITSTATUS), or 128+signal. */
-int h_wait(struct child *c, double timeout);
-/* Everything the fd delivers until EOF (malloc'd, NUL-terminated). */
-char *h_read_all(int fd);
+void h_spawn(struct tp_proc *c, const char *const argv[], const char *const extra[], bool preload);
 /* Spawn, wait, and collect stdout/stderr. Returns the exit status. */
 int h_run(const char *const argv[], const char *const extra[], bool preload, char **out, char **err);
 
 /* Start a preloaded client that takes the GPU lock and holds it until its
  * stdin closes; returns once it holds the lock. */
-void h_start_gpu_holder(struct child *c);
+void h_start_gpu_holder(struct tp_proc *c);
 
 /* Wait until pid (0: anyone) holds, or pid waits for, the lock at path. */
 void h_wait_holder(const char *path, pid_t pid);
 void h_wait_waiter(const char *path, pid_t pid);
-
-/* Number of lines of text that contain needle. */
-int h_count(const char *text, const char *needle);
-char *h_slurp(const char *path);
 
 #endif
