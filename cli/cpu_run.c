@@ -10,7 +10,7 @@
  *
  * Compatible with the original cpu_run.sh: same variables and defaults, and
  * the same slot files, so a slot held by either launcher is busy for the
- * other. The queue, the slots and the status reader are in common/gl_slots.c. */
+ * other. The queue, the slots and the status reader are in launcher/gl_slots*.c. */
 #include "gl_log.h"
 #include "gl_command.h"
 #include "gl_memcap.h"
@@ -20,7 +20,6 @@
 #include "gl_size.h"
 #include "gl_slots.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -993,62 +992,6 @@ static void open_slots(struct run *r)
 	exit(EXIT_SETUP);
 }
 
-/* Do we have an fd open on a held slot file, inherited from the job that
- * holds it? (cpu_run.sh's jobs hold theirs through fd 9, taken by a flock(1)
- * child that has exited, so no ancestor shows in /proc/locks.) */
-static bool slot_fd_inherited(struct run *r, const struct gl_slot_state *st, size_t n)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	bool found = false;
-
-	if (!d)
-		return false;
-	while (!found && (e = readdir(d)) != NULL) {
-		struct stat fs, ss;
-		char name[32];
-		int fd = atoi(e->d_name);
-
-		if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &fs) < 0 || !S_ISREG(fs.st_mode))
-			continue;
-		for (size_t i = 0; i < n && !found; i++) {
-			snprintf(name, sizeof name, "slot%u", st[i].index);
-			found = st[i].held && fstatat(r->slots.dirfd, name, &ss, AT_SYMLINK_NOFOLLOW) == 0 &&
-			        ss.st_dev == fs.st_dev && ss.st_ino == fs.st_ino;
-		}
-	}
-	closedir(d);
-	return found;
-}
-
-/* Run inside a job that holds a slot (its child, grandchild, ...): it is
- * within the guard already. Queueing again could deadlock: N parents each
- * holding a slot while their children wait for one. The job is recognised
- * by CPU_RUN_ACTIVE and either a holder among our ancestors (kept even by
- * children that close inherited fds, as Python's subprocess does) or the
- * slot's fd, inherited. */
-static bool __attribute__((noinline)) slot_held_for_us(struct run *r)
-{
-	struct gl_slot_state st[GL_SLOTS_MAX];
-	size_t n, nt;
-
-	gl_slots_inspect_at(r->slots.dirfd, 0, st, GL_SLOTS_MAX, &n, NULL, 0, &nt, NULL);
-	if (n > GL_SLOTS_MAX)
-		n = GL_SLOTS_MAX;
-	for (size_t i = 0; i < n; i++)
-		if (st[i].held && st[i].pid > 0 &&
-		    (st[i].pid == getpid() || gl_proc_is_ancestor(st[i].pid)))
-			return true;
-	return slot_fd_inherited(r, st, n);
-}
-
-/* Split from the look at the slots: its 40 KiB frame would reach stack
- * pages (each a page fault) on every launch. */
-static bool inside_a_slot(struct run *r)
-{
-	return env("CPU_RUN_ACTIVE") && slot_held_for_us(r);
-}
-
 /* --mem-avail and --mem-max in bytes, from MemTotal where they are shares
  * of it. 0, or the exit status. */
 static int memory_settings(struct run *r)
@@ -1108,7 +1051,10 @@ int main(int argc, char **argv)
 	open_slots(r);
 	if (r->mem_cap)
 		setup_mem_max(r);
-	if (inside_a_slot(r)) {
+	/* Run inside a job that holds a slot (its child, grandchild, ...): it
+	 * is within the guard already. Queueing again could deadlock: N
+	 * parents each holding a slot while their children wait for one. */
+	if (env("CPU_RUN_ACTIVE") && gl_slots_held_in_tree(r->slots.dirfd)) {
 		r->nested = true;
 		start(r, NULL);
 	}
