@@ -935,7 +935,7 @@ static void __attribute__((noreturn)) start(struct run *r, const char *how)
 		pin(r, slot);
 	be_nice(r);
 	cap_threads(r, &je);
-	if (r->slots.held && (e = gl_slots_keep(&r->slots)) < 0) {
+	if (r->slots.held && (e = gl_slots_keep_across_exec(&r->slots)) < 0) {
 		msg("cannot keep slot %u across exec: %s", r->slots.held, strerror(-e));
 		exit(EXIT_SETUP);
 	}

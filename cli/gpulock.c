@@ -90,7 +90,7 @@ static const char *env(const char *name)
 static int load_settings(struct cli_settings *s)
 {
 	memset(s, 0, sizeof *s);
-	gl_gpu_config_load(&s->cfg, env, env_error);
+	gl_lock_settings_load(&s->cfg, env, env_error);
 	return env_bad ? EXIT_SETUP : 0;
 }
 
@@ -190,7 +190,7 @@ static int run_lazy(char **cmd)
 
 static int run_eager(const struct cli_settings *s, char **cmd)
 {
-	struct gl_gpu_config cfg = s->cfg;
+	struct gl_lock_settings cfg = s->cfg;
 	char path[PATH_MAX];
 	int fd = -1, e = gl_command_find(cmd[0], path, sizeof path);
 
@@ -338,7 +338,7 @@ static int cmd_wait(int argc, char **argv)
 		        gl_lockfile_strerror(r));
 		return EXIT_SETUP;
 	}
-	r = gl_lock_wait_free(fd, NULL);
+	r = gl_lock_wait_until_free(fd, NULL);
 	if (r == -ETIMEDOUT && s.cfg.timeout != 0) {
 		struct wait_reminder rem = {s.cfg.lock_path, fd};
 		struct gl_wait w = {.start = gl_wait_now(), .deadline = -1, .arg = &rem};
@@ -349,7 +349,7 @@ static int cmd_wait(int argc, char **argv)
 			announce_wait(&s, fd);
 			w.remind = remind_wait;
 		}
-		r = gl_lock_wait_free(fd, &w);
+		r = gl_lock_wait_until_free(fd, &w);
 	}
 	if (r == -ETIMEDOUT) {
 		char secs[32];

@@ -2,7 +2,7 @@
 #ifndef GPULOCK_H
 #define GPULOCK_H
 
-#include "gl_config.h"
+#include "gl_lock_settings.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 
 /* Settings of the GPU side, from the environment and then the flags. */
 struct cli_settings {
-	struct gl_gpu_config cfg;
+	struct gl_lock_settings cfg;
 	bool lock_given, timeout_given, quiet_given;
 };
 

@@ -108,7 +108,7 @@ void gl_slots_release(struct gl_slots *s);
 
 /* Let the held slot's fd survive exec, so the command itself holds the slot.
  * Returns the fd or -errno. */
-int gl_slots_keep(struct gl_slots *s);
+int gl_slots_keep_across_exec(struct gl_slots *s);
 
 /* ---- Reading the state without taking anything (gpulock status) ---- */
 

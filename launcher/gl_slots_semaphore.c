@@ -36,7 +36,7 @@ void gl_slots_release(struct gl_slots *s)
 	}
 }
 
-int gl_slots_keep(struct gl_slots *s)
+int gl_slots_keep_across_exec(struct gl_slots *s)
 {
 	int fd;
 

@@ -22,12 +22,12 @@
 #include <unistd.h>
 
 struct cli_settings;
-static void check_cfg(const struct gl_gpu_config *cfg);
+static void check_cfg(const struct gl_lock_settings *cfg);
 static int fuzz_execvp(const char *file, char *const argv[]);
-static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point,
+static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_lock_settings *cfg, const char *point,
                                              int *fd);
 static int fuzz_lockfile_open(const char *path, int *fd);
-static int fuzz_lock_wait_free(int fd, struct gl_wait *w);
+static int fuzz_lock_wait_until_free(int fd, struct gl_wait *w);
 static void fuzz_describe_holder(int fd, char *buf, size_t len);
 static FILE *fuzz_stderr;
 
@@ -37,7 +37,7 @@ static FILE *fuzz_stderr;
 #define execvp fuzz_execvp
 #define gl_gpu_lock_take fuzz_gpu_lock_take
 #define gl_lockfile_open fuzz_lockfile_open
-#define gl_lock_wait_free fuzz_lock_wait_free
+#define gl_lock_wait_until_free fuzz_lock_wait_until_free
 #define gl_gpu_describe_holder fuzz_describe_holder
 #include "../../cli/gpulock.c"
 #include "../../cli/gpulock_help.c"
@@ -47,7 +47,7 @@ static FILE *fuzz_stderr;
 #undef execvp
 #undef gl_gpu_lock_take
 #undef gl_lockfile_open
-#undef gl_lock_wait_free
+#undef gl_lock_wait_until_free
 #undef gl_gpu_describe_holder
 
 static const char *const vars[] = {"GPU_LOCK_PATH",    "GPU_LOCK_TIMEOUT",
@@ -61,7 +61,7 @@ static char *saved_ld_preload;
 static char preload_stand_in[PATH_MAX]; /* an empty file named like the preload */
 static unsigned sequence;
 
-static void check_cfg(const struct gl_gpu_config *cfg)
+static void check_cfg(const struct gl_lock_settings *cfg)
 {
 	FUZZ_ASSERT(memchr(cfg->lock_path, '\0', sizeof cfg->lock_path) != NULL);
 	FUZZ_ASSERT(cfg->lock_path[0] == '/');
@@ -88,7 +88,7 @@ static int fuzz_execvp(const char *file, char *const argv[])
 	return -1;
 }
 
-static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point,
+static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_lock_settings *cfg, const char *point,
                                              int *fd)
 {
 	FUZZ_ASSERT(!env_bad && point && *fd == -1);
@@ -104,7 +104,7 @@ static int fuzz_lockfile_open(const char *path, int *fd)
 	return *fd < 0 ? -errno : 0;
 }
 
-static int fuzz_lock_wait_free(int fd, struct gl_wait *w)
+static int fuzz_lock_wait_until_free(int fd, struct gl_wait *w)
 {
 	static const int results[] = {0, -ETIMEDOUT, -ENOLCK};
 
