@@ -798,8 +798,8 @@ static void be_nice(struct run *r)
 
 /* The job's environment: ours, with the thread caps and CPU_RUN_ACTIVE=1
  * set. It becomes environ for the exec. Built here rather than with
- * setenv(3), whose copies (a malloc arena and its first page faults) cost
- * about 0.15 ms of every launch on the benchmark VM (BENCHMARKS.md, 6). */
+ * setenv(3), whose copies (a malloc arena and its first page faults) would
+ * be paid by every launch (BENCHMARKS.md, 6). */
 #define JOB_VARS (sizeof thread_vars / sizeof *thread_vars) /* and CPU_RUN_ACTIVE */
 #define JOB_ENV_INLINE 256
 
