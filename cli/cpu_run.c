@@ -11,6 +11,7 @@
  * Compatible with the original cpu_run.sh: same variables and defaults, and
  * the same slot files, so a slot held by either launcher is busy for the
  * other. The queue, the slots and the status reader are in launcher/gl_slots*.c. */
+#include "exit_codes.h"
 #include "gl_log.h"
 #include "gl_command.h"
 #include "gl_memcap.h"
@@ -36,13 +37,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-enum {
-	EXIT_TIMEOUT = 75,   /* EX_TEMPFAIL: --on-timeout=fail */
-	EXIT_SETUP = 125,    /* our own usage or setup error: nothing ran */
-	EXIT_NOEXEC = 126,   /* found but not executable */
-	EXIT_NOTFOUND = 127, /* not found */
-};
 
 #define DEFAULT_SLOTS 3
 #define DEFAULT_THREADS 3
@@ -291,7 +285,7 @@ static void usage(FILE *out)
 	      "      --on-timeout=run|fail  then run without a slot, with a warning (run,\n"
 	      "                          default), or exit 75 (CPU_RUN_ON_TIMEOUT)\n"
 	      "  -d, --slot-dir DIR      where the slots live, an absolute path\n"
-	      "                          (CPU_RUN_SLOT_DIR, /tmp/cpu_run_slots)\n"
+	      "                          (CPU_RUN_SLOT_DIR, " GL_SLOTS_DEFAULT_DIR ")\n"
 	      "      --mem-avail SIZE|PCT  start only when MemAvailable is at least this,\n"
 	      "                          e.g. 8G or 20% (CPU_RUN_MEM_AVAIL, none)\n"
 	      "      --mem-max SIZE|PCT  cap the job's memory with a cgroup v2, no swap\n"
@@ -464,7 +458,7 @@ static int find_command(const char *name, char *out, size_t len)
 {
 	int e = gl_command_find(name, out, len);
 
-	return e == 0 ? 0 : e == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+	return e == 0 ? 0 : e == -ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 }
 
 /* ---- memory ---- */
@@ -530,7 +524,7 @@ static bool systemd_probe(struct run *r, char *why, size_t whylen)
 			dup2(pipefd[1], STDERR_FILENO);
 			dup2(pipefd[1], STDOUT_FILENO);
 			execvp(argv[0], (char *const *)argv);
-			_exit(127);
+			_exit(EXIT_NOT_FOUND);
 		}
 		close(pipefd[1]);
 		got = read(pipefd[0], why, whylen - 1);
@@ -541,7 +535,7 @@ static bool systemd_probe(struct run *r, char *why, size_t whylen)
 			r->systemd_expand_flag = with_flag;
 			return true;
 		}
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NOT_FOUND) {
 			snprintf(why, whylen, "systemd-run is not installed");
 			return false;
 		}
@@ -920,7 +914,7 @@ static void __attribute__((noreturn)) exec_command(struct run *r)
 	e = errno;
 	msg("cannot run %s: %s", r->memcap == MEMCAP_SYSTEMD ? "systemd-run" : r->cmd[0],
 	    strerror(e));
-	exit(e == ENOENT || e == ENOTDIR ? EXIT_NOTFOUND : EXIT_NOEXEC);
+	exit(e == ENOENT || e == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
 /* Everything after the wait: the job's process, then exec. The ticket goes
@@ -954,7 +948,7 @@ static void __attribute__((noreturn)) timed_out(struct run *r, const char *what)
 	if (r->o.fail_on_timeout) {
 		msg("pid %d gave up after %s: %s (--on-timeout=fail)", (int)getpid(), waited, what);
 		gl_slots_dequeue(&r->slots);
-		exit(EXIT_TIMEOUT);
+		exit(EXIT_TIMED_OUT);
 	}
 	command_text(r->cmd, cmd, sizeof cmd);
 	msg("warning: pid %d waited %s: %s; running %s anyway (threads capped at %u, nice %ld): %s",
@@ -1042,7 +1036,7 @@ int main(int argc, char **argv)
 
 	e = find_command(r->cmd[0], r->cmd_path, sizeof r->cmd_path);
 	if (e) {
-		msg("%s: %s", r->cmd[0], e == EXIT_NOTFOUND ? "command not found" : "not executable");
+		msg("%s: %s", r->cmd[0], e == EXIT_NOT_FOUND ? "command not found" : "not executable");
 		return e;
 	}
 	e = memory_settings(r);

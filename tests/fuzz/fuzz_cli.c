@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-struct cli_settings;
 static void check_cfg(const struct gl_lock_settings *cfg);
 static int fuzz_execvp(const char *file, char *const argv[]);
 static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_lock_settings *cfg, const char *point,
@@ -43,6 +42,7 @@ static FILE *fuzz_stderr;
 #include "../../cli/gpulock_help.c"
 #include "../../cli/gpulock_preload.c"
 #include "../../cli/gpulock_shell.c"
+#include "../../cli/gpulock_usage.c"
 #undef main
 #undef execvp
 #undef gl_gpu_lock_take
@@ -120,18 +120,18 @@ static void fuzz_describe_holder(int fd, char *buf, size_t len)
 	snprintf(buf, len, "by pid 1 (init) for 1.0s");
 }
 
-int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
+int cli_status(const struct gl_lock_settings *cfg, bool json, const char *slot_dir)
 {
 	(void)json;
 	FUZZ_ASSERT(!env_bad && slot_dir && *slot_dir);
-	check_cfg(&s->cfg);
+	check_cfg(cfg);
 	return 0;
 }
 
-int cli_doctor(struct cli_settings *s, char **cmd)
+int cli_doctor(const struct gl_lock_settings *cfg, char **cmd)
 {
 	FUZZ_ASSERT(!env_bad && (!cmd || cmd[0]));
-	check_cfg(&s->cfg);
+	check_cfg(cfg);
 	return 0;
 }
 
@@ -188,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env_bad = false;
 	reset_getopt();
 	r = gpulock_main(argc, argv);
-	FUZZ_ASSERT(r == 0 || r == 1 || r == EXIT_LOCK_FAILED || r == EXIT_SETUP ||
+	FUZZ_ASSERT(r == 0 || r == 1 || r == EXIT_TIMED_OUT || r == EXIT_SETUP ||
 	            r == EXIT_CANNOT_EXEC || r == EXIT_NOT_FOUND);
 	/* A bad setting is refused, but --help still helps (0); nothing runs:
 	 * the stand-ins for exec, the lock and status assert !env_bad. */
