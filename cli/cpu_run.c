@@ -10,7 +10,8 @@
  *
  * Compatible with the original cpu_run.sh: same variables and defaults, and
  * the same slot files, so a slot held by either launcher is busy for the
- * other. The queue, the slots and the status reader are in common/gl_slots.c. */
+ * other. The queue, the slots and the status reader are in launcher/gl_slots*.c. */
+#include "exit_codes.h"
 #include "gl_log.h"
 #include "gl_command.h"
 #include "gl_memcap.h"
@@ -20,7 +21,6 @@
 #include "gl_size.h"
 #include "gl_slots.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -37,13 +37,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-enum {
-	EXIT_TIMEOUT = 75,   /* EX_TEMPFAIL: --on-timeout=fail */
-	EXIT_SETUP = 125,    /* our own usage or setup error: nothing ran */
-	EXIT_NOEXEC = 126,   /* found but not executable */
-	EXIT_NOTFOUND = 127, /* not found */
-};
 
 #define DEFAULT_SLOTS 3
 #define DEFAULT_THREADS 3
@@ -292,7 +285,7 @@ static void usage(FILE *out)
 	      "      --on-timeout=run|fail  then run without a slot, with a warning (run,\n"
 	      "                          default), or exit 75 (CPU_RUN_ON_TIMEOUT)\n"
 	      "  -d, --slot-dir DIR      where the slots live, an absolute path\n"
-	      "                          (CPU_RUN_SLOT_DIR, /tmp/cpu_run_slots)\n"
+	      "                          (CPU_RUN_SLOT_DIR, " GL_SLOTS_DEFAULT_DIR ")\n"
 	      "      --mem-avail SIZE|PCT  start only when MemAvailable is at least this,\n"
 	      "                          e.g. 8G or 20% (CPU_RUN_MEM_AVAIL, none)\n"
 	      "      --mem-max SIZE|PCT  cap the job's memory with a cgroup v2, no swap\n"
@@ -465,7 +458,7 @@ static int find_command(const char *name, char *out, size_t len)
 {
 	int e = gl_command_find(name, out, len);
 
-	return e == 0 ? 0 : e == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+	return e == 0 ? 0 : e == -ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 }
 
 /* ---- memory ---- */
@@ -531,7 +524,7 @@ static bool systemd_probe(struct run *r, char *why, size_t whylen)
 			dup2(pipefd[1], STDERR_FILENO);
 			dup2(pipefd[1], STDOUT_FILENO);
 			execvp(argv[0], (char *const *)argv);
-			_exit(127);
+			_exit(EXIT_NOT_FOUND);
 		}
 		close(pipefd[1]);
 		got = read(pipefd[0], why, whylen - 1);
@@ -542,7 +535,7 @@ static bool systemd_probe(struct run *r, char *why, size_t whylen)
 			r->systemd_expand_flag = with_flag;
 			return true;
 		}
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NOT_FOUND) {
 			snprintf(why, whylen, "systemd-run is not installed");
 			return false;
 		}
@@ -799,8 +792,8 @@ static void be_nice(struct run *r)
 
 /* The job's environment: ours, with the thread caps and CPU_RUN_ACTIVE=1
  * set. It becomes environ for the exec. Built here rather than with
- * setenv(3), whose copies (a malloc arena and its first page faults) cost
- * about 0.15 ms of every launch on the benchmark VM (BENCHMARKS.md, 6). */
+ * setenv(3), whose copies (a malloc arena and its first page faults) would
+ * be paid by every launch (BENCHMARKS.md, 6). */
 #define JOB_VARS (sizeof thread_vars / sizeof *thread_vars) /* and CPU_RUN_ACTIVE */
 #define JOB_ENV_INLINE 256
 
@@ -921,7 +914,7 @@ static void __attribute__((noreturn)) exec_command(struct run *r)
 	e = errno;
 	msg("cannot run %s: %s", r->memcap == MEMCAP_SYSTEMD ? "systemd-run" : r->cmd[0],
 	    strerror(e));
-	exit(e == ENOENT || e == ENOTDIR ? EXIT_NOTFOUND : EXIT_NOEXEC);
+	exit(e == ENOENT || e == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
 /* Everything after the wait: the job's process, then exec. The ticket goes
@@ -936,7 +929,7 @@ static void __attribute__((noreturn)) start(struct run *r, const char *how)
 		pin(r, slot);
 	be_nice(r);
 	cap_threads(r, &je);
-	if (r->slots.held && (e = gl_slots_keep(&r->slots)) < 0) {
+	if (r->slots.held && (e = gl_slots_keep_across_exec(&r->slots)) < 0) {
 		msg("cannot keep slot %u across exec: %s", r->slots.held, strerror(-e));
 		exit(EXIT_SETUP);
 	}
@@ -955,7 +948,7 @@ static void __attribute__((noreturn)) timed_out(struct run *r, const char *what)
 	if (r->o.fail_on_timeout) {
 		msg("pid %d gave up after %s: %s (--on-timeout=fail)", (int)getpid(), waited, what);
 		gl_slots_dequeue(&r->slots);
-		exit(EXIT_TIMEOUT);
+		exit(EXIT_TIMED_OUT);
 	}
 	command_text(r->cmd, cmd, sizeof cmd);
 	msg("warning: pid %d waited %s: %s; running %s anyway (threads capped at %u, nice %ld): %s",
@@ -991,62 +984,6 @@ static void open_slots(struct run *r)
 	else
 		msg("cannot use slot directory %s: %s", r->o.dir, gl_slots_strerror(e));
 	exit(EXIT_SETUP);
-}
-
-/* Do we have an fd open on a held slot file, inherited from the job that
- * holds it? (cpu_run.sh's jobs hold theirs through fd 9, taken by a flock(1)
- * child that has exited, so no ancestor shows in /proc/locks.) */
-static bool slot_fd_inherited(struct run *r, const struct gl_slot_state *st, size_t n)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	bool found = false;
-
-	if (!d)
-		return false;
-	while (!found && (e = readdir(d)) != NULL) {
-		struct stat fs, ss;
-		char name[32];
-		int fd = atoi(e->d_name);
-
-		if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &fs) < 0 || !S_ISREG(fs.st_mode))
-			continue;
-		for (size_t i = 0; i < n && !found; i++) {
-			snprintf(name, sizeof name, "slot%u", st[i].index);
-			found = st[i].held && fstatat(r->slots.dirfd, name, &ss, AT_SYMLINK_NOFOLLOW) == 0 &&
-			        ss.st_dev == fs.st_dev && ss.st_ino == fs.st_ino;
-		}
-	}
-	closedir(d);
-	return found;
-}
-
-/* Run inside a job that holds a slot (its child, grandchild, ...): it is
- * within the guard already. Queueing again could deadlock: N parents each
- * holding a slot while their children wait for one. The job is recognised
- * by CPU_RUN_ACTIVE and either a holder among our ancestors (kept even by
- * children that close inherited fds, as Python's subprocess does) or the
- * slot's fd, inherited. */
-static bool __attribute__((noinline)) slot_held_for_us(struct run *r)
-{
-	struct gl_slot_state st[GL_SLOTS_MAX];
-	size_t n, nt;
-
-	gl_slots_inspect_at(r->slots.dirfd, 0, st, GL_SLOTS_MAX, &n, NULL, 0, &nt, NULL);
-	if (n > GL_SLOTS_MAX)
-		n = GL_SLOTS_MAX;
-	for (size_t i = 0; i < n; i++)
-		if (st[i].held && st[i].pid > 0 &&
-		    (st[i].pid == getpid() || gl_proc_is_ancestor(st[i].pid)))
-			return true;
-	return slot_fd_inherited(r, st, n);
-}
-
-/* Split from the look at the slots: its 40 KiB frame would reach stack
- * pages (each a page fault) on every launch. */
-static bool inside_a_slot(struct run *r)
-{
-	return env("CPU_RUN_ACTIVE") && slot_held_for_us(r);
 }
 
 /* --mem-avail and --mem-max in bytes, from MemTotal where they are shares
@@ -1099,7 +1036,7 @@ int main(int argc, char **argv)
 
 	e = find_command(r->cmd[0], r->cmd_path, sizeof r->cmd_path);
 	if (e) {
-		msg("%s: %s", r->cmd[0], e == EXIT_NOTFOUND ? "command not found" : "not executable");
+		msg("%s: %s", r->cmd[0], e == EXIT_NOT_FOUND ? "command not found" : "not executable");
 		return e;
 	}
 	e = memory_settings(r);
@@ -1108,7 +1045,10 @@ int main(int argc, char **argv)
 	open_slots(r);
 	if (r->mem_cap)
 		setup_mem_max(r);
-	if (inside_a_slot(r)) {
+	/* Run inside a job that holds a slot (its child, grandchild, ...): it
+	 * is within the guard already. Queueing again could deadlock: N
+	 * parents each holding a slot while their children wait for one. */
+	if (env("CPU_RUN_ACTIVE") && gl_slots_held_in_tree(r->slots.dirfd)) {
 		r->nested = true;
 		start(r, NULL);
 	}

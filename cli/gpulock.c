@@ -16,13 +16,13 @@
 #include "gl_lockfile.h"
 #include "gl_log.h"
 #include "gl_parse.h"
+#include "gl_slots.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,21 +30,11 @@
 
 #define COMMANDS "run, status, wait, shell-init, doctor, help"
 
-/* The subcommand being run, for "Try 'gpulock CMD --help'."; NULL before. */
-static const char *subcommand;
-
-int cli_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("gpulock: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'gpulock%s%s --help'.\n", subcommand ? " " : "",
-	        subcommand ? subcommand : "");
-	return EXIT_SETUP;
-}
+/* Settings of the GPU side, from the environment and then the flags. */
+struct cli_settings {
+	struct gl_lock_settings cfg;
+	bool lock_given, timeout_given, quiet_given;
+};
 
 /* getopt_long, and the argument it was reading (a cluster such as -qx
  * included) in *word, for messages: getopt's own (opterr = 0) would name
@@ -90,11 +80,13 @@ static const char *env(const char *name)
 static int load_settings(struct cli_settings *s)
 {
 	memset(s, 0, sizeof *s);
-	gl_gpu_config_load(&s->cfg, env, env_error);
+	gl_lock_settings_load(&s->cfg, env, env_error);
 	return env_bad ? EXIT_SETUP : 0;
 }
 
-int cli_check_lock_path(const char *path)
+/* Refuses a lock path that cannot work, before anything runs: a symlink, a
+ * directory, anything but a regular file, or a missing directory. */
+static int check_lock_path(const char *path)
 {
 	char dir[PATH_MAX];
 	struct stat st;
@@ -190,7 +182,7 @@ static int run_lazy(char **cmd)
 
 static int run_eager(const struct cli_settings *s, char **cmd)
 {
-	struct gl_gpu_config cfg = s->cfg;
+	struct gl_lock_settings cfg = s->cfg;
 	char path[PATH_MAX];
 	int fd = -1, e = gl_command_find(cmd[0], path, sizeof path);
 
@@ -219,7 +211,7 @@ static int run_eager(const struct cli_settings *s, char **cmd)
 	case GL_GPU_UNLOCKED:
 		break;
 	case GL_GPU_TIMED_OUT:
-		return EXIT_LOCK_FAILED;
+		return EXIT_TIMED_OUT;
 	case GL_GPU_FAILED:
 	case GL_GPU_INTERRUPTED: /* not asked for: a signal ends gpulock itself */
 		return EXIT_SETUP;
@@ -272,7 +264,7 @@ static int cmd_run(int argc, char **argv)
 		return bad;
 	if (optind >= argc)
 		return cli_usage_error("missing command to run (gpulock run [OPTIONS] -- CMD...)");
-	if ((r = cli_check_lock_path(s.cfg.lock_path)) != 0)
+	if ((r = check_lock_path(s.cfg.lock_path)) != 0)
 		return r;
 	export_settings(&s);
 	return eager ? run_eager(&s, argv + optind) : run_lazy(argv + optind);
@@ -330,7 +322,7 @@ static int cmd_wait(int argc, char **argv)
 		return bad;
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
-	if ((r = cli_check_lock_path(s.cfg.lock_path)) != 0)
+	if ((r = check_lock_path(s.cfg.lock_path)) != 0)
 		return r;
 	r = gl_lockfile_open(s.cfg.lock_path, &fd);
 	if (r < 0) {
@@ -338,7 +330,7 @@ static int cmd_wait(int argc, char **argv)
 		        gl_lockfile_strerror(r));
 		return EXIT_SETUP;
 	}
-	r = gl_lock_wait_free(fd, NULL);
+	r = gl_lock_wait_until_free(fd, NULL);
 	if (r == -ETIMEDOUT && s.cfg.timeout != 0) {
 		struct wait_reminder rem = {s.cfg.lock_path, fd};
 		struct gl_wait w = {.start = gl_wait_now(), .deadline = -1, .arg = &rem};
@@ -349,7 +341,7 @@ static int cmd_wait(int argc, char **argv)
 			announce_wait(&s, fd);
 			w.remind = remind_wait;
 		}
-		r = gl_lock_wait_free(fd, &w);
+		r = gl_lock_wait_until_free(fd, &w);
 	}
 	if (r == -ETIMEDOUT) {
 		char secs[32];
@@ -364,7 +356,7 @@ static int cmd_wait(int argc, char **argv)
 	}
 	close(fd);
 	if (r == -ETIMEDOUT)
-		return EXIT_LOCK_FAILED;
+		return EXIT_TIMED_OUT;
 	if (r < 0) {
 		fprintf(stderr, "gpulock: %s: %s\n", s.cfg.lock_path, gl_lockfile_strerror(r));
 		return EXIT_SETUP;
@@ -403,7 +395,7 @@ static int cmd_status(int argc, char **argv)
 		return bad;
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
-	return cli_status(&s, json, slot_dir && *slot_dir ? slot_dir : "/tmp/cpu_run_slots");
+	return cli_status(&s.cfg, json, slot_dir && *slot_dir ? slot_dir : GL_SLOTS_DEFAULT_DIR);
 }
 
 static int cmd_doctor(int argc, char **argv)
@@ -428,14 +420,14 @@ static int cmd_doctor(int argc, char **argv)
 	}
 	if (bad)
 		return bad;
-	return cli_doctor(&s, optind < argc ? argv + optind : NULL);
+	return cli_doctor(&s.cfg, optind < argc ? argv + optind : NULL);
 }
 
 static int cmd_help(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
-	subcommand = NULL; /* its errors are about the overview's commands */
+	cli_usage_subcommand(NULL); /* its errors are about the overview's commands */
 	if (cmd && (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0))
 		cmd = "help";
 	if (argc > 2)
@@ -458,7 +450,7 @@ int main(int argc, char **argv)
 	                {"help", cmd_help}};
 
 	opterr = 0;
-	subcommand = NULL;
+	cli_usage_subcommand(NULL);
 	if (argc < 2)
 		return cli_usage_error("missing command (" COMMANDS ")");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
@@ -471,7 +463,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(argv[1], commands[i].name) == 0) {
-			subcommand = commands[i].name;
+			cli_usage_subcommand(commands[i].name);
 			optind = 1; /* getopt sees the subcommand as argv[0] */
 			return commands[i].fn(argc - 1, argv + 1);
 		}

@@ -1,33 +1,33 @@
-/* Shared by the files of the gpulock program. */
+/* The parts of the gpulock program, each in a file of its own, for
+ * gpulock.c (the command line) and for each other. gpulock.c defines none
+ * of this: it only calls these. */
 #ifndef GPULOCK_H
 #define GPULOCK_H
 
-#include "gl_config.h"
+#include "exit_codes.h"
+#include "gl_lock_settings.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 
 #define PRELOAD_NAME "libgpulock_preload.so"
 
-/* Exit codes, as in gpulock(1). */
-#define EXIT_LOCK_FAILED 75  /* a wait for the lock timed out (fail policy) */
-#define EXIT_SETUP 125       /* our own usage or set-up error, before anything ran */
-#define EXIT_CANNOT_EXEC 126 /* the command exists but cannot be executed */
-#define EXIT_NOT_FOUND 127   /* the command was not found */
+/* ---- gpulock_usage.c ---- */
 
-/* Settings of the GPU side, from the environment and then the flags. */
-struct cli_settings {
-	struct gl_gpu_config cfg;
-	bool lock_given, timeout_given, quiet_given;
-};
+/* Names the subcommand being run (NULL: none) for cli_usage_error. */
+void cli_usage_subcommand(const char *name);
 
 /* "gpulock: MESSAGE" and "Try 'gpulock [CMD] --help'." for the subcommand
  * being run; returns EXIT_SETUP. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- gpulock_help.c ---- */
+
 /* The help text of a subcommand, or the overview for NULL. False (nothing
  * printed) for an unknown name. */
 bool cli_help(FILE *out, const char *cmd);
+
+/* ---- gpulock_preload.c ---- */
 
 /* The preload library that goes with this gpulock (GPULOCK_PRELOAD when
  * set), as an absolute path, or NULL and *why: not found, or a path that
@@ -42,16 +42,17 @@ bool cli_preload_listed(const char *list, const char *lib);
 
 /* LD_PRELOAD keeps what it has (sanitizer runtimes must stay first) and
  * gets lib at the end, unless that very file is listed already. 0 or
- * -ENOMEM. */
+ * -ENOMEM. The one place LD_PRELOAD is added to (run and doctor). */
 int cli_preload_add(const char *lib);
 
-/* Refuses a lock path that cannot work, before anything runs: a symlink, a
- * directory, anything but a regular file, or a missing directory. */
-int cli_check_lock_path(const char *path);
+/* ---- the subcommands: each returns the process exit status ---- */
 
-/* Subcommands: each returns the process exit status. */
-int cli_status(const struct cli_settings *s, bool json, const char *slot_dir);
-int cli_doctor(struct cli_settings *s, char **cmd);
+/* gpulock_status.c: the lock cfg->lock_path, and cpu_run's slots in slot_dir. */
+int cli_status(const struct gl_lock_settings *cfg, bool json, const char *slot_dir);
+/* gpulock_doctor.c: checks of the lock cfg->lock_path, the preload, and cmd
+ * (may be NULL). */
+int cli_doctor(const struct gl_lock_settings *cfg, char **cmd);
+/* gpulock_shell.c */
 int cli_shell_init(int argc, char **argv);
 
 #endif

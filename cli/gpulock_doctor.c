@@ -300,11 +300,11 @@ static void check_command(char **cmd, const char *lib)
 		verdict("INFO", "%s was killed by signal %d", cmd[0], WTERMSIG(status));
 }
 
-int cli_doctor(struct cli_settings *s, char **cmd)
+int cli_doctor(const struct gl_lock_settings *cfg, char **cmd)
 {
 	const char *why, *lib = cli_preload_path(&why);
 
-	check_lock(s->cfg.lock_path);
+	check_lock(cfg->lock_path);
 	check_preload(lib, why);
 	check_driver();
 	if (cmd && lib)

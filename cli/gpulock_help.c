@@ -2,6 +2,7 @@
  * "gpulock help CMD" and "gpulock CMD --help" alike. gpulock(1) is the
  * reference; these say what a user needs at the prompt. */
 #include "gpulock.h"
+#include "gl_slots.h"
 
 #include <string.h>
 
@@ -42,7 +43,7 @@ static const char run[] =
 	"  -t, --timeout DUR    wait at most DUR for the lock (30, 0.5, 1m30s, forever)\n"
 	"  -n, --no-wait        do not wait: the lock must be free now (--timeout 0)\n"
 	"  -q, --quiet          do not announce waits\n"
-	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else /tmp/gpu.lock)\n"
+	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_DEFAULT_LOCK_PATH ")\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Each option reaches CMD's environment, in both modes, as GPU_LOCK_TIMEOUT\n"
@@ -63,9 +64,9 @@ static const char status[] =
 	"queue, read from /proc/locks and /proc; nothing is taken.\n"
 	"\n"
 	"  -j, --json           one JSON object (its fields: gpulock(1), JSON OUTPUT)\n"
-	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else /tmp/gpu.lock)\n"
+	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_DEFAULT_LOCK_PATH ")\n"
 	"  -d, --slot-dir DIR   the cpu_run slot directory (default $CPU_RUN_SLOT_DIR,\n"
-	"                       else /tmp/cpu_run_slots)\n"
+	"                       else " GL_SLOTS_DEFAULT_DIR ")\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status: 0 when the GPU lock is free, 1 when it is held, 125 on errors.\n";
@@ -78,7 +79,7 @@ static const char wait_text[] =
 	"\n"
 	"  -t, --timeout DUR    wait at most DUR (30, 0.5, 1m30s, 2h, forever)\n"
 	"  -q, --quiet          do not announce the wait\n"
-	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else /tmp/gpu.lock)\n"
+	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_DEFAULT_LOCK_PATH ")\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status: 0 once the lock is free, 75 when it is still held after DUR, 125\n"
@@ -106,7 +107,7 @@ static const char doctor[] =
 	"not load, the C library, the CUDA driver. With CMD, run it with\n"
 	"GPU_LOCK_DEBUG=1 and report how it reaches the GPU.\n"
 	"\n"
-	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else /tmp/gpu.lock)\n"
+	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_DEFAULT_LOCK_PATH ")\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status: 1 with any FAIL verdict, else 0; 125 on usage errors.\n";

@@ -408,11 +408,11 @@ static void gpu_text(const struct gl_status *st, size_t width)
 		printf("  ... and %zu more waiting\n", st->more);
 }
 
-int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
+int cli_status(const struct gl_lock_settings *cfg, bool json, const char *slot_dir)
 {
 	struct gl_status st;
 	size_t width = json ? 0 : out_width();
-	int r = gl_status_read(s->cfg.lock_path, &st);
+	int r = gl_status_read(cfg->lock_path, &st);
 
 	if (r < 0) {
 		fprintf(stderr, "gpulock: cannot read /proc/locks: %s\n", strerror(-r));

@@ -68,7 +68,7 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 }
 
 struct wait_ctx {
-	const struct gl_gpu_config *cfg;
+	const struct gl_lock_settings *cfg;
 	const struct gl_held *named; /* our GPU_LOCK_HELD, parsed, or NULL */
 	pid_t holder;                /* found holding the lock for our tree */
 	struct stat st;              /* and the lock file it holds */
@@ -151,7 +151,7 @@ static void remind_wait(double waited, void *arg)
 	gl_gpu_remind(w->cfg->lock_path, w->fd, waited);
 }
 
-static enum gl_gpu_result unusable(const struct gl_gpu_config *cfg, const char *point, int err)
+static enum gl_gpu_result unusable(const struct gl_lock_settings *cfg, const char *point, int err)
 {
 	gl_log("pid %d: cannot use the GPU lock %s: %s", (int)getpid(), cfg->lock_path,
 	       gl_lockfile_strerror(err));
@@ -308,7 +308,7 @@ static void find_orphan(const struct gl_lock_entry *e, void *arg)
  * holder of an orphaned one. Its inode is reachable through /proc/PID/fd/N,
  * where permissions allow (same user, or root): lock it there. Otherwise
  * wait, bounded, until its lock is gone from /proc/locks. */
-static int wait_for_orphan(const struct gl_gpu_config *cfg, struct wait_ctx *ctx, int fd)
+static int wait_for_orphan(const struct gl_lock_settings *cfg, struct wait_ctx *ctx, int fd)
 {
 	struct orphan o = {.path = cfg->lock_path};
 	char proc_fd[64];
@@ -351,7 +351,7 @@ static int wait_for_orphan(const struct gl_gpu_config *cfg, struct wait_ctx *ctx
 /* Opens (unless a fork handed us a description in progress) and locks the
  * file the path names, until the lock and the path agree. 0: locked; 1: held
  * for our tree (ctx says by whom); -ETIMEDOUT or -errno. */
-static int acquire_on_path(const struct gl_gpu_config *cfg, struct wait_ctx *ctx, int *fd,
+static int acquire_on_path(const struct gl_lock_settings *cfg, struct wait_ctx *ctx, int *fd,
                            bool *waited)
 {
 	int r = -ESTALE;
@@ -386,7 +386,7 @@ static int acquire_on_path(const struct gl_gpu_config *cfg, struct wait_ctx *ctx
 
 /* The outcomes of a take, after acquire_on_path. */
 
-static enum gl_gpu_result took(const struct gl_gpu_config *cfg, const char *point,
+static enum gl_gpu_result took(const struct gl_lock_settings *cfg, const char *point,
                                const struct wait_ctx *ctx, int fd, bool waited)
 {
 	struct stat st;
@@ -405,7 +405,7 @@ static enum gl_gpu_result took(const struct gl_gpu_config *cfg, const char *poin
 	return GL_GPU_LOCKED;
 }
 
-static enum gl_gpu_result stopped(const struct gl_gpu_config *cfg, const struct wait_ctx *ctx)
+static enum gl_gpu_result stopped(const struct gl_lock_settings *cfg, const struct wait_ctx *ctx)
 {
 	char dur[32];
 
@@ -417,7 +417,7 @@ static enum gl_gpu_result stopped(const struct gl_gpu_config *cfg, const struct 
 }
 
 /* who: the holder, described before our fd was closed. */
-static enum gl_gpu_result gave_up(const struct gl_gpu_config *cfg, const char *who)
+static enum gl_gpu_result gave_up(const struct gl_lock_settings *cfg, const char *who)
 {
 	char secs[32];
 
@@ -441,7 +441,7 @@ static enum gl_gpu_result gave_up(const struct gl_gpu_config *cfg, const char *w
 }
 
 /* The wait for the whole take: one deadline, one schedule of reminders. */
-static void wait_init(struct wait_ctx *ctx, const struct gl_gpu_config *cfg)
+static void wait_init(struct wait_ctx *ctx, const struct gl_lock_settings *cfg)
 {
 	ctx->wait.start = gl_wait_now();
 	ctx->wait.deadline = cfg->timeout < 0 ? -1 : ctx->wait.start + cfg->timeout;
@@ -453,7 +453,8 @@ static void wait_init(struct wait_ctx *ctx, const struct gl_gpu_config *cfg)
 	ctx->wait.shared = true;
 }
 
-enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point, int *fd)
+enum gl_gpu_result gl_gpu_lock_take(const struct gl_lock_settings *cfg, const char *point,
+                                    int *fd)
 {
 	struct wait_ctx ctx = {.cfg = cfg, .fd = -1};
 	struct gl_held named;

@@ -7,7 +7,7 @@
 #ifndef GL_GPU_H
 #define GL_GPU_H
 
-#include "gl_config.h"
+#include "gl_lock_settings.h"
 
 #include <stddef.h>
 
@@ -29,7 +29,8 @@ enum gl_gpu_result {
  * (close-on-exec) for GL_GPU_LOCKED, and -1 otherwise.
  * When the lock is taken or found held for our tree, GPU_LOCK_HELD is set in
  * our environment for the processes we start. */
-enum gl_gpu_result gl_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point, int *fd);
+enum gl_gpu_result gl_gpu_lock_take(const struct gl_lock_settings *cfg, const char *point,
+                                    int *fd);
 
 /* True when the process may go on to use the GPU. */
 static inline int gl_gpu_result_ok(enum gl_gpu_result r)

@@ -26,7 +26,7 @@ int gl_lock_acquire(int fd, struct gl_wait *w, gl_lock_wait_fn on_wait, void *ar
 	return take(fd, LOCK_EX, w, on_wait, arg, waited);
 }
 
-int gl_lock_wait_free(int fd, struct gl_wait *w)
+int gl_lock_wait_until_free(int fd, struct gl_wait *w)
 {
 	bool waited;
 	int r = take(fd, LOCK_SH, w, NULL, NULL, &waited);

@@ -22,7 +22,7 @@ int gl_lock_acquire(int fd, struct gl_wait *w, gl_lock_wait_fn on_wait, void *ar
 /* Wait until nobody holds the lock exclusively, without keeping it: takes a
  * shared lock (one try, then the wait w describes; NULL: do not wait) and
  * drops it. 0, -ETIMEDOUT or -errno. */
-int gl_lock_wait_free(int fd, struct gl_wait *w);
+int gl_lock_wait_until_free(int fd, struct gl_wait *w);
 
 /* Is the file's lock taken by anyone? 1 yes, 0 no, -errno. Opens its own
  * description, so it sees locks held through fd as well. */

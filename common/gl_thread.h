@@ -1,5 +1,5 @@
-/* The lock core's helper threads (a bounded flock wait, cpu_run's slot
- * racers): detached, on a small stack, with every signal blocked, so that
+/* The lock core's helper threads (a bounded flock wait, one per slot in
+ * cpu_run's wait for a slot): detached, on a small stack, with every signal blocked, so that
  * the host's signals (or cpu_run's) always land on its own threads. */
 #ifndef GL_THREAD_H
 #define GL_THREAD_H

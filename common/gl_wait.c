@@ -48,7 +48,7 @@ struct owned_fd {
 
 /* One wait, shared by the caller and its threads; freed by the last of them
  * to leave. */
-struct race {
+struct multi_wait {
 	pthread_mutex_t mu;
 	int op;
 	int winner;     /* index of the first fd locked, -1 */
@@ -60,8 +60,8 @@ struct race {
 };
 
 /* A helper thread and its duplicate of the caller's fd. */
-struct racer {
-	struct race *race;
+struct fd_waiter {
+	struct multi_wait *wait;
 	int index;
 	struct owned_fd dup;
 };
@@ -123,16 +123,16 @@ static void owned_close(struct owned_fd *o)
 	pthread_mutex_unlock(&registry_mu);
 }
 
-static void race_free(struct race *r)
+static void multi_wait_free(struct multi_wait *r)
 {
 	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
 
-static void *racer_main(void *arg)
+static void *fd_waiter_main(void *arg)
 {
-	struct racer *me = arg;
-	struct race *r = me->race;
+	struct fd_waiter *me = arg;
+	struct multi_wait *r = me->wait;
 	int res = gl_flock(me->dup.fd, r->op);
 	uint64_t one = 1;
 	bool last;
@@ -153,19 +153,19 @@ static void *racer_main(void *arg)
 	owned_close(&me->dup);
 	free(me);
 	if (last)
-		race_free(r);
+		multi_wait_free(r);
 	return NULL;
 }
 
 /* Start a thread blocking on a duplicate of fd. 0 or -errno. */
-static int start_racer(struct race *r, int fd, int index)
+static int start_fd_waiter(struct multi_wait *r, int fd, int index)
 {
-	struct racer *me = malloc(sizeof *me);
+	struct fd_waiter *me = malloc(sizeof *me);
 	int dup, e;
 
 	if (!me)
 		return -ENOMEM;
-	me->race = r;
+	me->wait = r;
 	me->index = index;
 	pthread_mutex_lock(&registry_mu);
 	dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -180,7 +180,7 @@ static int start_racer(struct race *r, int fd, int index)
 	pthread_mutex_lock(&r->mu);
 	r->refs++;
 	pthread_mutex_unlock(&r->mu);
-	e = gl_thread_start(racer_main, me);
+	e = gl_thread_start(fd_waiter_main, me);
 	if (e) {
 		pthread_mutex_lock(&r->mu);
 		r->refs--;
@@ -226,9 +226,9 @@ static double next_wake(const struct gl_wait *w)
 	return t;
 }
 
-/* Wait for the race's result, the deadline or (when armed) a stop signal,
+/* Wait for the first result, the deadline or (when armed) a stop signal,
  * giving the reminders that fall due meanwhile. 0 and *winner, or -errno. */
-static int wait_race(struct race *r, struct gl_wait *w, bool armed, int *winner)
+static int wait_first_result(struct multi_wait *r, struct gl_wait *w, bool armed, int *winner)
 {
 	for (;;) {
 		double now;
@@ -266,7 +266,7 @@ static int wait_race(struct race *r, struct gl_wait *w, bool armed, int *winner)
 
 /* The caller leaves: from now on, threads that get a lock let it go (or,
  * shared, leave it to the caller's fds). */
-static void leave_race(struct race *r, const int *fds, int res)
+static void leave_multi_wait(struct multi_wait *r, const int *fds, int res)
 {
 	bool last;
 
@@ -280,12 +280,12 @@ static void leave_race(struct race *r, const int *fds, int res)
 	last = --r->refs == 0;
 	pthread_mutex_unlock(&r->mu);
 	if (last)
-		race_free(r);
+		multi_wait_free(r);
 }
 
 int gl_wait_first(const int *fds, int n, int op, struct gl_wait *w, int *winner)
 {
-	struct race *r;
+	struct multi_wait *r;
 	bool armed = false;
 	int res = 0, wake;
 
@@ -323,11 +323,11 @@ int gl_wait_first(const int *fds, int n, int op, struct gl_wait *w, int *winner)
 	if (w->interruptible)
 		armed = gl_interrupt_arm(r->wake.fd);
 	for (int i = 0; i < n && res == 0; i++)
-		res = start_racer(r, fds[i], i);
+		res = start_fd_waiter(r, fds[i], i);
 	if (res == 0)
-		res = wait_race(r, w, armed, winner);
+		res = wait_first_result(r, w, armed, winner);
 	if (armed)
 		gl_interrupt_disarm();
-	leave_race(r, fds, res);
+	leave_multi_wait(r, fds, res);
 	return res;
 }

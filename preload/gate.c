@@ -12,7 +12,7 @@ static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static int lock_fd = -1; /* the held lock, or the one being waited for */
 /* On the heap, from the first GPU call on: a 4 KiB path in .bss would cost
  * every process an extra mmap at load time. */
-static struct gl_gpu_config *config;
+static struct gl_lock_settings *config;
 /* 0 unread, 1 being read, 2 read. Not pthread_once around the read: a
  * child forked in the middle would wait for a reader it does not have;
  * the fork handler (registered first, with a pthread_once, which glibc
@@ -27,7 +27,7 @@ static const char *env(const char *name)
 
 static void atfork_register(void);
 
-const struct gl_gpu_config *gl_gate_config(void)
+const struct gl_lock_settings *gl_gate_config(void)
 {
 	int expect = 0;
 
@@ -40,7 +40,7 @@ const struct gl_gpu_config *gl_gate_config(void)
 	if (atomic_compare_exchange_strong(&config_state, &expect, 1)) {
 		config = calloc(1, sizeof *config);
 		if (config) {
-			gl_gpu_config_load(config, env, gl_config_warn_stderr);
+			gl_lock_settings_load(config, env, gl_settings_warn_stderr);
 			config->interruptible = true; /* Ctrl-C reaches a waiting host */
 		}
 		atomic_store_explicit(&config_state, 2, memory_order_release);
@@ -70,7 +70,7 @@ static void atfork_register(void)
 
 enum gl_gpu_result gl_gate_enter(const char *point, const char *how)
 {
-	const struct gl_gpu_config *cfg = gl_gate_config();
+	const struct gl_lock_settings *cfg = gl_gate_config();
 	enum gl_gpu_result r = GL_GPU_LOCKED;
 
 	if (!cfg) {

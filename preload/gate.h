@@ -3,7 +3,7 @@
 #ifndef GL_GATE_H
 #define GL_GATE_H
 
-#include "gl_config.h"
+#include "gl_lock_settings.h"
 #include "gl_gpu.h"
 
 #include <stdatomic.h>
@@ -18,7 +18,7 @@ static inline bool gl_gate_open(void)
 
 /* Settings, read from the environment on first use; NULL only when out of
  * memory. */
-const struct gl_gpu_config *gl_gate_config(void);
+const struct gl_lock_settings *gl_gate_config(void);
 
 /* Take the lock for this process (once; concurrent callers wait for the
  * first). point is the entry point, how says how the program reached it. */

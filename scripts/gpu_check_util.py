@@ -27,7 +27,7 @@ def figure(key, value):
 # What the bundle is made from: the preload and the programs, and the job
 # scripts it carries. Ignored files (objects, caches) are left out: the GPU
 # machine gets the working tree without them.
-SOURCES = ["meson.build", "meson_options.txt", "common", "preload", "cli"]
+SOURCES = ["meson.build", "meson_options.txt", "common", "launcher", "preload", "cli"]
 SKIP_SUFFIXES = (".o", ".so", ".pyc", ".orig", ".rej", "~")
 
 

@@ -21,13 +21,12 @@
 #include <stdio.h>
 #include <unistd.h>
 
-struct cli_settings;
-static void check_cfg(const struct gl_gpu_config *cfg);
+static void check_cfg(const struct gl_lock_settings *cfg);
 static int fuzz_execvp(const char *file, char *const argv[]);
-static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point,
+static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_lock_settings *cfg, const char *point,
                                              int *fd);
 static int fuzz_lockfile_open(const char *path, int *fd);
-static int fuzz_lock_wait_free(int fd, struct gl_wait *w);
+static int fuzz_lock_wait_until_free(int fd, struct gl_wait *w);
 static void fuzz_describe_holder(int fd, char *buf, size_t len);
 static FILE *fuzz_stderr;
 
@@ -37,17 +36,18 @@ static FILE *fuzz_stderr;
 #define execvp fuzz_execvp
 #define gl_gpu_lock_take fuzz_gpu_lock_take
 #define gl_lockfile_open fuzz_lockfile_open
-#define gl_lock_wait_free fuzz_lock_wait_free
+#define gl_lock_wait_until_free fuzz_lock_wait_until_free
 #define gl_gpu_describe_holder fuzz_describe_holder
 #include "../../cli/gpulock.c"
 #include "../../cli/gpulock_help.c"
 #include "../../cli/gpulock_preload.c"
 #include "../../cli/gpulock_shell.c"
+#include "../../cli/gpulock_usage.c"
 #undef main
 #undef execvp
 #undef gl_gpu_lock_take
 #undef gl_lockfile_open
-#undef gl_lock_wait_free
+#undef gl_lock_wait_until_free
 #undef gl_gpu_describe_holder
 
 static const char *const vars[] = {"GPU_LOCK_PATH",    "GPU_LOCK_TIMEOUT",
@@ -61,7 +61,7 @@ static char *saved_ld_preload;
 static char preload_stand_in[PATH_MAX]; /* an empty file named like the preload */
 static unsigned sequence;
 
-static void check_cfg(const struct gl_gpu_config *cfg)
+static void check_cfg(const struct gl_lock_settings *cfg)
 {
 	FUZZ_ASSERT(memchr(cfg->lock_path, '\0', sizeof cfg->lock_path) != NULL);
 	FUZZ_ASSERT(cfg->lock_path[0] == '/');
@@ -88,7 +88,7 @@ static int fuzz_execvp(const char *file, char *const argv[])
 	return -1;
 }
 
-static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_gpu_config *cfg, const char *point,
+static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_lock_settings *cfg, const char *point,
                                              int *fd)
 {
 	FUZZ_ASSERT(!env_bad && point && *fd == -1);
@@ -104,7 +104,7 @@ static int fuzz_lockfile_open(const char *path, int *fd)
 	return *fd < 0 ? -errno : 0;
 }
 
-static int fuzz_lock_wait_free(int fd, struct gl_wait *w)
+static int fuzz_lock_wait_until_free(int fd, struct gl_wait *w)
 {
 	static const int results[] = {0, -ETIMEDOUT, -ENOLCK};
 
@@ -120,18 +120,18 @@ static void fuzz_describe_holder(int fd, char *buf, size_t len)
 	snprintf(buf, len, "by pid 1 (init) for 1.0s");
 }
 
-int cli_status(const struct cli_settings *s, bool json, const char *slot_dir)
+int cli_status(const struct gl_lock_settings *cfg, bool json, const char *slot_dir)
 {
 	(void)json;
 	FUZZ_ASSERT(!env_bad && slot_dir && *slot_dir);
-	check_cfg(&s->cfg);
+	check_cfg(cfg);
 	return 0;
 }
 
-int cli_doctor(struct cli_settings *s, char **cmd)
+int cli_doctor(const struct gl_lock_settings *cfg, char **cmd)
 {
 	FUZZ_ASSERT(!env_bad && (!cmd || cmd[0]));
-	check_cfg(&s->cfg);
+	check_cfg(cfg);
 	return 0;
 }
 
@@ -188,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env_bad = false;
 	reset_getopt();
 	r = gpulock_main(argc, argv);
-	FUZZ_ASSERT(r == 0 || r == 1 || r == EXIT_LOCK_FAILED || r == EXIT_SETUP ||
+	FUZZ_ASSERT(r == 0 || r == 1 || r == EXIT_TIMED_OUT || r == EXIT_SETUP ||
 	            r == EXIT_CANNOT_EXEC || r == EXIT_NOT_FOUND);
 	/* A bad setting is refused, but --help still helps (0); nothing runs:
 	 * the stand-ins for exec, the lock and status assert !env_bad. */

@@ -1,12 +1,12 @@
-/* gl_gpu_config_load with a fuzzed environment, through its getenv
+/* gl_lock_settings_load with a fuzzed environment, through its getenv
  * callback. The input is NAME=VALUE entries separated by NUL bytes (the
  * first entry of a name wins, as getenv's does). Checks that every result is
  * one the preload can use, that each bad value is warned about once, and
  * that only documented variables are read. The standard warning
- * (gl_config_warn_stderr, with its truncation of long values) runs too, with
+ * (gl_settings_warn_stderr, with its truncation of long values) runs too, with
  * stderr sent to /dev/null. */
 #include "fuzz.h"
-#include "gl_config.h"
+#include "gl_lock_settings.h"
 #include "gl_lock.h"
 
 #include <fcntl.h>
@@ -52,7 +52,7 @@ static void warn(const char *var, const char *value, const char *expected, const
 	warned[i]++;
 	saved = dup(STDERR_FILENO);
 	if (saved >= 0 && null_fd >= 0 && dup2(null_fd, STDERR_FILENO) >= 0) {
-		gl_config_warn_stderr(var, value, expected, fallback);
+		gl_settings_warn_stderr(var, value, expected, fallback);
 		dup2(saved, STDERR_FILENO);
 	}
 	if (saved >= 0)
@@ -61,7 +61,7 @@ static void warn(const char *var, const char *value, const char *expected, const
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct gl_gpu_config cfg;
+	struct gl_lock_settings cfg;
 	char *buf = fuzz_cstring(data, size), *p = buf;
 	const char *v;
 
@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p += strlen(p) + 1;
 	}
 
-	gl_gpu_config_load(&cfg, fake_getenv, warn);
+	gl_lock_settings_load(&cfg, fake_getenv, warn);
 
 	FUZZ_ASSERT(memchr(cfg.lock_path, '\0', sizeof cfg.lock_path) != NULL);
 	FUZZ_ASSERT(cfg.lock_path[0] == '/');

@@ -3,7 +3,7 @@
  * the output is untouched on error. The first byte picks the parser and its
  * bounds; the rest is the string, as getenv or argv would give it. */
 #include "fuzz.h"
-#include "gl_config.h"
+#include "gl_lock_settings.h"
 #include "gl_parse.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
  * cuInit, waiting behind every kind of holder, timeouts, unusable lock files,
  * escape hatches, bad settings, threads, and programs that never touch the
  * GPU. The fake cuInit records whether the lock was held when it ran. */
-#include "gl_config.h"
+#include "gl_lock_settings.h"
 #include "preload_harness.h"
 #include "procs.h"
 

@@ -335,11 +335,11 @@ static const char *env(const char *name)
 /* The child: every call must find the lock held for its tree (its parent's). */
 static int ask_as_child(int calls, const struct stat *lock)
 {
-	struct gl_gpu_config cfg;
+	struct gl_lock_settings cfg;
 	int nested = 0, unseen = 0;
 
 	unsetenv("GPU_LOCK_HELD"); /* the parent is found as an ancestor */
-	gl_gpu_config_load(&cfg, env, gl_config_warn_stderr);
+	gl_lock_settings_load(&cfg, env, gl_settings_warn_stderr);
 	cfg.timeout = 0;
 	cfg.quiet = true;
 	for (int i = 0; i < calls; i++) {

@@ -1,4 +1,4 @@
-#include "gl_config.h"
+#include "gl_lock_settings.h"
 #include "gl_lock.h"
 #include "gl_log.h"
 #include "gl_parse.h"
@@ -161,7 +161,7 @@ START_TEST(bool_words)
 }
 END_TEST
 
-/* A fake environment and a warning recorder for gl_gpu_config_load. */
+/* A fake environment and a warning recorder for gl_lock_settings_load. */
 static const char *const *fake_env;
 static char warnings[4096];
 static int warning_count;
@@ -186,18 +186,18 @@ static void record_warning(const char *var, const char *value, const char *expec
 	warning_count++;
 }
 
-static void load(const char *const *env, struct gl_gpu_config *cfg)
+static void load(const char *const *env, struct gl_lock_settings *cfg)
 {
 	fake_env = env;
 	warnings[0] = '\0';
 	warning_count = 0;
-	gl_gpu_config_load(cfg, fake_getenv, record_warning);
+	gl_lock_settings_load(cfg, fake_getenv, record_warning);
 }
 
 START_TEST(config_defaults)
 {
 	static const char *const env[] = {NULL};
-	struct gl_gpu_config cfg;
+	struct gl_lock_settings cfg;
 
 	load(env, &cfg);
 	ck_assert_str_eq(cfg.lock_path, "/tmp/gpu.lock");
@@ -215,7 +215,7 @@ START_TEST(config_reads_every_setting)
 		"GPU_LOCK_PATH=/var/lock/g.lock", "GPU_LOCK_TIMEOUT=2.5", "GPU_LOCK_ON_TIMEOUT=run",
 		"GPU_LOCK_ON_ERROR=RUN", "GPU_LOCK_QUIET=1", "GPU_LOCK_DEBUG=yes",
 		"GPU_SKIP_LOCK=1", "GPU_LOCK_HELD=1", NULL};
-	struct gl_gpu_config cfg;
+	struct gl_lock_settings cfg;
 
 	load(env, &cfg);
 	ck_assert_str_eq(cfg.lock_path, "/var/lock/g.lock");
@@ -233,7 +233,7 @@ START_TEST(config_bad_values_warn_and_keep_defaults)
 		"GPU_LOCK_PATH=relative/gpu.lock", "GPU_LOCK_TIMEOUT=5x", "GPU_LOCK_ON_TIMEOUT=maybe",
 		"GPU_LOCK_ON_ERROR=sometimes", "GPU_LOCK_QUIET=2", "GPU_LOCK_DEBUG=nan",
 		"PSRUN_SKIP_GPU_LOCK=please", NULL};
-	struct gl_gpu_config cfg;
+	struct gl_lock_settings cfg;
 
 	load(env, &cfg);
 	ck_assert_int_eq(warning_count, 7);
@@ -255,7 +255,7 @@ START_TEST(config_timeout_edge_values)
 	static const char *const empty[] = {"GPU_LOCK_TIMEOUT=", NULL};
 	static const char *const huge[] = {"GPU_LOCK_TIMEOUT=1000000000000", NULL};
 	static const char *const zero[] = {"GPU_LOCK_TIMEOUT=0", NULL};
-	struct gl_gpu_config cfg;
+	struct gl_lock_settings cfg;
 
 	load(neg, &cfg);
 	ck_assert_int_eq(warning_count, 1);
@@ -281,7 +281,7 @@ START_TEST(config_empty_values_mean_the_defaults)
 	                                  "GPU_LOCK_QUIET=", "GPU_LOCK_DEBUG=",
 	                                  "PSRUN_SKIP_GPU_LOCK=", "GPU_SKIP_LOCK=",
 	                                  "GPU_LOCK_HELD=", NULL};
-	struct gl_gpu_config cfg;
+	struct gl_lock_settings cfg;
 
 	load(env, &cfg);
 	ck_assert_msg(warning_count == 0, "warned: %s", warnings);
@@ -297,7 +297,7 @@ START_TEST(config_timeout_with_units)
 {
 	static const char *const units[] = {"GPU_LOCK_TIMEOUT=1m30s", NULL};
 	static const char *const forever[] = {"GPU_LOCK_TIMEOUT=forever", NULL};
-	struct gl_gpu_config cfg;
+	struct gl_lock_settings cfg;
 
 	load(units, &cfg);
 	ck_assert_int_eq(warning_count, 0);
@@ -314,7 +314,7 @@ START_TEST(config_skip_and_held_semantics)
 	static const char *const empty[] = {"GPU_SKIP_LOCK=", "GPU_LOCK_HELD=", NULL};
 	static const char *const psrun[] = {"PSRUN_SKIP_GPU_LOCK=1", "GPU_SKIP_LOCK=0", NULL};
 	static const char *const foreign[] = {"GPU_LOCK_HELD=anything", NULL};
-	struct gl_gpu_config cfg;
+	struct gl_lock_settings cfg;
 
 	load(empty, &cfg);
 	ck_assert_ptr_null(cfg.skip_var);

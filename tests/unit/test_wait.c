@@ -46,7 +46,7 @@ static bool busy(const char *p)
 }
 
 /* Wait until p is free, failing after 20 s. */
-static void wait_free(const char *p)
+static void wait_until_free(const char *p)
 {
 	double end = tp_now() + 20;
 
@@ -225,7 +225,7 @@ START_TEST(first_of_several_wins_and_the_others_are_let_go)
 	ck_assert_int_eq(winner, 1);
 	close(rel_a);
 	ck_assert_int_eq(tp_wait(holder, 20), 0);
-	wait_free(path_a);
+	wait_until_free(path_a);
 	ck_assert(busy(path_b)); /* ours, through fds[1] */
 }
 END_TEST
@@ -253,7 +253,7 @@ START_TEST(a_given_up_wait_holds_nothing_in_a_later_child)
 	close(go[0]);
 	close(rel);
 	ck_assert_int_eq(tp_wait(holder, 20), 0);
-	wait_free(path_a);
+	wait_until_free(path_a);
 	ck_assert_int_eq(kill(child, 0), 0); /* while the child lives on */
 	close(go[1]);
 	ck_assert_int_eq(tp_wait(child, 20), 0);
@@ -310,7 +310,7 @@ START_TEST(a_shared_wait_leaves_a_late_lock_to_a_forked_child)
 	ck_assert(busy(path_a));
 	close(forked_pipe[1]);
 	ck_assert_int_eq(tp_wait(child, 20), 0);
-	wait_free(path_a);
+	wait_until_free(path_a);
 }
 END_TEST
 
@@ -362,7 +362,7 @@ START_TEST(a_stop_signal_ends_an_interruptible_wait)
 	ck_assert(busy(path_a)); /* never ours */
 	close(rel);
 	ck_assert_int_eq(tp_wait(holder, 20), 0);
-	wait_free(path_a); /* the late lock was let go */
+	wait_until_free(path_a); /* the late lock was let go */
 }
 END_TEST
 
@@ -490,7 +490,7 @@ START_TEST(given_up_waits_keep_one_fd_each_until_the_holder_goes)
 			usleep(2000);
 	}
 	ck_assert_int_eq(fds_to("/"), before);
-	wait_free(path_a);
+	wait_until_free(path_a);
 }
 END_TEST
 

@@ -1,8 +1,8 @@
-/* GPU-side settings, read from the environment once, at the first GPU call
+/* The GPU lock's settings, read from the environment once, at the first GPU call
  * (never at load time). Bad values are reported through a callback and the
  * default is used: the preload must not fail its host over a typo. */
-#ifndef GL_CONFIG_H
-#define GL_CONFIG_H
+#ifndef GL_LOCK_SETTINGS_H
+#define GL_LOCK_SETTINGS_H
 
 #include <limits.h>
 #include <stdbool.h>
@@ -13,7 +13,7 @@
 #define GL_DURATION_EXPECTED                                                                       \
 	"a duration (e.g. 30, 0.5, 1m30s, 2h, or forever), at most a year"
 
-struct gl_gpu_config {
+struct gl_lock_settings {
 	char lock_path[PATH_MAX]; /* GPU_LOCK_PATH */
 	double timeout;           /* GPU_LOCK_TIMEOUT, GL_WAIT_FOREVER when unset */
 	bool run_on_timeout;      /* GPU_LOCK_ON_TIMEOUT=run (default fail) */
@@ -32,13 +32,14 @@ struct gl_gpu_config {
 
 typedef const char *(*gl_getenv_fn)(const char *name);
 /* var='value': expected ...; using the default (...) */
-typedef void (*gl_config_warn_fn)(const char *var, const char *value, const char *expected,
-                                  const char *fallback);
+typedef void (*gl_settings_warn_fn)(const char *var, const char *value, const char *expected,
+                                    const char *fallback);
 
-void gl_gpu_config_load(struct gl_gpu_config *cfg, gl_getenv_fn get, gl_config_warn_fn warn);
+void gl_lock_settings_load(struct gl_lock_settings *cfg, gl_getenv_fn get,
+                           gl_settings_warn_fn warn);
 
 /* The standard warning: "gpulock: VAR='value': expected ...; using ...". */
-void gl_config_warn_stderr(const char *var, const char *value, const char *expected,
-                           const char *fallback);
+void gl_settings_warn_stderr(const char *var, const char *value, const char *expected,
+                             const char *fallback);
 
 #endif

@@ -18,7 +18,12 @@
  * to a waiter that was killed; whoever finds it removes it.
  *
  * Functions return 0 (or a count) and -errno on failure; none prints, exits
- * or changes signal dispositions. Waiting threads block every signal. */
+ * or changes signal dispositions. Waiting threads block every signal.
+ *
+ * The parts: gl_slots_dir.c (the directory and the slot files),
+ * gl_slots_queue.c (the tickets), gl_slots_semaphore.c (taking and giving
+ * back slots), gl_slots_inspect.c (reading the state without taking
+ * anything). */
 #ifndef GL_SLOTS_H
 #define GL_SLOTS_H
 
@@ -103,7 +108,7 @@ void gl_slots_release(struct gl_slots *s);
 
 /* Let the held slot's fd survive exec, so the command itself holds the slot.
  * Returns the fd or -errno. */
-int gl_slots_keep(struct gl_slots *s);
+int gl_slots_keep_across_exec(struct gl_slots *s);
 
 /* ---- Reading the state without taking anything (gpulock status) ---- */
 
@@ -142,5 +147,13 @@ int gl_slots_inspect(const char *dir, unsigned nslots, struct gl_slot_state *slo
 int gl_slots_inspect_at(int dirfd, unsigned nslots, struct gl_slot_state *slots, size_t slot_cap,
                         size_t *nslots_out, struct gl_ticket_state *tickets, size_t ticket_cap,
                         size_t *ntickets_out, size_t *nlive_out);
+
+/* Is one of the slots in the directory dirfd held for this process: by
+ * itself or an ancestor (as /proc/locks shows the holder; kept even by
+ * children that close inherited fds, as Python's subprocess does), or
+ * through a slot file's fd it inherited (cpu_run.sh's jobs hold theirs on
+ * fd 9, locked by a flock(1) child that has exited)? For cpu_run run inside
+ * a job that holds a slot: it must not queue again. */
+bool gl_slots_held_in_tree(int dirfd);
 
 #endif

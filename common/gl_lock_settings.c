@@ -1,4 +1,4 @@
-#include "gl_config.h"
+#include "gl_lock_settings.h"
 #include "gl_lock.h"
 #include "gl_log.h"
 #include "gl_parse.h"
@@ -16,7 +16,7 @@ static const char *value(gl_getenv_fn get, const char *var)
 	return v && *v ? v : NULL;
 }
 
-static void read_bool(gl_getenv_fn get, gl_config_warn_fn warn, const char *var, bool *out)
+static void read_bool(gl_getenv_fn get, gl_settings_warn_fn warn, const char *var, bool *out)
 {
 	const char *v = value(get, var);
 
@@ -24,7 +24,7 @@ static void read_bool(gl_getenv_fn get, gl_config_warn_fn warn, const char *var,
 		warn(var, v, "1 or 0 (also yes/no, true/false, on/off)", *out ? "1" : "0");
 }
 
-static void read_policy(gl_getenv_fn get, gl_config_warn_fn warn, const char *var, bool *run)
+static void read_policy(gl_getenv_fn get, gl_settings_warn_fn warn, const char *var, bool *run)
 {
 	const char *v = value(get, var);
 	int i;
@@ -39,7 +39,7 @@ static void read_policy(gl_getenv_fn get, gl_config_warn_fn warn, const char *va
 }
 
 /* The original tools skip on any non-empty value; an empty one means unset. */
-static bool read_skip(gl_getenv_fn get, gl_config_warn_fn warn, const char *var)
+static bool read_skip(gl_getenv_fn get, gl_settings_warn_fn warn, const char *var)
 {
 	const char *v = value(get, var);
 	bool skip = false;
@@ -51,7 +51,8 @@ static bool read_skip(gl_getenv_fn get, gl_config_warn_fn warn, const char *var)
 	return skip;
 }
 
-void gl_gpu_config_load(struct gl_gpu_config *cfg, gl_getenv_fn get, gl_config_warn_fn warn)
+void gl_lock_settings_load(struct gl_lock_settings *cfg, gl_getenv_fn get,
+                           gl_settings_warn_fn warn)
 {
 	const char *v;
 
@@ -82,8 +83,8 @@ void gl_gpu_config_load(struct gl_gpu_config *cfg, gl_getenv_fn get, gl_config_w
 	cfg->held = value(get, "GPU_LOCK_HELD");
 }
 
-void gl_config_warn_stderr(const char *var, const char *value, const char *expected,
-                           const char *fallback)
+void gl_settings_warn_stderr(const char *var, const char *value, const char *expected,
+                             const char *fallback)
 {
 	gl_log("%s='%s': expected %s; using the default (%s)", var, value, expected, fallback);
 }
