@@ -5,6 +5,7 @@
 #include "gl_lockfile.h"
 #include "gl_log.h"
 #include "gl_proc.h"
+#include "gl_proc_locks.h"
 #include "gl_status.h"
 
 #include <dirent.h>

@@ -1,5 +1,6 @@
 #include "gl_status.h"
 #include "gl_proc.h"
+#include "gl_proc_locks.h"
 
 #include <errno.h>
 #include <libgen.h>

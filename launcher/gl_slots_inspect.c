@@ -2,6 +2,7 @@
  * cpu_run's messages, and whether a job of ours holds a slot. */
 #include "gl_slots_internal.h"
 #include "gl_proc.h"
+#include "gl_proc_locks.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
  *        streaming with its 4 KiB buffer against parsing line by line, and
  *        the order it promises: holders first, then waiters. */
 #include "fuzz.h"
-#include "gl_proc.h"
+#include "gl_proc_locks.h"
 
 #include <errno.h>
 #include <sys/mman.h>

@@ -1,5 +1,5 @@
 #include "procs.h"
-#include "gl_proc.h"
+#include "gl_proc_locks.h"
 
 #include <check.h>
 #include <dirent.h>

@@ -26,7 +26,7 @@
  * our signals, or when the run outlasts SECONDS. */
 
 #include "stress_shared.h"
-#include "gl_proc.h"
+#include "gl_proc_locks.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -27,7 +27,7 @@
 
 #include "stress_shared.h"
 #include "gl_gpu.h"
-#include "gl_proc.h"
+#include "gl_proc_locks.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
  * while it is held. */
 #include "preload_harness.h"
 #include "procs.h"
-#include "gl_proc.h"
+#include "gl_proc_locks.h"
 
 #include <check.h>
 #include <dirent.h>

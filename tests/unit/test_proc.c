@@ -1,4 +1,5 @@
 #include "gl_proc.h"
+#include "gl_proc_locks.h"
 #include "procs.h"
 
 #include <check.h>
