@@ -11,6 +11,7 @@
  * itself is the lock core's (common/gl_gpu.c), as in the preload. */
 #include "gpulock.h"
 #include "gl_gpu.h"
+#include "gl_gpu_messages.h"
 #include "gl_lock.h"
 #include "gl_command.h"
 #include "gl_lockfile.h"

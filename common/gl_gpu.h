@@ -38,14 +38,4 @@ static inline int gl_gpu_result_ok(enum gl_gpu_result r)
 	return r != GL_GPU_TIMED_OUT && r != GL_GPU_FAILED && r != GL_GPU_INTERRUPTED;
 }
 
-/* Who holds the lock on fd's file: "by pid 123 (python train.py) for 2m03s".
- * The process named holds the lock now: the one that took it, or the one
- * that inherited it (gl_proc_flock_holder). */
-void gl_gpu_describe_holder(int fd, char *buf, size_t len);
-
-/* The reminder of a long wait for the lock on fd (at the times gl_wait
- * sets): "pid N still waiting for the GPU lock PATH after 5m00s (number 2
- * of 3 waiting); held by pid M (cmd) for 1h02m". */
-void gl_gpu_remind(const char *lock_path, int fd, double waited);
-
 #endif

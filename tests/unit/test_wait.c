@@ -2,7 +2,7 @@
  * fds, the deadline, the reminders, the abandonment rule (a given-up wait
  * never ends up holding a lock, here or in a child), and the stop signals
  * that end an interruptible wait while other handled signals do not. */
-#include "gl_gpu.h"
+#include "gl_gpu_messages.h"
 #include "gl_wait.h"
 #include "procs.h"
 
