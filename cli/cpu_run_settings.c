@@ -152,8 +152,8 @@ struct setting {
 	const char *var; /* its environment variable, or NULL */
 	const char *opt; /* its long option ("--slots"), or NULL: a variable only */
 	char letter;     /* its short option, or 0 */
-	const char *arg; /* how --help shows its value (" N", "=run|fail"); NULL: a switch */
 	bool negatable;  /* a switch with a --no- form too */
+	const char *arg; /* how --help shows its value (" N", "=run|fail"); NULL: a switch */
 	/* name: the variable or the long option, for the messages; a switch
 	 * has "1" as its value, "0" in its --no- form. */
 	void (*set)(struct opts *o, const char *name, const char *value);
@@ -162,45 +162,45 @@ struct setting {
 
 /* In --help's order, which is also the order the variables are read in. */
 static const struct setting settings[] = {
-	{"CPU_RUN_SLOTS", "--slots", 's', " N", false, set_slots,
+	{"CPU_RUN_SLOTS", "--slots", 's', false, " N", set_slots,
 	 "jobs at once, machine-wide (%s, 3)"},
-	{"CPU_RUN_THREADS", "--threads", 't', " N", false, set_threads,
+	{"CPU_RUN_THREADS", "--threads", 't', false, " N", set_threads,
 	 "thread cap for OpenMP, BLAS, numba, Rayon, Go, ...\n"
 	 "(%s, 3 or the CPUs the job may use if\n"
 	 "fewer)"},
-	{"CPU_RUN_MAXWAIT", "--max-wait", 'w', " TIME", false, set_max_wait,
+	{"CPU_RUN_MAXWAIT", "--max-wait", 'w', false, " TIME", set_max_wait,
 	 "wait at most this long: seconds (90, 0.5), units\n"
 	 "(1m30s, 2h), or forever; 0: do not wait\n"
 	 "(%s, 1h)"},
-	{"CPU_RUN_ON_TIMEOUT", "--on-timeout", 0, "=run|fail", false, set_on_timeout,
+	{"CPU_RUN_ON_TIMEOUT", "--on-timeout", 0, false, "=run|fail", set_on_timeout,
 	 "then run without a slot, with a warning (run,\n"
 	 "default), or exit 75 (%s)"},
-	{"CPU_RUN_SLOT_DIR", "--slot-dir", 'd', " DIR", false, set_slot_dir,
+	{"CPU_RUN_SLOT_DIR", "--slot-dir", 'd', false, " DIR", set_slot_dir,
 	 "where the slots live, an absolute path\n"
 	 "(%s, " GL_SLOTS_DEFAULT_DIR ")"},
-	{"CPU_RUN_MEM_AVAIL", "--mem-avail", 0, " SIZE|PCT", false, set_mem_avail,
+	{"CPU_RUN_MEM_AVAIL", "--mem-avail", 0, false, " SIZE|PCT", set_mem_avail,
 	 "start only when MemAvailable is at least this,\n"
 	 "e.g. 8G or 20% (%s, none)"},
-	{"CPU_RUN_MEM_MAX", "--mem-max", 0, " SIZE|PCT", false, set_mem_max,
+	{"CPU_RUN_MEM_MAX", "--mem-max", 0, false, " SIZE|PCT", set_mem_max,
 	 "cap the job's memory with a cgroup v2, no swap\n"
 	 "(%s, none)"},
-	{"CPU_RUN_FORCE_THREADS", "--force-threads", 0, NULL, true, set_force_threads,
+	{"CPU_RUN_FORCE_THREADS", "--force-threads", 0, true, NULL, set_force_threads,
 	 "set the thread variables even where already set\n"
 	 "(%s, 0)"},
-	{"CPU_RUN_PIN", "--pin", 0, NULL, true, set_pin,
+	{"CPU_RUN_PIN", "--pin", 0, true, NULL, set_pin,
 	 "bind the job to THREADS CPUs chosen by its slot\n"
 	 "(%s, 0)"},
-	{"CPU_RUN_NICE", "--nice", 0, " N", false, set_nice,
+	{"CPU_RUN_NICE", "--nice", 0, false, " N", set_nice,
 	 "niceness at least N, -20..19; a nicer caller's\n"
 	 "niceness is kept (%s, 15)"},
-	{"CPU_RUN_IONICE", "--ionice", 0, NULL, true, set_ionice,
+	{"CPU_RUN_IONICE", "--ionice", 0, true, NULL, set_ionice,
 	 "idle I/O class; without, the caller's\n"
 	 "(%s, 1)"},
-	{"CPU_RUN_QUIET", "--quiet", 'q', NULL, true, set_quiet,
+	{"CPU_RUN_QUIET", "--quiet", 'q', true, NULL, set_quiet,
 	 "no line when waiting and starting (%s, 0)"},
-	{NULL, "--help", 'h', NULL, false, show_help, "this help"},
-	{NULL, "--version", 'V', NULL, false, show_version, "the version"},
-	{"CPU_RUN_MEMINFO_PATH", NULL, 0, NULL, false, set_meminfo, NULL}, /* for tests */
+	{NULL, "--help", 'h', false, NULL, show_help, "this help"},
+	{NULL, "--version", 'V', false, NULL, show_version, "the version"},
+	{"CPU_RUN_MEMINFO_PATH", NULL, 0, false, NULL, set_meminfo, NULL}, /* for tests */
 };
 #define NSETTINGS (sizeof settings / sizeof *settings)
 
