@@ -143,7 +143,10 @@ static bool slot_fd_inherited(struct run *r, const struct gl_slot_state *st, siz
 }
 
 /* A holder among our ancestors (kept even by children that close inherited
- * fds, as Python's subprocess does) or the slot's fd, inherited. */
+ * fds, as Python's subprocess does) or the slot's fd, inherited. Not
+ * inlined: its 40 KiB frame would be taken on every launch, and getenv
+ * called below it on fresh stack pages: 1.4 page faults and 2-6 us of CPU
+ * time more per launch (scripts/bench, section 6's spawns, 2026-11-30). */
 static bool __attribute__((noinline)) slot_held_for_us(struct run *r)
 {
 	struct gl_slot_state st[GL_SLOTS_MAX];
