@@ -76,6 +76,8 @@ struct find_ctx {
 	unsigned long long ino;
 	struct gl_lock_entry *out;
 	size_t cap, n, total;
+	struct gl_lock_entry seen[GL_PROC_LOCKS_DEDUP]; /* for lines read twice */
+	size_t nseen;
 };
 
 static void collect(const struct gl_lock_entry *e, void *arg)
@@ -89,10 +91,14 @@ static void collect(const struct gl_lock_entry *e, void *arg)
 	 * be read twice (and "number 2 of 4 waiting" said of two waiters). A
 	 * process is listed once per kind of entry; pids of another pid
 	 * namespace (0) can't be told apart and all count. */
-	for (size_t i = 0; e->pid > 0 && i < c->n; i++)
-		if (c->out[i].pid == e->pid && c->out[i].waiting == e->waiting &&
-		    c->out[i].exclusive == e->exclusive)
-			return;
+	if (e->pid > 0) {
+		for (size_t i = 0; i < c->nseen; i++)
+			if (c->seen[i].pid == e->pid && c->seen[i].waiting == e->waiting &&
+			    c->seen[i].exclusive == e->exclusive)
+				return;
+		if (c->nseen < GL_PROC_LOCKS_DEDUP)
+			c->seen[c->nseen++] = *e;
+	}
 	if (c->n < c->cap)
 		c->out[c->n++] = *e;
 	c->total++;
@@ -101,7 +107,7 @@ static void collect(const struct gl_lock_entry *e, void *arg)
 int gl_proc_locks_find(const char *path, dev_t dev, unsigned long long ino,
                        struct gl_lock_entry *out, size_t cap, size_t *total)
 {
-	struct find_ctx c = {major(dev), minor(dev), ino, out, cap, 0, 0};
+	struct find_ctx c = {.maj = major(dev), .min = minor(dev), .ino = ino, .out = out, .cap = cap};
 	int r = gl_proc_locks_scan(path, collect, &c);
 	size_t n = c.n;
 

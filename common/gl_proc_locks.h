@@ -26,7 +26,11 @@ int gl_proc_locks_scan(const char *path, gl_lock_visit_fn visit, void *arg);
 
 /* The flock entries of file (dev, ino) from the locks table at path (normally
  * /proc/locks): holders first, then waiters in the order the kernel lists
- * them. Fills at most cap entries; *total counts all. Returns 0 or -errno. */
+ * them. Fills at most cap entries; *total counts all. An entry like one
+ * already listed (the same pid > 0, holding or waiting, shared or not) is a
+ * line read twice and left out, for the first GL_PROC_LOCKS_DEDUP distinct
+ * ones. Returns 0 or -errno. */
+#define GL_PROC_LOCKS_DEDUP 64
 int gl_proc_locks_find(const char *path, dev_t dev, unsigned long long ino,
                        struct gl_lock_entry *out, size_t cap, size_t *total);
 
