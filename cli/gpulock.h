@@ -7,10 +7,41 @@
 #include "exit_codes.h"
 #include "gl_lock_settings.h"
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
 #define PRELOAD_NAME "libgpulock_preload.so"
+
+/* ---- gpulock_options.c ---- */
+
+/* Settings of the GPU side, from the environment and then the flags. */
+struct cli_settings {
+	struct gl_lock_settings cfg;
+	bool lock_given, timeout_given, quiet_given;
+};
+
+/* Loads the settings from the environment; a bad one is reported and makes
+ * the result EXIT_SETUP (0 otherwise), to be returned once the options are
+ * read: --help still helps. */
+int cli_load_settings(struct cli_settings *s);
+
+/* getopt_long, with the word being read (a cluster such as -qx included) in
+ * *word, for cli_option_error: getopt's own messages (opterr = 0) would
+ * name the subcommand, not gpulock. */
+int cli_next_option(int argc, char **argv, const char *opts, const struct option *longopts,
+                    const char **word);
+
+/* The usage error for what getopt returned ('?' or ':'). */
+int cli_option_error(int c, const char *word);
+
+/* --lock and --timeout: 0, or a usage error's exit status. */
+int cli_set_lock(struct cli_settings *s, const char *arg);
+int cli_set_timeout(struct cli_settings *s, const char *arg);
+
+/* Refuses a lock path that cannot work, before anything runs: a symlink, a
+ * directory, anything but a regular file, or a missing directory. */
+int cli_check_lock_path(const char *path);
 
 /* ---- gpulock_usage.c ---- */
 
@@ -54,5 +85,9 @@ int cli_status(const struct gl_lock_settings *cfg, bool json, const char *slot_d
 int cli_doctor(const struct gl_lock_settings *cfg, char **cmd);
 /* gpulock_shell.c */
 int cli_shell_init(int argc, char **argv);
+/* gpulock_run.c */
+int cli_run(int argc, char **argv);
+/* gpulock_wait.c */
+int cli_wait(int argc, char **argv);
 
 #endif

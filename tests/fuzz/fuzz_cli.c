@@ -40,9 +40,12 @@ static FILE *fuzz_stderr;
 #define gl_gpu_describe_holder fuzz_describe_holder
 #include "../../cli/gpulock.c"
 #include "../../cli/gpulock_help.c"
+#include "../../cli/gpulock_options.c"
 #include "../../cli/gpulock_preload.c"
+#include "../../cli/gpulock_run.c"
 #include "../../cli/gpulock_shell.c"
 #include "../../cli/gpulock_usage.c"
+#include "../../cli/gpulock_wait.c"
 #undef main
 #undef execvp
 #undef gl_gpu_lock_take
