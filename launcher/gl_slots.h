@@ -49,7 +49,10 @@ struct gl_slots {
 	int dirfd;                 /* the slot directory, checked once, used for everything */
 	unsigned nslots;
 	int *fds;                  /* fds[k-1] is slot k, opened on first use, -1 before */
-	int inline_fds[16];        /* fds for up to 16 slots: no malloc on cpu_run's fast path */
+	/* fds for up to 16 slots, so that cpu_run's fast path never mallocs:
+	 * the first malloc sets the heap up, 3 page faults per launch (11.1
+	 * against 14.1, cpu_run -q true launched 300 times under perf stat) */
+	int inline_fds[16];
 	unsigned held;             /* the slot we hold (1-based), 0 for none */
 	unsigned bad_slot;         /* after an error: the slot whose file could not be used */
 	int ticket_fd;             /* our ticket, -1 when not queued */
