@@ -33,6 +33,7 @@
 #include "gl_log.h"
 #include "gl_slots.h"
 #include "gl_status.h"
+#include "gl_text.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -56,17 +57,25 @@ static const char *user_name(uid_t uid, char *buf, size_t len)
 
 /* ---- JSON ---- */
 
+/* Always valid UTF-8 JSON, whatever the bytes: control characters (C0,
+ * DEL, C1) escaped, and each byte that is not part of valid UTF-8 written
+ * as U+FFFD, the replacement character. */
 static void json_string(const char *s)
 {
 	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\u%04x", c);
+	while (*s) {
+		unsigned cp;
+		size_t n = gl_text_char(s, &cp);
+
+		if (n == 0)
+			fputs("\\ufffd", stdout);
+		else if (cp == '"' || cp == '\\')
+			printf("\\%c", (char)cp);
+		else if (gl_text_is_control(cp))
+			printf("\\u%04x", cp);
 		else
-			putchar(c);
+			fwrite(s, 1, n, stdout);
+		s += n ? n : 1;
 	}
 	putchar('"');
 }
@@ -139,8 +148,7 @@ static size_t columns(const char *s)
 }
 
 /* The command, last on its row after used columns: cut to the width with
- * CUT_MARK at the end. Control characters (a command line is anyone's
- * bytes) are shown as '?', so that they cannot act on the terminal. */
+ * CUT_MARK at the end. cmd is safe for a terminal (gl_text_make_safe). */
 static void print_command(const char *cmd, size_t used, size_t width)
 {
 	const size_t mark = sizeof CUT_MARK - 1;
@@ -154,7 +162,7 @@ static void print_command(const char *cmd, size_t used, size_t width)
 
 		if (cut && !continues(c) && shown++ == keep)
 			break;
-		putchar(c < 0x20 || c == 0x7f ? '?' : c);
+		putchar(c);
 	}
 	if (cut)
 		fputs(CUT_MARK, stdout);
@@ -164,7 +172,7 @@ static void print_command(const char *cmd, size_t used, size_t width)
 static void text_proc(const char *role, const struct gl_status_proc *p, const char *col,
                       size_t width)
 {
-	char user[64], head[160];
+	char user[64], head[160], *cmd;
 	int used;
 
 	if (p->gone && p->inherited) {
@@ -180,10 +188,18 @@ static void text_proc(const char *role, const struct gl_status_proc *p, const ch
 		printf("  %-8s pid %-7d (exited)\n", role, (int)p->pid);
 		return;
 	}
-	used = snprintf(head, sizeof head, "  %-8s pid %-7d %-10s %-18s ", role, (int)p->pid,
-	                user_name(p->uid, user, sizeof user), col);
+	/* A command line is anyone's bytes, and so may be a user name: shown
+	 * as ps shows them, so that they cannot act on the terminal. */
+	cmd = strdup(p->command);
+	user_name(p->uid, user, sizeof user);
+	gl_text_make_safe(user);
+	if (cmd)
+		gl_text_make_safe(cmd);
+	used = snprintf(head, sizeof head, "  %-8s pid %-7d %-10s %-18s ", role, (int)p->pid, user,
+	                col);
 	fputs(head, stdout);
-	print_command(p->command, used > 0 ? (size_t)used : 0, width);
+	print_command(cmd ? cmd : "?", used > 0 ? (size_t)used : 0, width);
+	free(cmd);
 }
 
 /* The time column: "held for 3m02s", "waiting 5s", or how long it has been

@@ -1,5 +1,6 @@
 #include "gl_proc.h"
 #include "gl_proc_locks.h"
+#include "gl_text.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -64,13 +65,17 @@ int gl_proc_cmdline(pid_t pid, char *buf, size_t len)
 {
 	char path[64];
 	ssize_t n;
+	int r;
 
 	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
 	n = gl_read_small(path, buf, len);
 	if (n < 0)
 		return (int)n;
 	join_args(buf, n);
-	return buf[0] ? 0 : comm(pid, buf, len);
+	r = buf[0] ? 0 : comm(pid, buf, len);
+	if (r == 0) /* for messages to a terminal: anyone's bytes */
+		gl_text_make_safe(buf);
+	return r;
 }
 
 int gl_proc_cmdline_dup(pid_t pid, char **out)

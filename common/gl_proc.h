@@ -13,11 +13,13 @@
  * len - 1 bytes. Returns the length or -errno. */
 ssize_t gl_read_small(const char *path, char *buf, size_t len);
 
-/* The command line of pid, arguments joined by spaces, truncated to len.
- * Returns 0 or -errno (-ENOENT when the process is gone). */
+/* The command line of pid, arguments joined by spaces, truncated to len,
+ * safe for a terminal (gl_text_make_safe). Returns 0 or -errno (-ENOENT
+ * when the process is gone). */
 int gl_proc_cmdline(pid_t pid, char *buf, size_t len);
 
-/* The same, whole, in a buffer of its own (free it): *out. */
+/* The same, whole, in a buffer of its own (free it): *out; the bytes as
+ * they are (for JSON, which escapes them). */
 int gl_proc_cmdline_dup(pid_t pid, char **out);
 
 /* Seconds since pid started. Returns 0 or -errno. */

@@ -80,7 +80,8 @@ static int status(const char *dir, const char *const extra[], char **out)
 	return h_run(argv, extra, false, out, NULL);
 }
 
-/* Runs python3 on gpulock status --json; what the script prints. */
+/* Runs python3 on gpulock status --json, read as strict UTF-8 and strict
+ * JSON; what the script prints. */
 static char *status_json(const char *dir, const char *script)
 {
 	char sh[2400], *out;
@@ -88,7 +89,9 @@ static char *status_json(const char *dir, const char *script)
 
 	snprintf(sh, sizeof sh,
 	         "\"%s\" status --json --slot-dir %s >%s/s.json; python3 -c '"
-	         "import json, sys; d = json.load(open(sys.argv[1])); g = d[\"gpu_lock\"]; "
+	         "import json, sys; "
+	         "d = json.loads(open(sys.argv[1], \"rb\").read().decode(\"utf-8\")); "
+	         "g = d[\"gpu_lock\"]; "
 	         "c = d[\"cpu_run\"]; %s' %s/s.json",
 	         gpulock(), dir, h_dir, script, h_dir);
 	ck_assert_int_eq(h_run(argv, NULL, false, &out, NULL), 0);
@@ -451,6 +454,78 @@ START_TEST(status_rows_fit_the_terminal)
 }
 END_TEST
 
+/* Bytes in a command line that would act on a terminal (clear the screen,
+ * retitle the window; C1's CSI; invalid UTF-8), held by the GPU lock's holder
+ * and a slot's: status, gpulock wait and cpu_run's waiting line show them as
+ * '?', as ps does, and status --json stays valid UTF-8, escaping the
+ * controls and writing U+FFFD for each invalid byte. */
+#define HOSTILE "\x1b[2J\x1b]0;pwned\x07"
+#define HOSTILE_SHOWN "?[2J?]0;pwned?"
+
+static void assert_no_raw_bytes(const char *text)
+{
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+		ck_assert_msg(*c >= 0x20 || *c == '\n', "control byte %#x in:\n%s", *c, text);
+	ck_assert_msg(!strstr(text, "\xff") && !strstr(text, "\xc2\x9b"), "raw bytes in:\n%s", text);
+}
+
+START_TEST(command_lines_cannot_act_on_the_terminal)
+{
+	char dir[200], slot1[220], cmd[700], head[160], want[800], *out, *err;
+	const char *holder_argv[] = {"flock", h_lock, "sh", "-c", "cat", "sh", HOSTILE, "\xff\xfe",
+	                             "\xc2\x9b", NULL};
+	const char *slot_argv[] = {"flock", slot1, "sh", "-c", "cat", "sh", HOSTILE, NULL};
+	const char *wait_argv[] = {gpulock(), "wait", "--timeout", "0", NULL};
+	const char *queued_argv[] = {h_artifact("GL_CPU_RUN"), "-s", "1", "-d", dir, "-w", "0.2",
+	                             "--on-timeout=fail", "true", NULL};
+	struct tp_proc holder, slot_holder;
+
+	h_setup();
+	snprintf(dir, sizeof dir, "%s/slots", h_dir);
+	snprintf(slot1, sizeof slot1, "%s/slot1", dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	h_spawn(&holder, holder_argv, NULL, false);
+	h_wait_holder(h_lock, holder.pid);
+	h_spawn(&slot_holder, slot_argv, NULL, false);
+	h_wait_holder(slot1, slot_holder.pid);
+
+	ck_assert_int_eq(status(dir, NULL, &out), 1);
+	assert_no_raw_bytes(out);
+	snprintf(head, sizeof head, "  holder   pid %-7d %-10s ", (int)holder.pid, me());
+	snprintf(cmd, sizeof cmd, "flock %s sh -c cat sh " HOSTILE_SHOWN " ?? ?", h_lock);
+	assert_row(out, head, cmd);
+	free(out);
+
+	out = status_json(dir, "print(ascii(g[\"holder\"][\"command\"]))");
+	snprintf(want, sizeof want,
+	         "'flock %s sh -c cat sh \\x1b[2J\\x1b]0;pwned\\x07 \\ufffd\\ufffd \\x9b'\n", h_lock);
+	ck_assert_str_eq(out, want);
+	free(out);
+
+	/* The holder as the preload's waiting line and gpulock wait name it. */
+	ck_assert_int_eq(h_run(wait_argv, NULL, false, &out, &err), 75);
+	assert_no_raw_bytes(err);
+	snprintf(want, sizeof want, "(flock %s sh -c cat sh " HOSTILE_SHOWN " ?? ?)", h_lock);
+	ck_assert_msg(strstr(err, want), "no '%s' in:\n%s", want, err);
+	free(out);
+	free(err);
+
+	/* And a slot's holder, as cpu_run's waiting line names it. */
+	ck_assert_int_eq(h_run(queued_argv, NULL, false, &out, &err), 75);
+	assert_no_raw_bytes(err);
+	snprintf(want, sizeof want, "slot1: pid %d (flock %s sh -c cat sh " HOSTILE_SHOWN ")",
+	         (int)slot_holder.pid, slot1);
+	ck_assert_msg(strstr(err, want), "no '%s' in:\n%s", want, err);
+	free(out);
+	free(err);
+
+	close(holder.in);
+	close(slot_holder.in);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(slot_holder.pid, 30), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -463,6 +538,7 @@ int main(void)
 	tcase_add_test(tc, held_for_survives_a_waiter_that_truncates_the_file);
 	tcase_add_test(tc, status_shows_a_cpu_run_waiting_for_memory);
 	tcase_add_test(tc, status_rows_fit_the_terminal);
+	tcase_add_test(tc, command_lines_cannot_act_on_the_terminal);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return tp_run_suite(s);
