@@ -43,6 +43,10 @@ static void describe_holders(struct run *r, char *buf, size_t len)
 		if (pid > 0 && gl_proc_cmdline(pid, cmd, sizeof cmd) == 0)
 			w = snprintf(buf + off, len - off, "%sslot%u: pid %d (%s)", shown ? ", " : "",
 			             st[i].index, (int)pid, cmd);
+		else if (st[i].pid > 0 && gl_proc_hidden(st[i].pid))
+			w = snprintf(buf + off, len - off,
+			             "%sslot%u: another user's process (pid %d, hidden by /proc's hidepid)",
+			             shown ? ", " : "", st[i].index, (int)st[i].pid);
 		else if (st[i].pid > 0)
 			w = snprintf(buf + off, len - off,
 			             "%sslot%u: held through an inherited fd (the locker, pid %d, has "

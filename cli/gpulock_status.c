@@ -13,8 +13,12 @@
  *                          ...],
  *                "queue": [{"ticket": int, "waiter": PROC + "waiting_seconds"}, ...],
  *                "more_queued": int}}
- *   PROC = {"pid": int, "uid": int|null, "user": str|null, "command": str|null,
- *           "running_seconds": num|null}   (null fields: the process exited
+ *   PROC = {"pid": int, "hidden": bool, "uid": int|null, "user": str|null,
+ *           "command": str|null,
+ *           "running_seconds": num|null}   (hidden: another user's live
+ *                                           process that /proc's hidepid
+ *                                           hides; null fields: hidden, or
+ *                                           the process exited
  *                                           while we read it, or, for a
  *                                           holder, it took the lock and
  *                                           exited, and the process that
@@ -92,7 +96,7 @@ static void json_proc(const struct gl_status_proc *p, const char *since_key)
 {
 	char user[64];
 
-	printf("{\"pid\": %d", (int)p->pid);
+	printf("{\"pid\": %d, \"hidden\": %s", (int)p->pid, p->hidden ? "true" : "false");
 	if (p->gone) {
 		printf(", \"uid\": null, \"user\": null, \"command\": null");
 	} else {
@@ -175,6 +179,13 @@ static void text_proc(const char *role, const struct gl_status_proc *p, const ch
 	char user[64], head[160], *cmd;
 	int used;
 
+	if (p->hidden) { /* not "exited": it lives, /proc only hides it from us */
+		bool waits = strcmp(role, "waiting") == 0 || strcmp(role, "queued") == 0;
+
+		printf("  %-8s pid %-7d %sanother user's process (hidden by /proc's hidepid)\n",
+		       role, (int)p->pid, waits ? "" : "held by ");
+		return;
+	}
 	if (p->gone && p->inherited) {
 		printf("  %-8s pid %-7d (exited; its fd holds the lock in a process not shown)\n",
 		       role, (int)p->pid);

@@ -27,7 +27,10 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 	 * (gpu_run.sh's flock(1) has exited). */
 	pid = gl_proc_flock_holder(st.st_dev, st.st_ino, e[0].pid);
 	if (pid <= 0) {
-		if (e[0].pid > 0)
+		if (e[0].pid > 0 && gl_proc_hidden(e[0].pid))
+			snprintf(buf, len, "by another user's process (pid %d, hidden by /proc's hidepid)",
+			         (int)e[0].pid);
+		else if (e[0].pid > 0)
 			snprintf(buf, len,
 			         "by pid %d, which has exited; its fd holds the lock in a process "
 			         "not shown here",

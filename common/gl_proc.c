@@ -3,6 +3,7 @@
 #include "gl_text.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -151,6 +152,20 @@ int gl_proc_ppid(pid_t pid, pid_t *ppid)
 		return -EINVAL;
 	*ppid = v;
 	return 0;
+}
+
+bool gl_proc_hidden(pid_t pid)
+{
+	char path[48];
+
+	/* Every user may read a process's cmdline, unless hidepid says no
+	 * (1: the directory shows, its files do not; 2: neither does). */
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	if (pid <= 0 || access(path, R_OK) == 0)
+		return false;
+	/* kill(2) is not subject to hidepid: the process exists when it may
+	 * be signalled, or when it may not (EPERM), and is gone on ESRCH. */
+	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
 bool gl_proc_is_ancestor(pid_t pid)

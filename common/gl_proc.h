@@ -51,6 +51,10 @@ pid_t gl_proc_flock_holder(dev_t dev, unsigned long long ino, pid_t taker);
 /* Parent pid of pid. Returns 0 or -errno. */
 int gl_proc_ppid(pid_t pid, pid_t *ppid);
 
+/* Is pid a live process that /proc does not show us: another user's, on a
+ * /proc mounted with hidepid=1 or 2 (/proc/locks still names it)? */
+bool gl_proc_hidden(pid_t pid);
+
 /* Is pid an ancestor of the calling process (its parent, grandparent, ...)? */
 bool gl_proc_is_ancestor(pid_t pid);
 #endif

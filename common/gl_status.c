@@ -17,6 +17,7 @@ void gl_status_describe(pid_t pid, struct gl_status_proc *p)
 	p->running = p->since = -1;
 	if (pid <= 0 || gl_proc_uid(pid, &p->uid) < 0 || gl_proc_cmdline_dup(pid, &p->command) < 0) {
 		p->gone = true;
+		p->hidden = gl_proc_hidden(pid);
 		return;
 	}
 	if (gl_proc_age(pid, &p->running) < 0)
@@ -36,7 +37,8 @@ void gl_status_describe_holder(pid_t taker, dev_t dev, unsigned long long ino,
 	p->pid = taker;
 	p->running = p->since = -1;
 	p->gone = true;
-	p->inherited = taker > 0;
+	p->hidden = gl_proc_hidden(taker);
+	p->inherited = taker > 0 && !p->hidden;
 }
 
 double gl_status_since(double since, double running)

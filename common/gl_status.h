@@ -15,7 +15,9 @@
 struct gl_status_proc {
 	pid_t pid;
 	uid_t uid;
-	bool gone;      /* exited while we read: pid only */
+	bool gone;      /* exited while we read, or hidden: pid only */
+	bool hidden;    /* gone from our view only: another user's live process,
+	                 * which /proc's hidepid hides (gl_proc_hidden) */
 	bool inherited; /* a holder: pid took the lock and has exited, and the lock
 	                 * lives on in a process that inherited its fd, one we may
 	                 * not read (another user's); pid is the one that took it */

@@ -12,10 +12,12 @@
 #include <poll.h>
 #include <pty.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -526,6 +528,86 @@ START_TEST(command_lines_cannot_act_on_the_terminal)
 }
 END_TEST
 
+/* On a /proc mounted with hidepid=2, another user's processes are hidden:
+ * their holder and waiter rows say so, as do gpulock wait's line and
+ * status --json ("hidden": true), not "(exited)"; the lock still excludes.
+ * As root, in a mount namespace of the test's own with a fresh procfs over
+ * /proc (the machine's /proc is never remounted), then as nobody. */
+START_TEST(status_names_a_holder_that_hidepid_hides)
+{
+	char dir[200], slot1[220], want[400], *out, *err;
+	const char *holder_argv[] = {"flock", h_lock, "cat", NULL};
+	const char *wait_argv[] = {NULL, "wait", "--timeout", "0", NULL};
+	const char *json_argv[] = {NULL, "status", "--json", "--slot-dir", dir, NULL};
+	const char *slot_argv[] = {"flock", slot1, "cat", NULL};
+	const char *queued_argv[] = {NULL, "-s", "1", "-d", dir, "-w", "0.2", "--on-timeout=fail",
+	                             "true", NULL};
+	struct tp_proc holder, slot_holder;
+
+	h_setup();
+	if (!h_need_nobody("status_names_a_holder_that_hidepid_hides"))
+		return;
+	snprintf(dir, sizeof dir, "%s/slots", h_dir);
+	snprintf(slot1, sizeof slot1, "%s/slot1", dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	h_spawn(&holder, holder_argv, NULL, false);
+	h_wait_holder(h_lock, holder.pid);
+	h_spawn(&slot_holder, slot_argv, NULL, false);
+	h_wait_holder(slot1, slot_holder.pid);
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0) {
+		tp_skip("status_names_a_holder_that_hidepid_hides",
+		        "cannot mount a procfs with hidepid=2 here");
+		close(holder.in);
+		close(slot_holder.in);
+		ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+		ck_assert_int_eq(tp_wait(slot_holder.pid, 30), 0);
+		return;
+	}
+	h_become_nobody();
+	wait_argv[0] = json_argv[0] = gpulock();
+	queued_argv[0] = h_artifact("GL_CPU_RUN");
+
+	ck_assert_int_eq(status(dir, NULL, &out), 1);
+	snprintf(want, sizeof want,
+	         "  holder   pid %-7d held by another user's process (hidden by /proc's hidepid)\n",
+	         (int)holder.pid);
+	ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+	free(out);
+
+	ck_assert_int_eq(h_run(json_argv, NULL, false, &out, NULL), 1);
+	snprintf(want, sizeof want, "\"holder\": {\"pid\": %d, \"hidden\": true, \"uid\": null",
+	         (int)holder.pid);
+	ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+	free(out);
+
+	ck_assert_int_eq(h_run(wait_argv, NULL, false, &out, &err), 75); /* still excluded */
+	snprintf(want, sizeof want,
+	         "gpulock: the GPU lock %s is held by another user's process (pid %d, hidden by "
+	         "/proc's hidepid)\n",
+	         h_lock, (int)holder.pid);
+	ck_assert_str_eq(err, want);
+	free(out);
+	free(err);
+
+	/* A slot's holder, as cpu_run's waiting line names it. */
+	ck_assert_int_eq(h_run(queued_argv, NULL, false, &out, &err), 75);
+	snprintf(want, sizeof want,
+	         "held by slot1: another user's process (pid %d, hidden by /proc's hidepid)\n",
+	         (int)slot_holder.pid);
+	ck_assert_msg(strstr(err, want), "no '%s' in:\n%s", want, err);
+	free(out);
+	free(err);
+
+	close(holder.in);
+	close(slot_holder.in);
+	ck_assert_int_eq(tp_wait(holder.pid, 30), 0);
+	ck_assert_int_eq(tp_wait(slot_holder.pid, 30), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -539,6 +621,7 @@ int main(void)
 	tcase_add_test(tc, status_shows_a_cpu_run_waiting_for_memory);
 	tcase_add_test(tc, status_rows_fit_the_terminal);
 	tcase_add_test(tc, command_lines_cannot_act_on_the_terminal);
+	tcase_add_test(tc, status_names_a_holder_that_hidepid_hides);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return tp_run_suite(s);
