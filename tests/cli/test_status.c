@@ -545,6 +545,13 @@ START_TEST(status_names_a_holder_that_hidepid_hides)
 	struct tp_proc holder, slot_holder;
 
 	h_setup();
+	if (getenv("GL_UNDER_VALGRIND")) {
+		/* There, once the hidepid=2 procfs was mounted, a process that
+		 * became nobody could not even read the test's files (CI). What
+		 * is tested is /proc's view, not memory: the other builds run it. */
+		tp_skip("status_names_a_holder_that_hidepid_hides", "not under valgrind");
+		return;
+	}
 	if (!h_need_nobody("status_names_a_holder_that_hidepid_hides"))
 		return;
 	snprintf(dir, sizeof dir, "%s/slots", h_dir);
