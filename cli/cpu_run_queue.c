@@ -13,7 +13,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Who holds the slots, for the waiting line: "pid 123 (python x.py)". */
+/* Who holds one held slot: "slot1: pid 123 (python x.py)", after sep.
+ * What snprintf returns. */
+static int describe_slot(const struct gl_slot_state *st, const char *sep, char *buf, size_t len)
+{
+	char cmd[96] = "?";
+	/* cpu_run.sh locks with a flock(1) child on its fd 9: the job holds the
+	 * slot through it, after the locker has exited. */
+	pid_t pid = gl_proc_flock_holder(st->dev, st->ino, st->pid);
+
+	if (pid > 0 && gl_proc_cmdline(pid, cmd, sizeof cmd) == 0)
+		return snprintf(buf, len, "%sslot%u: pid %d (%s)", sep, st->index, (int)pid, cmd);
+	if (st->pid > 0 && gl_proc_hidden(st->pid))
+		return snprintf(buf, len,
+		                "%sslot%u: another user's process (pid %d, hidden by /proc's hidepid)",
+		                sep, st->index, (int)st->pid);
+	if (st->pid > 0)
+		return snprintf(buf, len,
+		                "%sslot%u: held through an inherited fd (the locker, pid %d, has "
+		                "exited, as cpu_run.sh's flock does)",
+		                sep, st->index, (int)st->pid);
+	return snprintf(buf, len, "%sslot%u: held", sep, st->index);
+}
+
+/* Who holds the slots, for the waiting line: the first four. */
 static void describe_holders(struct run *r, char *buf, size_t len)
 {
 	struct gl_slot_state st[GL_SLOTS_MAX];
@@ -26,37 +49,17 @@ static void describe_holders(struct run *r, char *buf, size_t len)
 	    n == 0)
 		return;
 	for (size_t i = 0; i < n && off + 1 < len; i++) {
-		char cmd[96] = "?";
-		pid_t pid;
 		int w;
 
 		if (!st[i].held)
 			continue;
-		if (shown == 4) {
+		if (shown == 4)
 			w = snprintf(buf + off, len - off, ", ...");
-			off += w > 0 ? (size_t)w : 0;
-			break;
-		}
-		/* cpu_run.sh locks with a flock(1) child on its fd 9: the job holds
-		 * the slot through it, after the locker has exited. */
-		pid = gl_proc_flock_holder(st[i].dev, st[i].ino, st[i].pid);
-		if (pid > 0 && gl_proc_cmdline(pid, cmd, sizeof cmd) == 0)
-			w = snprintf(buf + off, len - off, "%sslot%u: pid %d (%s)", shown ? ", " : "",
-			             st[i].index, (int)pid, cmd);
-		else if (st[i].pid > 0 && gl_proc_hidden(st[i].pid))
-			w = snprintf(buf + off, len - off,
-			             "%sslot%u: another user's process (pid %d, hidden by /proc's hidepid)",
-			             shown ? ", " : "", st[i].index, (int)st[i].pid);
-		else if (st[i].pid > 0)
-			w = snprintf(buf + off, len - off,
-			             "%sslot%u: held through an inherited fd (the locker, pid %d, has "
-			             "exited, as cpu_run.sh's flock does)",
-			             shown ? ", " : "", st[i].index, (int)st[i].pid);
 		else
-			w = snprintf(buf + off, len - off, "%sslot%u: held", shown ? ", " : "",
-			             st[i].index);
+			w = describe_slot(&st[i], shown ? ", " : "", buf + off, len - off);
 		off += w > 0 ? (size_t)w : 0;
-		shown++;
+		if (shown++ == 4)
+			break;
 	}
 	if (off >= len && len > 4)
 		memcpy(buf + len - 4, "...", 4);
