@@ -42,15 +42,16 @@ size_t gl_parse_decimal(const char *s, double *out)
 	/* By exact powers of ten (10^22 at most), however many fraction digits
 	 * (leading zeros such as .000...1 are all counted): one division when
 	 * there are few, the usual case, and no overflow to infinity when
-	 * there are hundreds. */
-	while (frac > 0) {
-		int k = frac > 22 ? 22 : frac;
+	 * there are hundreds. The odd part first, by 10^22 after it: only the
+	 * last division can take v below the normal range, so a tiny value is
+	 * rounded there once, as strtod rounds it (in turn, each step's
+	 * rounding to fewer bits added up past 1e-12, fuzzing found). */
+	for (int k = frac % 22 ? frac % 22 : 22; frac > 0; frac -= k, k = 22) {
 		double scale = 1;
 
 		for (int p = 0; p < k; p++)
 			scale *= 10;
 		v /= scale;
-		frac -= k;
 	}
 	*out = v;
 	return i;

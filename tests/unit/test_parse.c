@@ -10,6 +10,7 @@
 #include <locale.h>
 #include <errno.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,29 @@ START_TEST(decimal_with_hundreds_of_fraction_digits)
 	s[sizeof s - 1] = '\0';
 	ck_assert_uint_eq(gl_parse_decimal(s, &v), sizeof s - 1);
 	ck_assert_msg(v > 4e-317 && v < 6e-317, "%g", v);
+}
+END_TEST
+
+/* A tiny value with many significant digits (found by fuzz_parse): it is
+ * rounded to a denormal once, as strtod rounds it, not at every step of the
+ * scaling, whose roundings added up past 1e-12. */
+START_TEST(tiny_decimal_is_rounded_once)
+{
+	char s[400];
+	double v = -1, ref;
+	size_t n = 0;
+
+	n += (size_t)snprintf(s, sizeof s, "0.");
+	memset(s + n, '0', 313);
+	n += 313;
+	memset(s + n, '4', 37);
+	n += 37;
+	memset(s + n, '0', 9);
+	n += 9;
+	s[n] = '\0';
+	ref = strtod(s, NULL); /* the locale is C here */
+	ck_assert_uint_eq(gl_parse_decimal(s, &v), n);
+	ck_assert_msg(fabs(v - ref) <= 1e-12 * ref, "%a against %a", v, ref);
 }
 END_TEST
 
@@ -335,6 +359,7 @@ Suite *parse_suite(void)
 
 	tcase_add_test(tc, duration_accepts_plain_and_fractional_seconds);
 	tcase_add_test(tc, decimal_with_hundreds_of_fraction_digits);
+	tcase_add_test(tc, tiny_decimal_is_rounded_once);
 	tcase_add_test(tc, duration_accepts_units_and_forever);
 	tcase_add_test(tc, duration_rejects_junk);
 	tcase_add_test(tc, duration_rejects_out_of_range);
