@@ -69,6 +69,17 @@ void gl_lock_settings_load(struct gl_lock_settings *cfg, gl_getenv_fn get,
 		else /* fits: checked above. NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy) */
 			strcpy(cfg->lock_path, v);
 	}
+	v = value(get, "GPU_LOCK_DIR");
+	if (v && (v[0] != '/' || strlen(v) >= sizeof cfg->gpu_dir))
+		warn("GPU_LOCK_DIR", v, "an absolute path to the directory of per-GPU locks",
+		     "the lock path with " GL_GPU_DIR_SUFFIX " added");
+	else if (v) /* fits: checked above. NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy) */
+		strcpy(cfg->gpu_dir, v);
+	if (!cfg->gpu_dir[0] && !gl_lock_settings_default_gpu_dir(cfg))
+		cfg->gpu_dir[0] = '\0'; /* too long: per-GPU locks are off */
+	cfg->visible = get("CUDA_VISIBLE_DEVICES");
+	v = value(get, "CUDA_DEVICE_ORDER");
+	cfg->pci_order = v && strcmp(v, "PCI_BUS_ID") == 0;
 	v = value(get, "GPU_LOCK_TIMEOUT");
 	if (v && gl_parse_duration(v, GL_TIMEOUT_MAX, &cfg->timeout) < 0)
 		warn("GPU_LOCK_TIMEOUT", v, GL_DURATION_EXPECTED, "wait as long as it takes");
@@ -81,6 +92,17 @@ void gl_lock_settings_load(struct gl_lock_settings *cfg, gl_getenv_fn get,
 	else if (read_skip(get, warn, "GPU_SKIP_LOCK"))
 		cfg->skip_var = "GPU_SKIP_LOCK";
 	cfg->held = value(get, "GPU_LOCK_HELD");
+}
+
+bool gl_lock_settings_default_gpu_dir(struct gl_lock_settings *cfg)
+{
+	size_t n = strlen(cfg->lock_path);
+
+	if (n + sizeof GL_GPU_DIR_SUFFIX > sizeof cfg->gpu_dir)
+		return false;
+	memcpy(cfg->gpu_dir, cfg->lock_path, n);
+	memcpy(cfg->gpu_dir + n, GL_GPU_DIR_SUFFIX, sizeof GL_GPU_DIR_SUFFIX);
+	return true;
 }
 
 void gl_settings_warn_stderr(const char *var, const char *value, const char *expected,

@@ -8,13 +8,19 @@
 #include <stdbool.h>
 
 #define GL_DEFAULT_LOCK_PATH "/tmp/gpu.lock"
+#define GL_GPU_DIR_SUFFIX ".d"
 #define GL_TIMEOUT_MAX 31536000.0 /* a year: anything longer is a typo */
 /* What a bad duration setting is told it should have been. */
 #define GL_DURATION_EXPECTED                                                                       \
 	"a duration (e.g. 30, 0.5, 1m30s, 2h, or forever), at most a year"
 
 struct gl_lock_settings {
-	char lock_path[PATH_MAX]; /* GPU_LOCK_PATH */
+	char lock_path[PATH_MAX]; /* GPU_LOCK_PATH: the whole-machine lock */
+	/* GPU_LOCK_DIR: the per-GPU lock files, one named by each GPU's UUID;
+	 * by default lock_path with ".d" added (GL_GPU_DIR_SUFFIX) */
+	char gpu_dir[PATH_MAX];
+	const char *visible;      /* CUDA_VISIBLE_DEVICES, even empty; NULL when unset */
+	bool pci_order;           /* CUDA_DEVICE_ORDER=PCI_BUS_ID */
 	double timeout;           /* GPU_LOCK_TIMEOUT, GL_WAIT_FOREVER when unset */
 	bool run_on_timeout;      /* GPU_LOCK_ON_TIMEOUT=run (default fail) */
 	bool run_on_error;        /* GPU_LOCK_ON_ERROR=run (default fail) */
@@ -37,6 +43,11 @@ typedef void (*gl_settings_warn_fn)(const char *var, const char *value, const ch
 
 void gl_lock_settings_load(struct gl_lock_settings *cfg, gl_getenv_fn get,
                            gl_settings_warn_fn warn);
+
+/* Sets cfg->gpu_dir to the default that follows cfg->lock_path: for CLIs
+ * whose --lock changes the lock path after the load, when GPU_LOCK_DIR was
+ * not set. false when the result would not fit. */
+bool gl_lock_settings_default_gpu_dir(struct gl_lock_settings *cfg);
 
 /* The standard warning: "gpulock: VAR='value': expected ...; using ...". */
 void gl_settings_warn_stderr(const char *var, const char *value, const char *expected,
