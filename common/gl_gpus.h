@@ -55,13 +55,23 @@ bool gl_gpu_parse_information(const char *text, struct gl_gpu *g, bool *excluded
 int gl_gpus_from_proc(const char *dir, struct gl_gpu_list *out);
 
 /* The same through NVML: 0, -ENOENT when libnvidia-ml.so.1 cannot be
- * loaded, -EIO when NVML fails. */
+ * loaded (or lacks a function used here), -EIO when NVML fails to start or
+ * count. A GPU whose handle or PCI address NVML will not give is left out;
+ * minor is -1 (NVML is asked only for UUID, PCI address and name). */
 int gl_gpus_from_nvml(struct gl_gpu_list *out);
+
+/* Memory in use and in all, in bytes, of each GPU of list (used[i] and
+ * total[i] for list->gpu[i]; both 0 where NVML does not say, or the GPU has
+ * no UUID), through NVML, for gpulock status. 0, -ENOENT as
+ * gl_gpus_from_nvml, -EIO when NVML fails to start. */
+int gl_gpus_memory(const struct gl_gpu_list *list, unsigned long long *used,
+                   unsigned long long *total);
 
 /* /proc, then NVML; out->n == 0 and GL_GPUS_NONE when neither answers. */
 void gl_gpus_find(struct gl_gpu_list *out);
 
-/* Index in list of the GPU with this UUID, -1 when none. */
+/* Index in list of the GPU with this UUID (compared without regard to
+ * case), -1 when none or uuid is "". */
 int gl_gpus_index(const struct gl_gpu_list *list, const char *uuid);
 
 /* What a process with CUDA_VISIBLE_DEVICES = cvd will see, as CUDA decides
@@ -73,7 +83,8 @@ enum gl_visible {
 	GL_VISIBLE_MACHINE, /* cannot tell which: the whole-machine lock, *why says why */
 };
 
-/* cvd: NULL when unset. pci_order: CUDA_DEVICE_ORDER=PCI_BUS_ID, without
+/* cvd: NULL when unset. *set: the GPUs to lock: every GPU of the list for
+ * ALL and MACHINE, none for NONE. pci_order: CUDA_DEVICE_ORDER=PCI_BUS_ID, without
  * which CUDA numbers GPUs fastest first; indices are mapped through PCI
  * order only then, or when every GPU is the same model. An empty list
  * means one lock for the machine: GL_VISIBLE_ALL, whatever cvd says.
