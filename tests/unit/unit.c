@@ -9,8 +9,10 @@ Suite *lockfile_suite(void);
 Suite *proc_suite(void);
 Suite *text_suite(void);
 Suite *wait_suite(void);
+Suite *gpus_suite(void);
 
 int main(void)
 {
-	return tp_run_suites(parse_suite(), lockfile_suite(), proc_suite(), text_suite(), wait_suite(), NULL);
+	return tp_run_suites(parse_suite(), lockfile_suite(), proc_suite(), text_suite(), wait_suite(), gpus_suite(),
+	                     NULL);
 }
