@@ -54,12 +54,17 @@ static bool bus_parse(const char *s, unsigned long *dom, unsigned long *bus, uns
 bool gl_gpu_bus_normalise(const char *in, char *out, size_t len)
 {
 	unsigned long dom, bus, dev, fn;
+	char tmp[24];
 	int n;
 
 	if (!bus_parse(in, &dom, &bus, &dev, &fn))
 		return false;
-	n = snprintf(out, len, "%04lx:%02lx:%02lx.%lx", dom, bus, dev, fn);
-	return n > 0 && (size_t)n < len;
+	/* out is left as it was where the address does not fit */
+	n = snprintf(tmp, sizeof tmp, "%04lx:%02lx:%02lx.%lx", dom, bus, dev, fn);
+	if (n <= 0 || (size_t)n >= len)
+		return false;
+	memcpy(out, tmp, (size_t)n + 1);
+	return true;
 }
 
 /* The order of a normalised address: domain, bus, device, function. */

@@ -22,7 +22,8 @@
 struct gl_gpu {
 	char uuid[GL_GPU_UUID_LEN]; /* "GPU-...", lower case as the driver prints it;
 	                             * "" when the board has none (failed to start) */
-	char bus[16];               /* PCI address, normalised: "0000:3b:00.0" */
+	char bus[20];               /* PCI address, normalised: "0000:3b:00.0"; room
+	                             * for NVML's 8-digit domain */
 	char model[96];             /* "NVIDIA H100 80GB HBM3"; "" unknown */
 	int minor;                  /* /dev/nvidiaN; -1 unknown (older drivers) */
 };
@@ -41,7 +42,8 @@ typedef uint64_t gl_gpu_set;
 
 /* The PCI address in the one form compared here: a 4-digit domain (more
  * digits when it needs them), lower case hex, "dddd:bb:dd.f". NVML and
- * nvidia-smi print "00000000:3B:00.0". false for what is not an address. */
+ * nvidia-smi print "00000000:3B:00.0". false for what is not an address,
+ * or does not fit in len, and out is then left as it was. */
 bool gl_gpu_bus_normalise(const char *in, char *out, size_t len);
 
 /* Parses the text of one information file into g. *excluded: "GPU Excluded:

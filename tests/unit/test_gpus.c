@@ -95,6 +95,9 @@ START_TEST(information_of_a_failed_or_excluded_board)
 	ck_assert(!gl_gpu_parse_information("IRQ: 5\nnothing here\nDevice Minor: 2\n", &g, &excluded));
 	ck_assert_int_eq(g.minor, 2);
 	ck_assert(!gl_gpu_parse_information("Bus Location: 18:00.0\n", &g, &excluded));
+	ck_assert(gl_gpu_parse_information("Bus Location: 0000:18:00.0\nBus Location: 300900000:18:00.0\n",
+	                                   &g, &excluded));
+	ck_assert_str_eq(g.bus, "0000:18:00.0");
 }
 END_TEST
 
@@ -108,6 +111,7 @@ START_TEST(bus_addresses_are_normalised)
 		{"0001:AF:1f.7", "0001:af:1f.7"},
 		{"1:02:03.4", "0001:02:03.4"},
 		{"00010000:3b:00.0", "10000:3b:00.0"},
+		{"FFFFFFFF:FF:1F.7", "ffffffff:ff:1f.7"},
 		{"", NULL},
 		{"garbage", NULL},
 		{"3b:00.0", NULL},
@@ -120,7 +124,7 @@ START_TEST(bus_addresses_are_normalised)
 		{"000000000:3b:00.0", NULL},
 		{"0000:3b:00.00", NULL},
 	};
-	char out[16];
+	char out[sizeof(((struct gl_gpu *)0)->bus)];
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		bool ok = gl_gpu_bus_normalise(cases[i].in, out, sizeof out);
@@ -129,9 +133,11 @@ START_TEST(bus_addresses_are_normalised)
 		if (ok)
 			ck_assert_str_eq(out, cases[i].out);
 	}
-	/* too small a buffer is a failure, not a truncated address */
+	/* too small a buffer is a failure, and out stays as it was */
 	ck_assert(!gl_gpu_bus_normalise("0000:18:00.0", out, 12));
+	ck_assert_str_eq(out, "ffffffff:ff:1f.7");
 	ck_assert(gl_gpu_bus_normalise("0000:18:00.0", out, 13));
+	ck_assert_str_eq(out, "0000:18:00.0");
 }
 END_TEST
 
