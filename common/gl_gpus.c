@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -215,14 +216,12 @@ static void read_one(const char *dir, size_t dlen, const char *name, struct gl_g
 }
 
 /* getdents64 on a buffer of the stack rather than opendir, which allocates
- * 32 KiB: this runs at the first GPU call of any program. */
-struct dirent64_raw {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
+ * 32 KiB: this runs at the first GPU call of any program. Its records are
+ * struct dirent's with 64-bit offsets (the kernel's linux_dirent64). */
+_Static_assert(sizeof(((struct dirent *)0)->d_ino) == 8 &&
+                       offsetof(struct dirent, d_reclen) == 16 &&
+                       offsetof(struct dirent, d_name) == 19,
+               "struct dirent is not linux_dirent64");
 
 int gl_gpus_from_proc(const char *dir, struct gl_gpu_list *out)
 {
@@ -243,11 +242,11 @@ int gl_gpus_from_proc(const char *dir, struct gl_gpu_list *out)
 			break;
 		}
 		for (long off = 0; off < n;) {
-			const struct dirent64_raw *d = (const void *)(buf + off);
+			const struct dirent *d = (const void *)(buf + off);
 
-			if (d->name[0] != '.')
-				read_one(dir, dlen, d->name, out);
-			off += d->reclen;
+			if (d->d_name[0] != '.')
+				read_one(dir, dlen, d->d_name, out);
+			off += d->d_reclen;
 		}
 	}
 	close(fd);
@@ -259,12 +258,16 @@ int gl_gpus_from_proc(const char *dir, struct gl_gpu_list *out)
 /* NVML, declared here: the few types and functions used, as in nvml.h. */
 typedef int nvml_ret;
 typedef struct nvmlDevice_st *nvml_dev;
+/* Only busId is read: the other members are there for its offset. */
 struct nvml_pci { /* nvmlPciInfo_t */
+	/* cppcheck-suppress unusedStructMember */
 	char busIdLegacy[16];
+	/* cppcheck-suppress unusedStructMember */
 	unsigned int domain, bus, device, pciDeviceId, pciSubSystemId;
 	char busId[32];
 };
 struct nvml_memory { /* nvmlMemory_t */
+	/* cppcheck-suppress unusedStructMember */
 	unsigned long long total, free, used;
 };
 
