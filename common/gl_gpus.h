@@ -48,12 +48,17 @@ bool gl_gpu_bus_normalise(const char *in, char *out, size_t len);
 
 /* Parses the text of one information file into g. *excluded: "GPU Excluded:
  * Yes". A "GPU UUID: GPU-????????-..." (a board that failed to initialise)
- * leaves g->uuid empty. false when the text names no GPU at all. */
+ * leaves g->uuid empty; no "Device Minor" (older drivers), g->minor -1;
+ * no valid "Bus Location", g->bus empty. false when the text names no GPU
+ * at all (no Model, GPU UUID or valid Bus Location). */
 bool gl_gpu_parse_information(const char *text, struct gl_gpu *g, bool *excluded);
 
-/* Reads every <bus id>/information under dir (GL_GPUS_PROC_DIR). 0, or
- * -ENOENT when dir is missing, or -errno. GPUs beyond GL_GPUS_MAX are
- * left out. */
+/* Reads every <bus id>/information under dir (GL_GPUS_PROC_DIR), with
+ * open, read and getdents64 only (it runs inside any program at its first
+ * GPU call). The address is Bus Location's, else the directory's name; an
+ * entry with neither, or no readable information file, is not a GPU. 0, or
+ * -ENOENT when dir is missing, or -errno (and out->n 0). Past GL_GPUS_MAX,
+ * the GPUs of the highest addresses are left out. */
 int gl_gpus_from_proc(const char *dir, struct gl_gpu_list *out);
 
 /* The same through NVML: 0, -ENOENT when libnvidia-ml.so.1 cannot be
@@ -69,7 +74,8 @@ int gl_gpus_from_nvml(struct gl_gpu_list *out);
 int gl_gpus_memory(const struct gl_gpu_list *list, unsigned long long *used,
                    unsigned long long *total);
 
-/* /proc, then NVML; out->n == 0 and GL_GPUS_NONE when neither answers. */
+/* /proc, then NVML where /proc lists no GPU; out->n == 0 and GL_GPUS_NONE
+ * when neither lists one. */
 void gl_gpus_find(struct gl_gpu_list *out);
 
 /* Index in list of the GPU with this UUID (compared without regard to
@@ -86,9 +92,13 @@ enum gl_visible {
 };
 
 /* cvd: NULL when unset. *set: the GPUs to lock: every GPU of the list for
- * ALL and MACHINE, none for NONE. pci_order: CUDA_DEVICE_ORDER=PCI_BUS_ID, without
- * which CUDA numbers GPUs fastest first; indices are mapped through PCI
- * order only then, or when every GPU is the same model. An empty list
+ * ALL and MACHINE, none for NONE. pci_order: CUDA_DEVICE_ORDER=PCI_BUS_ID,
+ * without which CUDA numbers GPUs fastest first; indices are mapped through
+ * PCI order only then, or when every GPU is the same (known) model, and are
+ * GL_VISIBLE_MACHINE otherwise (unless the same index comes twice: NONE).
+ * Entries: an index (digits only), "GPU-" and a UUID or a unique prefix of
+ * one (hex compared without regard to case; a GPU without a UUID can be
+ * named only by index), "MIG-...". An empty list
  * means one lock for the machine: GL_VISIBLE_ALL, whatever cvd says.
  * The list is read as CUDA reads it: it ends at the first entry that is
  * not valid (an index out of range, an unknown or ambiguous UUID prefix),
