@@ -226,6 +226,21 @@ static double next_wake(const struct gl_wait *w)
 	return t;
 }
 
+/* Gives the reminder that is due at now, if one is. */
+static bool remind_due(struct gl_wait *w, double now)
+{
+	double scale = w->remind_scale > 0 ? w->remind_scale : 1;
+
+	if (!w->remind || now < w->start + gl_wait_reminder_at(w->reminded) * scale)
+		return false;
+	/* One line, however many fell due (after a SIGSTOP, say). */
+	while (now >= w->start + gl_wait_reminder_at(w->reminded + 1) * scale)
+		w->reminded++;
+	w->remind(now - w->start, w->arg);
+	w->reminded++;
+	return true;
+}
+
 /* Wait for the first result, the deadline or (when armed) a stop signal,
  * giving the reminders that fall due meanwhile. 0 and *winner, or -errno. */
 static int wait_first_result(struct multi_wait *r, struct gl_wait *w, bool armed, int *winner)
@@ -249,17 +264,8 @@ static int wait_first_result(struct multi_wait *r, struct gl_wait *w, bool armed
 		now = gl_wait_now();
 		if (w->deadline >= 0 && now >= w->deadline)
 			return -ETIMEDOUT;
-		if (w->remind) {
-			double scale = w->remind_scale > 0 ? w->remind_scale : 1;
-			if (now >= w->start + gl_wait_reminder_at(w->reminded) * scale) {
-				/* One line, however many fell due (after a SIGSTOP, say). */
-				while (now >= w->start + gl_wait_reminder_at(w->reminded + 1) * scale)
-					w->reminded++;
-				w->remind(now - w->start, w->arg);
-				w->reminded++;
-				continue;
-			}
-		}
+		if (remind_due(w, now))
+			continue;
 		sleep_on(r->wake.fd, next_wake(w));
 	}
 }
@@ -329,5 +335,49 @@ int gl_wait_first(const int *fds, int n, int op, struct gl_wait *w, int *winner)
 	if (armed)
 		gl_interrupt_disarm();
 	leave_multi_wait(r, fds, res);
+	return res;
+}
+
+int gl_wait_pause(struct gl_wait *w, double seconds)
+{
+	double until = gl_wait_now() + seconds;
+	struct owned_fd wake;
+	bool armed = false;
+	int res = 0, fd;
+
+	w->signal = 0;
+	pthread_once(&atfork_once, atfork_register);
+	pthread_mutex_lock(&registry_mu);
+	fd = (int)syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd >= 0)
+		registry_add(&wake, fd);
+	else
+		res = -errno;
+	pthread_mutex_unlock(&registry_mu);
+	if (fd < 0)
+		return res;
+	if (w->interruptible)
+		armed = gl_interrupt_arm(wake.fd);
+	for (;;) {
+		double now = gl_wait_now(), t;
+
+		if (armed && (w->signal = gl_interrupt_caught()) != 0) {
+			res = -EINTR;
+			break;
+		}
+		if (w->deadline >= 0 && now >= w->deadline) {
+			res = -ETIMEDOUT;
+			break;
+		}
+		if (now >= until)
+			break;
+		if (remind_due(w, now))
+			continue;
+		t = next_wake(w);
+		sleep_on(wake.fd, t < 0 || t > until ? until : t);
+	}
+	if (armed)
+		gl_interrupt_disarm();
+	owned_close(&wake);
 	return res;
 }

@@ -76,4 +76,10 @@ double gl_wait_reminder_at(unsigned k);
  * blocking: callers do, to keep the uncontended path to one system call. */
 int gl_wait_first(const int *fds, int n, int op, struct gl_wait *w, int *winner);
 
+/* Sleep for seconds, as a part of the wait w describes: its deadline
+ * (-ETIMEDOUT), its stop signals (-EINTR) and its reminders count as in
+ * gl_wait_first. 0 when the time is up. For the one wait that has no
+ * event to block on (see gl_gpu_machine_shared). */
+int gl_wait_pause(struct gl_wait *w, double seconds);
+
 #endif
