@@ -26,7 +26,7 @@ static void remind_wait(double waited, void *arg)
 {
 	const struct wait_reminder *rem = arg;
 
-	gl_gpu_remind(rem->lock_path, rem->fd, waited);
+	gl_gpu_remind("the GPU lock", rem->lock_path, rem->fd, waited);
 }
 
 int cli_wait(int argc, char **argv)

@@ -1,4 +1,6 @@
 #include "gl_gpu.h"
+#include "gl_gpu_internal.h"
+#include "gl_gpus.h"
 #include "gl_gpu_messages.h"
 #include "gl_env.h"
 #include "gl_held.h"
@@ -21,25 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
-struct wait_ctx {
-	const struct gl_lock_settings *cfg;
-	const struct gl_held *named; /* our GPU_LOCK_HELD, parsed, or NULL */
-	pid_t holder;                /* found holding the lock for our tree */
-	struct stat st;              /* and the lock file it holds */
-	struct gl_wait wait;         /* the whole take: one deadline, one reminder schedule */
-	int fd;                      /* the fd being waited on, for the reminders */
-};
-
-static void announce_wait(int fd, void *arg)
+void gl_gpu_announce_wait(int fd, void *arg)
 {
-	struct wait_ctx *w = arg;
+	struct gl_gpu_wait *w = arg;
 	char who[256];
 
 	if (w->cfg->quiet)
 		return;
 	gl_gpu_describe_holder(fd, who, sizeof who);
-	gl_log("pid %d waiting for the GPU lock %s, held %s", (int)getpid(), w->cfg->lock_path,
-	       who);
+	gl_log("pid %d waiting for %s %s, held %s", (int)getpid(), w->what, w->path, who);
 }
 
 static const char *stop_signal_name(int sig)
@@ -60,14 +52,16 @@ static const char *stop_signal_name(int sig)
 
 static void remind_wait(double waited, void *arg)
 {
-	struct wait_ctx *w = arg;
+	struct gl_gpu_wait *w = arg;
 
-	gl_gpu_remind(w->cfg->lock_path, w->fd, waited);
+	gl_gpu_remind(w->what, w->path, w->fd, waited);
 }
 
-static enum gl_gpu_result unusable(const struct gl_lock_settings *cfg, const char *point, int err)
+static enum gl_gpu_result unusable(const struct gl_gpu_wait *ctx, const char *point, int err)
 {
-	gl_log("pid %d: cannot use the GPU lock %s: %s", (int)getpid(), cfg->lock_path,
+	const struct gl_lock_settings *cfg = ctx->cfg;
+
+	gl_log("pid %d: cannot use %s %s: %s", (int)getpid(), ctx->what, ctx->path,
 	       gl_lockfile_strerror(err));
 	if (cfg->run_on_error) {
 		gl_log("pid %d running without the GPU lock (GPU_LOCK_ON_ERROR=run)", (int)getpid());
@@ -81,7 +75,7 @@ static enum gl_gpu_result unusable(const struct gl_lock_settings *cfg, const cha
 /* Tell the processes we start that they run under this lock (see gl_held.h).
  * A process environment is the only channel that survives exec; the original
  * tools read it too. */
-static void export_held(pid_t holder, dev_t dev, ino_t ino)
+void gl_gpu_export_held(pid_t holder, dev_t dev, ino_t ino)
 {
 	struct gl_held h = {holder, major(dev), minor(dev), ino};
 	char value[96];
@@ -94,10 +88,13 @@ static void export_held(pid_t holder, dev_t dev, ino_t ino)
 enum holder_kind { HOLDER_OURS, HOLDER_OTHER, HOLDER_UNSEEN };
 
 /* Who holds the lock on the file st describes, as /proc/locks records it:
- * ours when the holder (the process that took it) is our ancestor, or is the
+ * ours when a holder (the process that took it) is our ancestor, or is the
  * holder our GPU_LOCK_HELD names: then a forked child of it still holds the
- * same open file description, after the holder itself has gone. An ancestor
- * merely *waiting* does not count. Sets *holder when a holder shows. */
+ * same open file description, after the holder itself has gone. Shared
+ * holders count too: an ancestor that holds some GPUs holds the machine
+ * lock shared, and a descendant waiting for it exclusive would wait for
+ * ever. An ancestor merely *waiting* does not count. Sets *holder when a
+ * holder shows. */
 static enum holder_kind holder_kind(const struct gl_held *named, const struct stat *st,
                                     pid_t *holder)
 {
@@ -111,7 +108,7 @@ static enum holder_kind holder_kind(const struct gl_held *named, const struct st
 		if (e[i].waiting)
 			continue;
 		seen = true;
-		if (!e[i].exclusive || e[i].pid <= 0)
+		if (e[i].pid <= 0)
 			continue;
 		*holder = e[i].pid;
 		if (named && named->pid == e[i].pid && named->ino == st->st_ino &&
@@ -123,15 +120,18 @@ static enum holder_kind holder_kind(const struct gl_held *named, const struct st
 	return seen ? HOLDER_OTHER : HOLDER_UNSEEN;
 }
 
-/* One try for the lock on fd; when it is busy, is it held for our process
- * tree? 0: locked; 1: held for our tree; -EWOULDBLOCK: held by another;
- * -errno. Trying first keeps /proc/locks out of the uncontended path.
+bool gl_gpu_held_for_tree(struct gl_gpu_wait *ctx, const struct stat *st)
+{
+	return holder_kind(ctx->named, st, &ctx->holder) == HOLDER_OURS;
+}
+
+/* Trying first keeps /proc/locks out of the uncontended path.
  * The kernel produces /proc/locks a page per read(2), taking its locks anew
  * for each: when locks come and go between two pages, a line can be skipped.
  * A busy lock has a holder, so a read that shows none is taken again, after
  * another try (the lock may have been freed meanwhile). A holder that never
  * shows (another PID namespace's) counts as another's. */
-static int try_for_tree(struct wait_ctx *ctx, int fd)
+int gl_gpu_try_for_tree(struct gl_gpu_wait *ctx, int fd)
 {
 	for (int reads = 0; reads < 16; reads++) {
 		bool busy;
@@ -222,7 +222,7 @@ static void find_orphan(const struct gl_lock_entry *e, void *arg)
  * holder of an orphaned one. Its inode is reachable through /proc/PID/fd/N,
  * where permissions allow (same user, or root): lock it there. Otherwise
  * wait, bounded, until its lock is gone from /proc/locks. */
-static int wait_for_orphan(const struct gl_lock_settings *cfg, struct wait_ctx *ctx, int fd)
+static int wait_for_orphan(const struct gl_lock_settings *cfg, struct gl_gpu_wait *ctx, int fd)
 {
 	struct orphan o = {.path = cfg->lock_path};
 	char proc_fd[64];
@@ -265,7 +265,7 @@ static int wait_for_orphan(const struct gl_lock_settings *cfg, struct wait_ctx *
 /* Opens (unless a fork handed us a description in progress) and locks the
  * file the path names, until the lock and the path agree. 0: locked; 1: held
  * for our tree (ctx says by whom); -ETIMEDOUT or -errno. */
-static int acquire_on_path(const struct gl_lock_settings *cfg, struct wait_ctx *ctx, int *fd,
+static int acquire_on_path(const struct gl_lock_settings *cfg, struct gl_gpu_wait *ctx, int *fd,
                            bool *waited)
 {
 	int r = -ESTALE;
@@ -276,13 +276,13 @@ static int acquire_on_path(const struct gl_lock_settings *cfg, struct wait_ctx *
 			*fd = -1;
 			return r;
 		}
-		r = try_for_tree(ctx, *fd);
+		r = gl_gpu_try_for_tree(ctx, *fd);
 		if (r == -EWOULDBLOCK) {
 			*waited = true;
 			if (cfg->timeout == 0)
 				return -ETIMEDOUT;
 			ctx->fd = *fd;
-			r = gl_lock_acquire(*fd, &ctx->wait, announce_wait, ctx, &w);
+			r = gl_lock_acquire(*fd, &ctx->wait, gl_gpu_announce_wait, ctx, &w);
 		}
 		if (r != 0)
 			return r;
@@ -300,51 +300,58 @@ static int acquire_on_path(const struct gl_lock_settings *cfg, struct wait_ctx *
 
 /* The outcomes of a take, after acquire_on_path. */
 
-static enum gl_gpu_result took(const struct gl_lock_settings *cfg, const char *point,
-                               const struct wait_ctx *ctx, int fd, bool waited)
+static enum gl_gpu_result took(const char *point, const struct gl_gpu_wait *ctx,
+                               const struct gl_gpu_hold *h, bool waited)
 {
+	const struct gl_lock_settings *cfg = ctx->cfg;
 	struct stat st;
 
-	gl_status_stamp(fd); /* "held since", for those who wait after us */
-	if (fstat(fd, &st) == 0)
-		export_held(getpid(), st.st_dev, st.st_ino);
+	/* "held since", for those who wait after us */
+	if (h->n == 0)
+		gl_status_stamp(h->fd);
+	for (unsigned i = 0; i < h->n; i++)
+		gl_status_stamp(h->gpu_fds[i]);
+	if (fstat(h->fd, &st) == 0)
+		gl_gpu_export_held(getpid(), st.st_dev, st.st_ino);
 	if (waited && !cfg->quiet) {
 		char dur[32];
 
 		gl_log_duration(gl_wait_now() - ctx->wait.start, dur, sizeof dur);
-		gl_log("pid %d got the GPU lock %s after %s", (int)getpid(), cfg->lock_path, dur);
+		gl_log("pid %d got %s %s after %s", (int)getpid(), ctx->take_what, ctx->take_path,
+		       dur);
 	}
 	else if (cfg->debug)
-		gl_log("%s: took the GPU lock %s", point, cfg->lock_path);
+		gl_log("%s: took %s %s", point, ctx->take_what, ctx->take_path);
 	return GL_GPU_LOCKED;
 }
 
-static enum gl_gpu_result stopped(const struct gl_lock_settings *cfg, const struct wait_ctx *ctx)
+static enum gl_gpu_result stopped(const struct gl_gpu_wait *ctx)
 {
 	char dur[32];
 
 	gl_log_duration(gl_wait_now() - ctx->wait.start, dur, sizeof dur);
-	if (!cfg->quiet)
-		gl_log("pid %d stopped waiting for the GPU lock %s after %s: %s", (int)getpid(),
-		       cfg->lock_path, dur, stop_signal_name(ctx->wait.signal));
+	if (!ctx->cfg->quiet)
+		gl_log("pid %d stopped waiting for %s %s after %s: %s", (int)getpid(),
+		       ctx->take_what, ctx->take_path, dur, stop_signal_name(ctx->wait.signal));
 	return GL_GPU_INTERRUPTED;
 }
 
 /* who: the holder, described before our fd was closed. */
-static enum gl_gpu_result gave_up(const struct gl_lock_settings *cfg, const char *who)
+static enum gl_gpu_result gave_up(const struct gl_gpu_wait *ctx, const char *who)
 {
+	const struct gl_lock_settings *cfg = ctx->cfg;
 	char secs[32];
 
 	gl_log_seconds(cfg->timeout, secs, sizeof secs);
 	if (cfg->timeout == 0) /* nobody waited: say what asked for that */
-		gl_log("pid %d gave up waiting for the GPU lock %s at once (%s); it is held %s",
-		       (int)getpid(), cfg->lock_path,
+		gl_log("pid %d gave up waiting for %s %s at once (%s); it is held %s",
+		       (int)getpid(), ctx->what, ctx->path,
 		       cfg->timeout_source ? cfg->timeout_source
 		                           : "GPU_LOCK_TIMEOUT=0 / gpulock run --no-wait",
 		       who);
 	else
-		gl_log("pid %d gave up waiting for the GPU lock %s after %ss (%s); it is held %s",
-		       (int)getpid(), cfg->lock_path, secs,
+		gl_log("pid %d gave up waiting for %s %s after %ss (%s); it is held %s",
+		       (int)getpid(), ctx->what, ctx->path, secs,
 		       cfg->timeout_source ? cfg->timeout_source : "GPU_LOCK_TIMEOUT", who);
 	if (cfg->run_on_timeout) {
 		gl_log("pid %d running without the GPU lock (GPU_LOCK_ON_TIMEOUT=run)",
@@ -355,8 +362,10 @@ static enum gl_gpu_result gave_up(const struct gl_lock_settings *cfg, const char
 }
 
 /* The wait for the whole take: one deadline, one schedule of reminders. */
-static void wait_init(struct wait_ctx *ctx, const struct gl_lock_settings *cfg)
+void gl_gpu_wait_init(struct gl_gpu_wait *ctx, const struct gl_lock_settings *cfg)
 {
+	ctx->cfg = cfg;
+	ctx->fd = -1;
 	ctx->wait.start = gl_wait_now();
 	ctx->wait.deadline = cfg->timeout < 0 ? -1 : ctx->wait.start + cfg->timeout;
 	ctx->wait.remind = cfg->quiet ? NULL : remind_wait;
@@ -367,13 +376,98 @@ static void wait_init(struct wait_ctx *ctx, const struct gl_lock_settings *cfg)
 	ctx->wait.shared = true;
 }
 
-enum gl_gpu_result gl_gpu_lock_take(const struct gl_lock_settings *cfg, const char *point,
-                                    int *fd)
+void gl_gpu_hold_close(struct gl_gpu_hold *h)
 {
-	struct wait_ctx ctx = {.cfg = cfg, .fd = -1};
+	if (h->gpu_fds) {
+		for (unsigned i = 0; i < GL_GPUS_MAX; i++) {
+			if (h->gpu_fds[i] >= 0)
+				close(h->gpu_fds[i]);
+			h->gpu_fds[i] = -1;
+		}
+	}
+	h->n = 0;
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
+}
+
+int gl_gpu_hold_inherit(struct gl_gpu_hold *h, bool across_exec)
+{
+	int flags = across_exec ? 0 : FD_CLOEXEC;
+
+	if (h->fd >= 0 && fcntl(h->fd, F_SETFD, flags) < 0)
+		return -errno;
+	for (unsigned i = 0; i < h->n; i++) {
+		if (fcntl(h->gpu_fds[i], F_SETFD, flags) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Which GPUs the process will see; the list is only read when
+ * CUDA_VISIBLE_DEVICES is set, so that the common case costs nothing.
+ * GL_VISIBLE_ALL when there is no list (single-lock mode). */
+static enum gl_visible visible_gpus(const struct gl_lock_settings *cfg, const char *point,
+                                    struct gl_gpu_list **list, gl_gpu_set *set)
+{
+	const char *why = NULL;
+	enum gl_visible v;
+
+	*list = NULL;
+	if (!cfg->visible || !cfg->gpu_dir[0])
+		return GL_VISIBLE_ALL;
+	*list = malloc(sizeof **list);
+	if (!*list)
+		return GL_VISIBLE_ALL; /* the whole machine: safe */
+	gl_gpus_find(*list);
+	v = gl_gpus_visible(*list, cfg->visible, cfg->pci_order, set, &why);
+	for (unsigned i = 0; v == GL_VISIBLE_SOME && i < (*list)->n; i++) {
+		if (((*set >> i) & 1) && !(*list)->gpu[i].uuid[0]) {
+			v = GL_VISIBLE_MACHINE; /* its lock file would have no name */
+			why = "a GPU it sees has no UUID (it failed to start)";
+		}
+	}
+	if (v == GL_VISIBLE_MACHINE && !cfg->quiet)
+		gl_log("pid %d: %s: taking the lock of the whole machine: %s", (int)getpid(), point,
+		       why);
+	else if (cfg->debug && v == GL_VISIBLE_NONE)
+		gl_log("%s: CUDA_VISIBLE_DEVICES='%s' leaves no GPU visible: no lock to take", point,
+		       cfg->visible);
+	return v;
+}
+
+/* The whole machine's lock, exclusive. */
+static int take_machine(struct gl_gpu_wait *ctx, struct gl_gpu_hold *h, bool *waited)
+{
+	return acquire_on_path(ctx->cfg, ctx, &h->fd, waited);
+}
+
+/* GPU_LOCK_HELD's own checks: "1" and the like from the original tools are
+ * trusted, as they trust them. true: nested (the caller returns that). */
+static bool held_by_original(const struct gl_lock_settings *cfg, const char *point,
+                             struct gl_held *named, bool *ours)
+{
+	*ours = false;
+	if (!cfg->held)
+		return false;
+	*ours = gl_held_parse(cfg->held, named);
+	if (!*ours && cfg->debug)
+		gl_log("%s: GPU_LOCK_HELD=%s: an ancestor holds the GPU lock", point, cfg->held);
+	return !*ours;
+}
+
+enum gl_gpu_result gl_gpu_lock_take(const struct gl_lock_settings *cfg, const char *point,
+                                    struct gl_gpu_hold *h)
+{
+	struct gl_gpu_wait ctx = {.cfg = cfg, .fd = -1, .what = "the GPU lock",
+	                          .path = cfg->lock_path, .take_what = "the GPU lock",
+	                          .take_path = cfg->lock_path};
+	struct gl_gpu_list *list;
 	struct gl_held named;
-	bool waited = false, ours = false;
+	gl_gpu_set set = 0;
+	bool waited = false, ours;
 	char who[256] = "by a process this system does not show";
+	enum gl_visible v;
 	int r;
 
 	if (cfg->skip_var) {
@@ -381,43 +475,46 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_lock_settings *cfg, const ch
 			gl_log("%s: %s is set: not taking the GPU lock", point, cfg->skip_var);
 		return GL_GPU_SKIPPED;
 	}
-	if (cfg->held) {
-		ours = gl_held_parse(cfg->held, &named);
-		if (!ours) { /* the original tools' "1": trusted, as they trust it */
-			if (cfg->debug)
-				gl_log("%s: GPU_LOCK_HELD=%s: an ancestor holds the GPU lock", point,
-				       cfg->held);
-			return GL_GPU_NESTED;
-		}
-	}
-	/* An fd already open here was inherited through fork from a parent that
-	 * was waiting for the lock: waiting on the same open file description
-	 * makes parent and child share the lock, whoever of them gets it. */
+	if (held_by_original(cfg, point, &named, &ours))
+		return GL_GPU_NESTED;
 	ctx.named = ours ? &named : NULL;
-	wait_init(&ctx, cfg);
-	r = acquire_on_path(cfg, &ctx, fd, &waited);
+	v = visible_gpus(cfg, point, &list, &set);
+	if (v == GL_VISIBLE_NONE) {
+		free(list);
+		return GL_GPU_NO_GPU;
+	}
+	/* Fds already open in h were inherited through fork from a parent
+	 * that was waiting for the locks: waiting on the same open file
+	 * descriptions makes parent and child share them, whoever gets them. */
+	gl_gpu_wait_init(&ctx, cfg);
+	if (v == GL_VISIBLE_SOME)
+		r = gl_gpu_take_some(&ctx, list, set, h, &waited);
+	else
+		r = take_machine(&ctx, h, &waited);
+	free(list);
 	if (r == 1) {
-		close(*fd); /* the lock is our tree's already; its file is not needed */
-		*fd = -1;
+		gl_gpu_hold_close(h); /* the locks are our tree's already */
 		if (cfg->debug)
-			gl_log("%s: the GPU lock %s is held by pid %d for this process tree", point,
-			       cfg->lock_path, (int)ctx.holder);
-		export_held(ctx.holder, ctx.st.st_dev, ctx.st.st_ino);
+			gl_log("%s: %s %s is held by pid %d for this process tree", point, ctx.what,
+			       ctx.path, (int)ctx.holder);
+		gl_gpu_export_held(ctx.holder, ctx.st.st_dev, ctx.st.st_ino);
 		return GL_GPU_NESTED;
 	}
 	if (ours && cfg->debug)
 		gl_log("%s: GPU_LOCK_HELD names pid %d, which no longer holds the GPU lock for us",
 		       point, (int)named.pid);
 	if (r == 0)
-		return took(cfg, point, &ctx, *fd, waited);
-	if (r == -ETIMEDOUT && *fd >= 0)
-		gl_gpu_describe_holder(*fd, who, sizeof who);
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
+		return took(point, &ctx, h, waited);
+	/* Some GPUs: the lock last waited for (still open until the close
+	 * below); the machine: its file (ctx.fd may be an orphan's, closed). */
+	if (r == -ETIMEDOUT && v == GL_VISIBLE_SOME && ctx.fd >= 0)
+		gl_gpu_describe_holder(ctx.fd, who, sizeof who);
+	else if (r == -ETIMEDOUT && h->fd >= 0)
+		gl_gpu_describe_holder(h->fd, who, sizeof who);
+	gl_gpu_hold_close(h);
 	if (r == -EINTR)
-		return stopped(cfg, &ctx);
+		return stopped(&ctx);
 	if (r == -ETIMEDOUT)
-		return gave_up(cfg, who);
-	return unusable(cfg, point, r);
+		return gave_up(&ctx, who);
+	return unusable(&ctx, point, r);
 }

@@ -88,13 +88,13 @@ static void queue_position(int fd, char *buf, size_t len)
 		snprintf(buf, len, " (number %zu of %zu waiting)", ours, waiters);
 }
 
-void gl_gpu_remind(const char *lock_path, int fd, double waited)
+void gl_gpu_remind(const char *what, const char *path, int fd, double waited)
 {
 	char who[256], pos[64], dur[32];
 
 	gl_gpu_describe_holder(fd, who, sizeof who);
 	queue_position(fd, pos, sizeof pos);
 	gl_log_duration(waited, dur, sizeof dur);
-	gl_log("pid %d still waiting for the GPU lock %s after %s%s; held %s", (int)getpid(),
-	       lock_path, dur, pos, who);
+	gl_log("pid %d still waiting for %s %s after %s%s; held %s", (int)getpid(), what, path,
+	       dur, pos, who);
 }

@@ -11,8 +11,9 @@
 void gl_gpu_describe_holder(int fd, char *buf, size_t len);
 
 /* The reminder of a long wait for the lock on fd (at the times gl_wait
- * sets): "pid N still waiting for the GPU lock PATH after 5m00s (number 2
- * of 3 waiting); held by pid M (cmd) for 1h02m". */
-void gl_gpu_remind(const char *lock_path, int fd, double waited);
+ * sets): "pid N still waiting for WHAT PATH after 5m00s (number 2 of 3
+ * waiting); held by pid M (cmd) for 1h02m", WHAT being "the GPU lock" or
+ * "the lock of GPU 2". */
+void gl_gpu_remind(const char *what, const char *path, int fd, double waited);
 
 #endif

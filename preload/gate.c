@@ -9,7 +9,8 @@
 atomic_bool gl_gate_open_flag;
 
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
-static int lock_fd = -1; /* the held lock, or the one being waited for */
+/* the held locks, or the ones being waited for */
+static struct gl_gpu_hold hold = {.fd = -1};
 /* On the heap, from the first GPU call on: a 4 KiB path in .bss would cost
  * every process an extra mmap at load time. */
 static struct gl_lock_settings *config;
@@ -81,7 +82,7 @@ enum gl_gpu_result gl_gate_enter(const char *point, const char *how)
 	if (!gl_gate_open()) {
 		if (cfg->debug)
 			gl_log("pid %d: %s reached %s", (int)getpid(), point, how);
-		r = gl_gpu_lock_take(cfg, point, &lock_fd);
+		r = gl_gpu_lock_take(cfg, point, &hold);
 		if (gl_gpu_result_ok(r))
 			atomic_store_explicit(&gl_gate_open_flag, true, memory_order_release);
 	}

@@ -24,7 +24,7 @@
 static void check_cfg(const struct gl_lock_settings *cfg);
 static int fuzz_execvp(const char *file, char *const argv[]);
 static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_lock_settings *cfg, const char *point,
-                                             int *fd);
+                                             struct gl_gpu_hold *h);
 static int fuzz_lockfile_open(const char *path, int *fd);
 static int fuzz_lock_wait_until_free(int fd, struct gl_wait *w);
 static void fuzz_describe_holder(int fd, char *buf, size_t len);
@@ -92,12 +92,12 @@ static int fuzz_execvp(const char *file, char *const argv[])
 }
 
 static enum gl_gpu_result fuzz_gpu_lock_take(const struct gl_lock_settings *cfg, const char *point,
-                                             int *fd)
+                                             struct gl_gpu_hold *h)
 {
-	FUZZ_ASSERT(!env_bad && point && *fd == -1);
+	FUZZ_ASSERT(!env_bad && point && h->fd == -1 && h->n == 0);
 	check_cfg(cfg);
 	/* Every outcome but LOCKED (which would need a real fd). */
-	return (enum gl_gpu_result)(GL_GPU_SKIPPED + sequence++ % 5);
+	return (enum gl_gpu_result)(GL_GPU_SKIPPED + sequence++ % 6);
 }
 
 static int fuzz_lockfile_open(const char *path, int *fd)

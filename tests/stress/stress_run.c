@@ -345,11 +345,11 @@ static int ask_as_child(int calls, const struct stat *lock)
 	for (int i = 0; i < calls; i++) {
 		struct gl_lock_entry e[4];
 		size_t total = 0;
-		int fd = -1;
+		struct gl_gpu_hold hold = {.fd = -1};
 
-		nested += gl_gpu_lock_take(&cfg, "tree", &fd) == GL_GPU_NESTED;
-		if (fd >= 0)
-			close(fd);
+		nested += gl_gpu_lock_take(&cfg, "tree", &hold) == GL_GPU_NESTED;
+		gl_gpu_hold_close(&hold);
+		free(hold.gpu_fds);
 		if (gl_proc_locks_find("/proc/locks", lock->st_dev, lock->st_ino, e, 4, &total) == 0)
 			unseen += total == 0;
 	}

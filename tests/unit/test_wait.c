@@ -152,7 +152,7 @@ END_TEST
 
 static void remind_gpu(double waited, void *arg)
 {
-	gl_gpu_remind(path_a, *(int *)arg, waited);
+	gl_gpu_remind("the GPU lock", path_a, *(int *)arg, waited);
 }
 
 /* The GPU lock's reminder line: how long, where we stand among the

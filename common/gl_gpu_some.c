@@ -1,0 +1,236 @@
+/* Taking the locks of some of the GPUs: the whole-machine lock shared, then
+ * each GPU's own lock exclusive, in the order of their UUIDs. */
+#include "gl_gpu_internal.h"
+#include "gl_gpu_messages.h"
+#include "gl_lock.h"
+#include "gl_lockfile.h"
+#include "gl_log.h"
+#include "gl_proc_locks.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+/* A whole-machine request that waits: the first "->" WRITE line of the
+ * machine lock's file that is not ours. */
+struct machine_waiter {
+	dev_t dev;
+	unsigned long long ino;
+	pid_t pid; /* found: its pid (-1 when /proc/locks shows none) */
+};
+
+static void find_machine_waiter(const struct gl_lock_entry *e, void *arg)
+{
+	struct machine_waiter *m = arg;
+
+	if (!m->pid && e->waiting && e->exclusive && e->maj == major(m->dev) &&
+	    e->min == minor(m->dev) && e->ino == m->ino && e->pid != getpid())
+		m->pid = e->pid > 0 ? e->pid : -1;
+}
+
+static pid_t machine_request_waiting(const struct stat *st)
+{
+	struct machine_waiter m = {st->st_dev, st->st_ino, 0};
+
+	if (gl_proc_locks_scan("/proc/locks", find_machine_waiter, &m) < 0)
+		return 0;
+	return m.pid;
+}
+
+/* The whole-machine lock, shared, after any whole-machine request that is
+ * waiting for it already. flock(2) grants a shared lock while an exclusive
+ * request waits, so a stream of jobs on single GPUs would keep gpu_run.sh
+ * or flock(1) out for ever. Such a request shows in /proc/locks as a
+ * waiting WRITE lock: while one does, we do not ask. No event tells us when
+ * it is granted (it is another process's lock, maybe another user's), so we
+ * look again, at most every 0.1s; once it holds the lock, our request
+ * blocks in the kernel like any other. 0, 1 (held exclusive for our tree),
+ * -ETIMEDOUT, -EINTR or -errno. */
+int gl_gpu_machine_shared(struct gl_gpu_wait *ctx, int fd, bool *waited)
+{
+	double pause = 0.001;
+	bool told = false;
+	struct stat st;
+	pid_t w;
+	int r, winner;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	while ((w = machine_request_waiting(&st)) != 0) {
+		*waited = true;
+		if (ctx->cfg->timeout == 0)
+			return -ETIMEDOUT;
+		if (!told && !ctx->cfg->quiet)
+			gl_log("pid %d waiting for %s %s: a request for the whole machine (pid %d) "
+			       "waits for the GPU lock %s, and goes first",
+			       (int)getpid(), ctx->take_what, ctx->take_path, (int)w,
+			       ctx->cfg->lock_path);
+		told = true;
+		if ((r = gl_wait_pause(&ctx->wait, pause)) < 0)
+			return r;
+		pause = pause * 2 > 0.1 ? 0.1 : pause * 2;
+	}
+	r = gl_flock(fd, LOCK_SH | LOCK_NB);
+	if (r != -EWOULDBLOCK)
+		return r;
+	/* Held exclusive. By our tree (gpulock run --eager around us)? */
+	if (gl_gpu_held_for_tree(ctx, &st)) {
+		ctx->st = st;
+		return 1;
+	}
+	*waited = true;
+	if (ctx->cfg->timeout == 0)
+		return -ETIMEDOUT;
+	ctx->fd = fd;
+	gl_gpu_announce_wait(fd, ctx);
+	return gl_wait_first(&fd, 1, LOCK_SH, &ctx->wait, &winner);
+}
+
+/* Does the holder GPU_LOCK_HELD names still hold the machine lock (shared
+ * or not)? Then we run under its locks, whatever GPUs we see: a descendant
+ * that waited for GPUs its ancestor does not hold would take them in an
+ * order of its own, and two trees could deadlock. */
+bool gl_gpu_named_holds(struct gl_gpu_wait *ctx, int fd)
+{
+	struct gl_lock_entry e[16];
+	struct stat st;
+	size_t total;
+
+	if (!ctx->named || fstat(fd, &st) < 0 || ctx->named->ino != st.st_ino ||
+	    ctx->named->maj != major(st.st_dev) || ctx->named->min != minor(st.st_dev) ||
+	    gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 16, &total) < 0)
+		return false;
+	for (size_t i = 0; i < total && i < 16; i++) {
+		if (!e[i].waiting && e[i].pid == ctx->named->pid) {
+			ctx->holder = e[i].pid;
+			ctx->st = st;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The directory of per-GPU locks, made on first use like /tmp itself:
+ * every account creates files in it, and none removes another's. */
+int gl_gpu_dir_ready(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 01777) == 0) {
+		if (chmod(dir, 01777) < 0) /* the umask narrowed it */
+			return -errno;
+		return 0;
+	}
+	if (errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR;
+}
+
+static int cmp_uuid(const void *a, const void *b)
+{
+	const struct gl_gpu *x = *(const struct gl_gpu *const *)a;
+	const struct gl_gpu *y = *(const struct gl_gpu *const *)b;
+
+	return strcmp(x->uuid, y->uuid);
+}
+
+/* "the locks of GPUs 1, 3" (indices in PCI order, as gpulock status shows). */
+static void describe_take(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list,
+                          gl_gpu_set set)
+{
+	size_t len = sizeof ctx->take_buf, at;
+	unsigned count = 0;
+
+	for (unsigned i = 0; i < list->n; i++)
+		count += (set >> i) & 1;
+	at = (size_t)snprintf(ctx->take_buf, len, "the lock%s of GPU%s", count > 1 ? "s" : "",
+	                      count > 1 ? "s" : "");
+	for (unsigned i = 0, k = 0; i < list->n && at < len; i++) {
+		if ((set >> i) & 1)
+			at += (size_t)snprintf(ctx->take_buf + at, len - at, "%s %u", k++ ? "," : "", i);
+	}
+	if (at < len)
+		snprintf(ctx->take_buf + at, len - at, " in");
+	ctx->take_what = ctx->take_buf;
+	ctx->take_path = ctx->cfg->gpu_dir;
+}
+
+/* GPU g's lock, exclusive, on *fd (opened here unless a fork handed it
+ * over). 0, 1 (held for our tree), -ETIMEDOUT, -EINTR or -errno. */
+static int take_gpu(struct gl_gpu_wait *ctx, const struct gl_gpu *g, unsigned index, int *fd,
+                    bool *waited)
+{
+	bool w;
+	int r;
+
+	snprintf(ctx->what_buf, sizeof ctx->what_buf, "the lock of GPU %u", index);
+	ctx->what = ctx->what_buf;
+	if ((size_t)snprintf(ctx->path_buf, sizeof ctx->path_buf, "%s/%s", ctx->cfg->gpu_dir,
+	                     g->uuid) >= sizeof ctx->path_buf)
+		return -ENAMETOOLONG;
+	ctx->path = ctx->path_buf;
+	if (*fd < 0 && (r = gl_lockfile_open(ctx->path, fd)) < 0) {
+		*fd = -1;
+		return r;
+	}
+	r = gl_gpu_try_for_tree(ctx, *fd);
+	if (r != -EWOULDBLOCK)
+		return r;
+	*waited = true;
+	if (ctx->cfg->timeout == 0) {
+		ctx->fd = *fd;
+		return -ETIMEDOUT;
+	}
+	ctx->fd = *fd;
+	return gl_lock_acquire(*fd, &ctx->wait, gl_gpu_announce_wait, ctx, &w);
+}
+
+int gl_gpu_take_some(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list, gl_gpu_set set,
+                     struct gl_gpu_hold *h, bool *waited)
+{
+	const struct gl_gpu *order[GL_GPUS_MAX];
+	unsigned n = 0;
+	int r;
+
+	for (unsigned i = 0; i < list->n; i++) {
+		if ((set >> i) & 1)
+			order[n++] = &list->gpu[i];
+	}
+	qsort(order, n, sizeof order[0], cmp_uuid);
+	describe_take(ctx, list, set);
+	if (!h->gpu_fds) {
+		h->gpu_fds = malloc(GL_GPUS_MAX * sizeof *h->gpu_fds);
+		if (!h->gpu_fds)
+			return -ENOMEM;
+		for (unsigned i = 0; i < GL_GPUS_MAX; i++)
+			h->gpu_fds[i] = -1;
+	}
+	if (h->fd < 0 && (r = gl_lockfile_open(ctx->cfg->lock_path, &h->fd)) < 0) {
+		h->fd = -1;
+		return r;
+	}
+	if (gl_gpu_named_holds(ctx, h->fd))
+		return 1;
+	if ((r = gl_gpu_machine_shared(ctx, h->fd, waited)) != 0)
+		return r;
+	ctx->path = ctx->cfg->gpu_dir;
+	ctx->what = "the directory of per-GPU locks";
+	if ((r = gl_gpu_dir_ready(ctx->cfg->gpu_dir)) < 0)
+		return r;
+	for (unsigned k = 0; k < n; k++) {
+		r = take_gpu(ctx, order[k], (unsigned)(order[k] - list->gpu), &h->gpu_fds[k], waited);
+		if (r == 1 && fstat(h->fd, &ctx->st) < 0) /* GPU_LOCK_HELD names the machine lock */
+			return -errno;
+		if (r != 0)
+			return r;
+	}
+	h->n = n;
+	return 0;
+}
