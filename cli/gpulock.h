@@ -87,6 +87,14 @@ int cli_doctor(const struct gl_lock_settings *cfg, char **cmd);
 int cli_shell_init(int argc, char **argv);
 /* gpulock_run.c */
 int cli_run(int argc, char **argv);
+/* exec, so that the exit status, signals and pid are the command's own;
+ * returns 126 or 127, having said why, when it cannot. */
+int cli_exec(char **cmd);
+/* Is cmd[0] a command that can run? 0, or 126 or 127, having said why:
+ * checked before a wait, which may be long, not after it. */
+int cli_check_command(char **cmd);
+/* gpulock_gpus.c: run --gpus K (arg) */
+int cli_run_gpus(const struct cli_settings *s, const char *arg, char **cmd);
 /* gpulock_wait.c */
 int cli_wait(int argc, char **argv);
 

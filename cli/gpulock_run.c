@@ -11,8 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* exec, so that the exit status, signals and pid are the command's own. */
-static int exec_command(char **cmd)
+int cli_exec(char **cmd)
 {
 	execvp(cmd[0], cmd);
 	fprintf(stderr, "gpulock: %s: %s\n", cmd[0],
@@ -50,35 +49,44 @@ static int run_lazy(char **cmd)
 	}
 	if (cli_preload_add(lib) < 0)
 		return EXIT_SETUP;
-	return exec_command(cmd);
+	return cli_exec(cmd);
+}
+
+int cli_check_command(char **cmd)
+{
+	char path[PATH_MAX];
+	int e = gl_command_find(cmd[0], path, sizeof path);
+
+	if (e)
+		fprintf(stderr, "gpulock: %s: %s\n", cmd[0],
+		        e == -ENOENT ? "command not found" : "cannot be executed");
+	return !e ? 0 : e == -ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 }
 
 static int run_eager(const struct cli_settings *s, char **cmd)
 {
 	struct gl_lock_settings cfg = s->cfg;
-	char path[PATH_MAX];
-	int fd = -1, e = gl_command_find(cmd[0], path, sizeof path);
-
+	struct gl_gpu_hold hold = {.fd = -1};
 	/* Before the wait, which may be long: not after it. */
-	if (e) {
-		fprintf(stderr, "gpulock: %s: %s\n", cmd[0],
-		        e == -ENOENT ? "command not found" : "cannot be executed");
-		return e == -ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
-	}
+	int e = cli_check_command(cmd);
+
+	if (e)
+		return e;
 
 	/* A timed-out wait here never runs the command: its whole tree would go
 	 * without the lock it asked for, and with exit status 0. The user's
 	 * GPU_LOCK_ON_TIMEOUT stays in the environment, for the command's own
 	 * CUDA calls. */
 	cfg.run_on_timeout = false;
-	switch (gl_gpu_lock_take(&cfg, "gpulock run --eager", &fd)) {
+	switch (gl_gpu_lock_take(&cfg, "gpulock run --eager", &hold)) {
 	case GL_GPU_LOCKED:
-		/* The command holds the lock itself: it must inherit the fd. */
-		if (fcntl(fd, F_SETFD, 0) < 0) {
-			perror("gpulock: lock fd");
+		/* The command holds the locks itself: it must inherit the fds. */
+		if ((e = gl_gpu_hold_inherit(&hold, true)) < 0) {
+			fprintf(stderr, "gpulock: lock fd: %s\n", strerror(-e));
 			return EXIT_SETUP;
 		}
 		break;
+	case GL_GPU_NO_GPU:
 	case GL_GPU_SKIPPED:
 	case GL_GPU_NESTED:
 	case GL_GPU_UNLOCKED:
@@ -89,7 +97,7 @@ static int run_eager(const struct cli_settings *s, char **cmd)
 	case GL_GPU_INTERRUPTED: /* not asked for: a signal ends gpulock itself */
 		return EXIT_SETUP;
 	}
-	return exec_command(cmd);
+	return cli_exec(cmd);
 }
 
 int cli_run(int argc, char **argv)
@@ -98,17 +106,20 @@ int cli_run(int argc, char **argv)
 		{"eager", no_argument, NULL, 'e'},     {"timeout", required_argument, NULL, 't'},
 		{"no-wait", no_argument, NULL, 'n'},   {"quiet", no_argument, NULL, 'q'},
 		{"lock", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+		{"gpus", required_argument, NULL, 'g'}, {NULL, 0, NULL, 0}};
 	struct cli_settings s;
-	const char *word;
+	const char *word, *gpus = NULL;
 	bool eager = false;
 	/* Bad settings are refused, but after the options: --help still helps. */
 	int c, r, bad = cli_load_settings(&s);
 
-	while ((c = cli_next_option(argc, argv, "+:et:nql:h", longopts, &word)) != -1) {
+	while ((c = cli_next_option(argc, argv, "+:et:nql:hg:", longopts, &word)) != -1) {
 		switch (c) {
 		case 'e':
 			eager = true;
+			break;
+		case 'g':
+			gpus = optarg;
 			break;
 		case 't':
 			if ((r = cli_set_timeout(&s, optarg)) != 0)
@@ -139,6 +150,11 @@ int cli_run(int argc, char **argv)
 		return cli_usage_error("missing command to run (gpulock run [OPTIONS] -- CMD...)");
 	if ((r = cli_check_lock_path(s.cfg.lock_path)) != 0)
 		return r;
+	if (gpus && eager)
+		return cli_usage_error("--gpus and --eager cannot go together (--gpus takes its GPUs "
+		                       "before the command starts, as --eager does)");
 	export_settings(&s);
+	if (gpus)
+		return cli_run_gpus(&s, gpus, argv + optind);
 	return eager ? run_eager(&s, argv + optind) : run_lazy(argv + optind);
 }
