@@ -40,6 +40,9 @@ static const char run[] =
 	"\n"
 	"  -e, --eager          take the lock before CMD starts and hold it for CMD's\n"
 	"                       whole process tree (launchers, GPU work without CUDA)\n"
+	"  -g, --gpus K         take K free GPUs (1 to the number of GPUs, or all)\n"
+	"                       before CMD starts, first come first served, and give\n"
+	"                       CMD their UUIDs in CUDA_VISIBLE_DEVICES\n"
 	"  -t, --timeout DUR    wait at most DUR for the lock (30, 0.5, 1m30s, forever)\n"
 	"  -n, --no-wait        do not wait: the lock must be free now (--timeout 0)\n"
 	"  -q, --quiet          do not announce waits\n"
@@ -52,10 +55,11 @@ static const char run[] =
 	"Exit status: CMD's own (128+N when signal N killed it). Without --eager, a\n"
 	"wait that times out (-t, -n) makes CMD's first CUDA call fail (error 46,\n"
 	"CUDA_ERROR_DEVICE_UNAVAILABLE) and CMD decides its exit status: gpulock\n"
-	"cannot exit 75 for it. With --eager, a timed-out wait exits 75 and CMD never\n"
-	"runs: GPU_LOCK_ON_TIMEOUT=run does not apply to that wait (CMD still gets it,\n"
-	"for its own CUDA calls). 125 gpulock's own errors, before CMD runs; 126 CMD\n"
-	"cannot be executed; 127 CMD not found.\n";
+	"cannot exit 75 for it. With --eager or --gpus, a timed-out wait exits 75 and\n"
+	"CMD never runs: GPU_LOCK_ON_TIMEOUT=run does not apply to that wait (CMD\n"
+	"still gets it, for its own CUDA calls). 125 gpulock's own errors, before CMD\n"
+	"runs (--gpus K above the number of GPUs); 126 CMD cannot be executed; 127 CMD\n"
+	"not found.\n";
 
 static const char status[] =
 	"Usage: gpulock status [OPTIONS]\n"
