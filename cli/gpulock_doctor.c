@@ -1,10 +1,11 @@
 /* gpulock doctor: one verdict per line (OK, INFO, WARN, FAIL) on the lock
- * file, the preload, glibc and the CUDA driver; with a command, how that
+ * file, the shared directories, the preload, glibc and the CUDA driver; with a command, how that
  * command reaches the GPU, from the preload's own GPU_LOCK_DEBUG trace.
  * Exit status 0 without FAIL verdicts, 1 with. Nothing here takes the lock
  * or creates the lock file, except the command the user asked to run. */
 #include "gpulock.h"
 #include "gl_lockfile.h"
+#include "gl_slots.h"
 #include "gl_status.h"
 
 #include <dlfcn.h>
@@ -14,6 +15,7 @@
 #include <gnu/libc-version.h>
 #include <libgen.h>
 #include <link.h>
+#include <pwd.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +111,60 @@ static void check_lock(const char *path)
 		verdict("INFO", "the GPU lock is %s%s", st.held ? "held by pid " : "free",
 		        st.held ? (snprintf(dir, sizeof dir, "%d", (int)st.holder.pid), dir) : "");
 	gl_status_free(&st);
+}
+
+/* A directory every account shares (cpu_run's slots, the per-GPU lock
+ * files): it should be root's, mode 1777, as gpulock's tmpfiles.d entry
+ * makes it at boot. One a user made is the user's, and cpu_run refuses a
+ * slot directory owned by another user than root or the caller. Missing is
+ * fine: it is created when first needed. Never FAIL: the GPU lock works. */
+static void check_shared_dir(const char *what, const char *path)
+{
+	static const char fix[] = "as root: systemd-tmpfiles --create gpulock.conf (which the "
+	                          "gpulock package runs at boot), or rm -r it while unused";
+	struct passwd *pw;
+	struct stat sb;
+
+	if (lstat(path, &sb) < 0) {
+		verdict("INFO", "%s %s does not exist yet: the first job that needs it creates it "
+		                "and owns it (root-owned from boot with gpulock's tmpfiles.d entry)",
+		        what, path);
+		return;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		verdict("WARN", "%s %s is not a directory%s: %s", what, path,
+		        S_ISLNK(sb.st_mode) ? " (a symbolic link)" : "", fix);
+		return;
+	}
+	if (sb.st_uid != 0) {
+		pw = getpwuid(sb.st_uid);
+		verdict("WARN", "%s %s is owned by uid %u (%s), not root: other users' jobs may be "
+		                "refused it; %s",
+		        what, path, (unsigned)sb.st_uid, pw ? pw->pw_name : "no such user", fix);
+		return;
+	}
+	if ((sb.st_mode & 07777) != GL_SLOTS_DIR_MODE) {
+		verdict("WARN", "%s %s has mode %04o, not %04o: %s", what, path,
+		        (unsigned)(sb.st_mode & 07777), (unsigned)GL_SLOTS_DIR_MODE, fix);
+		return;
+	}
+	verdict("OK", "%s %s: owned by root, mode %04o", what, path, (unsigned)GL_SLOTS_DIR_MODE);
+}
+
+/* The per-GPU lock directory (GPU_LOCK_DIR, else the lock path, --lock's
+ * included, with .d added) and cpu_run's slot directory (CPU_RUN_SLOT_DIR,
+ * as gpulock status finds it). */
+static void check_shared_dirs(const struct gl_lock_settings *cfg)
+{
+	static struct gl_lock_settings lock;
+	const char *slots = getenv("CPU_RUN_SLOT_DIR"), *dir = getenv("GPU_LOCK_DIR");
+
+	lock = *cfg;
+	if (!(dir && *dir) && !gl_lock_settings_default_gpu_dir(&lock))
+		lock.gpu_dir[0] = '\0';
+	if (lock.gpu_dir[0])
+		check_shared_dir("per-GPU lock directory", lock.gpu_dir);
+	check_shared_dir("cpu_run's slot directory", slots && *slots ? slots : GL_SLOTS_DEFAULT_DIR);
 }
 
 /* Runs argv with lib added to LD_PRELOAD as gpulock run adds it, and
@@ -305,6 +361,7 @@ int cli_doctor(const struct gl_lock_settings *cfg, char **cmd)
 	const char *why, *lib = cli_preload_path(&why);
 
 	check_lock(cfg->lock_path);
+	check_shared_dirs(cfg);
 	check_preload(lib, why);
 	check_driver();
 	if (cmd && lib)

@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,6 +425,113 @@ START_TEST(doctor_reports_how_a_program_reaches_the_gpu)
 }
 END_TEST
 
+/* The lines doctor gives the shared directories: the per-GPU lock directory
+ * (the lock path with .d added) and cpu_run's slot directory. */
+static void doctor_dirs(char *gpu_dir, size_t glen, char *slots, size_t slen, char *env_slots,
+                        size_t elen)
+{
+	h_setup();
+	snprintf(gpu_dir, glen, "%s.d", h_lock);
+	snprintf(slots, slen, "%s/slots", h_dir);
+	snprintf(env_slots, elen, "CPU_RUN_SLOT_DIR=%s", slots);
+}
+
+/* doctor's output has the line, whole. */
+static void has_line(const char *out, const char *fmt, const char *what, const char *path)
+{
+	char line[1200], want[1300];
+
+	snprintf(line, sizeof line, fmt, what, path);
+	snprintf(want, sizeof want, "\n%s\n", line);
+	ck_assert_msg(strstr(out, want), "no line '%s' in:\n%s", line, out);
+}
+
+static char *doctor_out(const char *env_slots, int want_status)
+{
+	const char *a[] = {gpulock(), "doctor", NULL};
+	const char *extra[] = {env_slots, NULL};
+	char *out;
+
+	ck_assert_int_eq(h_run(a, extra, false, &out, NULL), want_status);
+	return out;
+}
+
+#define FIX "as root: systemd-tmpfiles --create gpulock.conf (which the gpulock package runs " \
+            "at boot), or rm -r it while unused"
+
+/* Missing directories are fine; one a user owns is warned about, with the
+ * fix. As root, the directories are given to nobody. */
+START_TEST(doctor_warns_of_shared_directories_a_user_owns)
+{
+	char gpu_dir[260], slots[260], env_slots[300], fmt[600];
+	uid_t owner = geteuid() == 0 ? 65534 : geteuid();
+	struct passwd *pw = getpwuid(owner);
+	char *out;
+
+	doctor_dirs(gpu_dir, sizeof gpu_dir, slots, sizeof slots, env_slots, sizeof env_slots);
+	out = doctor_out(env_slots, 0);
+	has_line(out, "INFO %s %s does not exist yet: the first job that needs it creates it and "
+	              "owns it (root-owned from boot with gpulock's tmpfiles.d entry)",
+	         "per-GPU lock directory", gpu_dir);
+	has_line(out, "INFO %s %s does not exist yet: the first job that needs it creates it and "
+	              "owns it (root-owned from boot with gpulock's tmpfiles.d entry)",
+	         "cpu_run's slot directory", slots);
+	ck_assert_msg(tp_count(out, "FAIL") == 0, "%s", out);
+	free(out);
+
+	ck_assert_int_eq(mkdir(gpu_dir, 0700), 0);
+	ck_assert_int_eq(chmod(gpu_dir, 01777), 0);
+	ck_assert_int_eq(mkdir(slots, 0700), 0);
+	ck_assert_int_eq(chmod(slots, 01777), 0);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chown(gpu_dir, owner, owner), 0);
+		ck_assert_int_eq(chown(slots, owner, owner), 0);
+	}
+	snprintf(fmt, sizeof fmt,
+	         "WARN %%s %%s is owned by uid %u (%s), not root: other users' jobs may be refused "
+	         "it; " FIX,
+	         (unsigned)owner, pw ? pw->pw_name : "no such user");
+	out = doctor_out(env_slots, 0);
+	has_line(out, fmt, "per-GPU lock directory", gpu_dir);
+	has_line(out, fmt, "cpu_run's slot directory", slots);
+	ck_assert_msg(tp_count(out, "FAIL") == 0, "%s", out);
+	free(out);
+}
+END_TEST
+
+/* Owned by root, mode 1777, as the tmpfiles.d entry makes them: OK. Another
+ * mode, or a symbolic link, is warned about. Needs root (to own them). */
+START_TEST(doctor_accepts_shared_directories_root_owns)
+{
+	char gpu_dir[260], slots[260], env_slots[300], *out;
+
+	if (geteuid() != 0) {
+		tp_skip("doctor_accepts_shared_directories_root_owns",
+		        "needs root, to make directories root owns");
+		return;
+	}
+	doctor_dirs(gpu_dir, sizeof gpu_dir, slots, sizeof slots, env_slots, sizeof env_slots);
+	ck_assert_int_eq(mkdir(gpu_dir, 0700), 0);
+	ck_assert_int_eq(chmod(gpu_dir, 01777), 0);
+	ck_assert_int_eq(mkdir(slots, 0700), 0);
+	ck_assert_int_eq(chmod(slots, 01777), 0);
+	out = doctor_out(env_slots, 0);
+	has_line(out, "OK   %s %s: owned by root, mode 1777", "per-GPU lock directory", gpu_dir);
+	has_line(out, "OK   %s %s: owned by root, mode 1777", "cpu_run's slot directory", slots);
+	free(out);
+
+	ck_assert_int_eq(chmod(slots, 0755), 0);
+	ck_assert_int_eq(rmdir(gpu_dir), 0);
+	ck_assert_int_eq(symlink(slots, gpu_dir), 0);
+	out = doctor_out(env_slots, 0);
+	has_line(out, "WARN %s %s is not a directory (a symbolic link): " FIX,
+	         "per-GPU lock directory", gpu_dir);
+	has_line(out, "WARN %s %s has mode 0755, not 1777: " FIX, "cpu_run's slot directory", slots);
+	ck_assert_msg(tp_count(out, "FAIL") == 0, "%s", out);
+	free(out);
+}
+END_TEST
+
 /* An LD_PRELOAD entry that does not load (an old install's path) is named
  * as the culprit; the library that goes with gpulock is checked and used. */
 START_TEST(doctor_names_the_entry_that_fails_to_load)
@@ -546,6 +654,7 @@ int main(void)
 {
 	Suite *s = suite_create("gpulock");
 	TCase *tc = tcase_create("gpulock");
+	TCase *root = tcase_create("doctor-root");
 
 	tcase_add_test(tc, bad_input_is_refused_before_anything_runs);
 	tcase_add_test(tc, help_and_version);
@@ -559,10 +668,15 @@ int main(void)
 	tcase_add_test(tc, wait_blocks_until_free_without_taking_it);
 	tcase_add_test(tc, doctor_reports_how_a_program_reaches_the_gpu);
 	tcase_add_test(tc, doctor_names_the_entry_that_fails_to_load);
+	tcase_add_test(tc, doctor_warns_of_shared_directories_a_user_owns);
 	tcase_add_test(tc, run_passes_any_timeout_to_the_preload_exactly);
 	tcase_add_test(tc, empty_variables_mean_the_defaults);
 	tcase_add_test(tc, run_passes_durations_with_units_and_forever);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
+	tcase_add_test(root, doctor_accepts_shared_directories_root_owns);
+	tcase_set_tags(root, "conditional");
+	tcase_set_timeout(root, 60);
+	suite_add_tcase(s, root);
 	return tp_run_suite(s);
 }
