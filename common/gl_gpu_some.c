@@ -8,11 +8,13 @@
 #include "gl_proc_locks.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -121,8 +123,11 @@ int gl_gpu_dir_ready(const char *dir)
 {
 	struct stat st;
 
-	if (mkdir(dir, 01777) == 0) {
-		if (chmod(dir, 01777) < 0) /* the umask narrowed it */
+	/* The system calls, not mkdir(3) and chmod(3): two more imported
+	 * symbols would cost every process that loads the preload its time
+	 * to bind them (BENCHMARKS.md, 1c). */
+	if (syscall(SYS_mkdirat, AT_FDCWD, dir, 01777) == 0) {
+		if (syscall(SYS_fchmodat, AT_FDCWD, dir, 01777) < 0) /* the umask narrowed it */
 			return -errno;
 		return 0;
 	}
@@ -133,12 +138,18 @@ int gl_gpu_dir_ready(const char *dir)
 	return S_ISDIR(st.st_mode) ? 0 : S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR;
 }
 
-static int cmp_uuid(const void *a, const void *b)
+/* In the order of their UUIDs: at most GL_GPUS_MAX, so an insertion sort
+ * (qsort would be one more symbol for every process to bind). */
+static void sort_by_uuid(const struct gl_gpu **order, unsigned n)
 {
-	const struct gl_gpu *x = *(const struct gl_gpu *const *)a;
-	const struct gl_gpu *y = *(const struct gl_gpu *const *)b;
+	for (unsigned i = 1; i < n; i++) {
+		const struct gl_gpu *g = order[i];
+		unsigned j = i;
 
-	return strcmp(x->uuid, y->uuid);
+		for (; j > 0 && strcmp(order[j - 1]->uuid, g->uuid) > 0; j--)
+			order[j] = order[j - 1];
+		order[j] = g;
+	}
 }
 
 /* "the locks of GPUs 1, 3" (indices in PCI order, as gpulock status shows). */
@@ -203,7 +214,7 @@ int gl_gpu_take_some(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list, gl
 		if ((set >> i) & 1)
 			order[n++] = &list->gpu[i];
 	}
-	qsort(order, n, sizeof order[0], cmp_uuid);
+	sort_by_uuid(order, n);
 	describe_take(ctx, list, set);
 	if (!h->gpu_fds) {
 		h->gpu_fds = malloc(GL_GPUS_MAX * sizeof *h->gpu_fds);

@@ -64,7 +64,7 @@ bool gl_gpu_bus_normalise(const char *in, char *out, size_t len)
 	n = snprintf(tmp, sizeof tmp, "%04lx:%02lx:%02lx.%lx", dom, bus, dev, fn);
 	if (n <= 0 || (size_t)n >= len)
 		return false;
-	memcpy(out, tmp, (size_t)n + 1);
+	memmove(out, tmp, (size_t)n + 1);
 	return true;
 }
 
@@ -84,7 +84,7 @@ static void copy_span(char *dst, size_t len, const char *s, const char *e)
 
 	if (n >= len)
 		n = len - 1;
-	memcpy(dst, s, n);
+	memmove(dst, s, n);
 	dst[n] = '\0';
 }
 
@@ -202,10 +202,10 @@ static void read_one(const char *dir, size_t dlen, const char *name, struct gl_g
 
 	if (dlen + 1 + nlen + sizeof file > sizeof path)
 		return;
-	memcpy(path, dir, dlen);
+	memmove(path, dir, dlen);
 	path[dlen] = '/';
-	memcpy(path + dlen + 1, name, nlen);
-	memcpy(path + dlen + 1 + nlen, file, sizeof file);
+	memmove(path + dlen + 1, name, nlen);
+	memmove(path + dlen + 1 + nlen, file, sizeof file);
 	if (gl_read_small(path, text, sizeof text) <= 0)
 		return;
 	if (!gl_gpu_parse_information(text, &g, &excluded) || excluded)

@@ -100,8 +100,8 @@ bool gl_lock_settings_default_gpu_dir(struct gl_lock_settings *cfg)
 
 	if (n + sizeof GL_GPU_DIR_SUFFIX > sizeof cfg->gpu_dir)
 		return false;
-	memcpy(cfg->gpu_dir, cfg->lock_path, n);
-	memcpy(cfg->gpu_dir + n, GL_GPU_DIR_SUFFIX, sizeof GL_GPU_DIR_SUFFIX);
+	memmove(cfg->gpu_dir, cfg->lock_path, n);
+	memmove(cfg->gpu_dir + n, GL_GPU_DIR_SUFFIX, sizeof GL_GPU_DIR_SUFFIX);
 	return true;
 }
 
