@@ -372,12 +372,15 @@ int cli_run_gpus(const struct cli_settings *s, const char *arg, char **cmd)
 	for (unsigned i = 0; i < GL_GPUS_MAX; i++)
 		p->fds[i] = -1;
 	gl_gpus_find(&p->list);
-	if ((r = parse_count(arg, p->list.n, &p->want)) != 0)
-		return r;
-	if ((r = cli_check_command(cmd)) != 0)
-		return r;
-	/* Every GPU, or a machine where none were found: the whole-machine
-	 * lock, exclusive, as --eager takes it. */
-	p->whole = p->want >= p->list.n;
-	return run_gpus(p, cmd);
+	r = parse_count(arg, p->list.n, &p->want);
+	if (r == 0)
+		r = cli_check_command(cmd);
+	if (r == 0) {
+		/* Every GPU, or a machine where none were found: the
+		 * whole-machine lock, exclusive, as --eager takes it. */
+		p->whole = p->want >= p->list.n;
+		r = run_gpus(p, cmd); /* returns only when the command did not run */
+	}
+	free(p);
+	return r;
 }

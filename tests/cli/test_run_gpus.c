@@ -239,12 +239,13 @@ START_TEST(the_commands_own_gpu_calls_go_straight_through)
 	char inner[1024];
 	const char *argv[] = {gpulock(), "run", "--gpus", "1", "--", "sh", "-c", inner, NULL};
 	const char *preload[] = {NULL, NULL};
-	char env_preload[4200], *out, *err;
+	char env_preload[4200], lib[4096], *out, *err;
 	int status;
 
 	if (!setup(__func__, 2))
 		return;
-	snprintf(env_preload, sizeof env_preload, "GL_INNER_PRELOAD=%s", h_artifact("GL_PRELOAD"));
+	preload_value(lib, sizeof lib, h_artifact("GL_PRELOAD")); /* a sanitizer runtime first */
+	snprintf(env_preload, sizeof env_preload, "GL_INNER_PRELOAD=%s", lib);
 	preload[0] = env_preload;
 	snprintf(inner, sizeof inner,
 	         "LD_PRELOAD=$GL_INNER_PRELOAD GPU_LOCK_TIMEOUT=0 %s && "
