@@ -119,8 +119,8 @@ comppostfuncs=(_gl_done)
 print -r -- '<gl-ready>'
 EOF
 
-# complete LINE: the completions at its end, one a line, sorted, unique.
-complete() {
+# completions_of LINE: the completions at its end, one a line, sorted, unique.
+completions_of() {
 	case $mode in
 	bash | bash-completion)
 		timeout 30 bash --norc --noprofile "$tmp/complete.bash" "$mode" \
@@ -129,6 +129,7 @@ complete() {
 		timeout 30 zsh -f "$tmp/drive.zsh" "$tmp/init.zsh" "$1" | tr -d '\r' |
 			sed -n 's/^<gl-match>//p' ;;
 	fish)
+		# shellcheck disable=SC2016 # $argv is fish's
 		timeout 30 fish -c 'complete -c glcmd -xa "alpha beta"; complete -C $argv[1]' "$1" |
 			cut -f1 ;;
 	esac | LC_ALL=C sort -u
@@ -136,7 +137,7 @@ complete() {
 
 # exactly LINE WORDS: the completions are exactly WORDS.
 exactly() {
-	got=$(complete "$1" | tr '\n' ' ')
+	got=$(completions_of "$1" | tr '\n' ' ')
 	if [ "$got" != "$2 " ]; then
 		echo "FAIL: $mode: '$1' gave [$(printf %s "$got" | cut -c1-300)], not [$2 ]"
 		failed=1
@@ -145,10 +146,10 @@ exactly() {
 
 # including LINE WORDS: the completions include each of WORDS.
 including() {
-	got=$(complete "$1")
+	got=$(completions_of "$1")
 	for w in $2; do
 		if ! printf '%s\n' "$got" | grep -qxF -- "$w"; then
-			echo "FAIL: $mode: '$1' lacks $w; it gave [$(echo $got | cut -c1-300)]"
+			echo "FAIL: $mode: '$1' lacks $w; it gave [$(printf %s "$got" | tr '\n' ' ' | cut -c1-300)]"
 			failed=1
 		fi
 	done
@@ -184,6 +185,7 @@ including 'cpu_run -s 2 --nice 5 gre' 'grep'
 
 if [ "$mode" = bash ] || [ "$mode" = bash-completion ]; then
 	# registered under the name bash-completion loads, for the command
+	# shellcheck disable=SC2016 # $1 and $2 are the inner bash's
 	got=$(timeout 30 bash --norc --noprofile -c '. "$1"; . "$2"; complete -p gpulock cpu_run' _ \
 		"$tmp/share/bash-completion/completions/gpulock" \
 		"$tmp/share/bash-completion/completions/cpu_run")
