@@ -14,6 +14,10 @@
 # test's, which it removes.
 set -eu
 mode=$1 src=$2 gpulock=$3 cpu_run=$4
+# absolute: the shells run in the test's directory
+for v in src gpulock cpu_run; do
+	eval "case \$$v in /*) ;; *) $v=\$PWD/\$$v ;; esac"
+done
 shell=$mode
 bash_completion=${GL_BASH_COMPLETION:-/usr/share/bash-completion/bash_completion}
 [ "$mode" = bash-completion ] && shell=bash
@@ -155,9 +159,11 @@ including() {
 	done
 }
 
-# The long options of a --help text.
+# The long options of a --help text, one a line; none is a failure.
 long_options() {
-	"$@" --help | grep -o -- '--[a-z][a-z-]*' | LC_ALL=C sort -u | tr '\n' ' '
+	help=$("$@" --help) || { echo "FAIL: $* --help failed" >&2; exit 1; }
+	printf '%s\n' "$help" | grep -o -- '--[a-z][a-z-]*' | LC_ALL=C sort -u | grep . ||
+		{ echo "FAIL: $* --help names no long option" >&2; exit 1; }
 }
 
 exactly 'gpulock st' 'status'
@@ -173,9 +179,11 @@ exactly 'gpulock doctor -- glcmd a' 'alpha'
 including 'gpulock run -- gre' 'grep'
 including 'gpulock run -l x gre' 'grep'
 for cmd in run status wait doctor; do
-	including "gpulock $cmd --" "$(long_options "$gpulock" "$cmd")"
+	opts=$(long_options "$gpulock" "$cmd") || failed=1
+	including "gpulock $cmd --" "$opts"
 done
-exactly 'cpu_run --' "$(long_options "$cpu_run" | sed 's/ $//')"
+opts=$(long_options "$cpu_run") || failed=1
+exactly 'cpu_run --' "$(printf '%s\n' "$opts" | tr '\n' ' ' | sed 's/ $//')"
 including 'cpu_run --' '--slots --threads --max-wait --on-timeout --mem-avail --no-pin'
 exactly 'cpu_run --on-timeout ' 'fail run'
 exactly 'cpu_run -t 4 glcmd ' 'alpha beta'
