@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const commands[] = {"run",    "status", "wait", "shell-init", "preload-path",
-                                       "doctor", "help",   NULL};
+static const char *const commands[] = {"run",          "status", "wait", "shell-init",
+                                       "preload-path", "doctor", "help", NULL};
 
 static char *run_ok(const char *const argv[])
 {
