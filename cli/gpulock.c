@@ -3,7 +3,9 @@
  *   gpulock run [--eager] [options] -- CMD...   run CMD under the lock
  *   gpulock status [--json]                     who holds, who waits
  *   gpulock wait [--timeout DUR]                until the lock is free
- *   gpulock shell-init [bash|zsh|sh|fish]       profile lines for the preload
+ *   gpulock shell-init [bash|zsh|sh|fish|systemd]
+ *                                               profile lines (a drop-in) for the preload
+ *   gpulock preload-path                        the preload library's path
  *   gpulock doctor [-- CMD...]                  check the set-up
  *   gpulock help [COMMAND]                      the overview, or a command's help
  *
@@ -17,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COMMANDS "run, status, wait, shell-init, doctor, help"
+#define COMMANDS "run, status, wait, shell-init, preload-path, doctor, help"
 
 static int cmd_status(int argc, char **argv)
 {
@@ -78,6 +80,33 @@ static int cmd_doctor(int argc, char **argv)
 	return cli_doctor(&s.cfg, optind < argc ? argv + optind : NULL);
 }
 
+/* The library run would add, for scripts and container recipes; when it is
+ * not found, run's message and status. */
+static int cmd_preload_path(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
+	const char *word, *lib, *why;
+	int c;
+
+	while ((c = cli_next_option(argc, argv, "+:h", longopts, &word)) != -1) {
+		if (c == 'h') {
+			cli_help(stdout, "preload-path");
+			return 0;
+		}
+		return cli_option_error(c, word);
+	}
+	if (optind < argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	lib = cli_preload_path(&why);
+	if (!lib) {
+		fprintf(stderr, "gpulock: %s\n", why);
+		return EXIT_SETUP;
+	}
+	printf("%s\n", lib);
+	return 0;
+}
+
 static int cmd_help(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -101,6 +130,7 @@ int main(int argc, char **argv)
 	                {"status", cmd_status},
 	                {"wait", cli_wait},
 	                {"shell-init", cli_shell_init},
+	                {"preload-path", cmd_preload_path},
 	                {"doctor", cmd_doctor},
 	                {"help", cmd_help}};
 

@@ -14,8 +14,10 @@ static const char overview[] =
 	"                             its first CUDA call, or before it starts (--eager)\n"
 	"  status [OPTIONS]           who holds the GPU lock and who waits; cpu_run slots\n"
 	"  wait [OPTIONS]             block until the GPU lock is free, without taking it\n"
-	"  shell-init [bash|zsh|sh|fish]\n"
-	"                             print profile lines that preload gpulock everywhere\n"
+	"  shell-init [bash|zsh|sh|fish|systemd]\n"
+	"                             print profile lines that preload gpulock\n"
+	"                             everywhere, or a systemd drop-in for services\n"
+	"  preload-path               print the preload library's path\n"
 	"  doctor [OPTIONS] [-- CMD...]\n"
 	"                             check the set-up; with CMD, how CMD reaches the GPU\n"
 	"  help [COMMAND]             this text, or COMMAND's\n"
@@ -90,7 +92,7 @@ static const char wait_text[] =
 	"on errors.\n";
 
 static const char shell_init[] =
-	"Usage: gpulock shell-init [bash|zsh|sh|fish]\n"
+	"Usage: gpulock shell-init [bash|zsh|sh|fish|systemd]\n"
 	"\n"
 	"Print profile lines that add the preload library last to LD_PRELOAD, for every\n"
 	"process of the user, unless that very file is listed already; they do nothing\n"
@@ -101,7 +103,20 @@ static const char shell_init[] =
 	"  In ~/.config/fish/config.fish:\n"
 	"    command -q gpulock; and gpulock shell-init fish | source\n"
 	"\n"
+	"With systemd, print a drop-in that sets LD_PRELOAD to the library for a\n"
+	"service, which reads no profile; its comment says where to save it.\n"
+	"\n"
 	"  -h, --help           this text\n";
+
+static const char preload_path[] =
+	"Usage: gpulock preload-path\n"
+	"\n"
+	"Print the absolute path of the preload library that gpulock run adds to\n"
+	"LD_PRELOAD ($GPULOCK_PRELOAD when set), for scripts and container recipes.\n"
+	"\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"Exit status: 0, or 125 when the library is not found.\n";
 
 static const char doctor[] =
 	"Usage: gpulock doctor [OPTIONS] [-- CMD [ARGS...]]\n"
@@ -126,7 +141,8 @@ bool cli_help(FILE *out, const char *cmd)
 	static const struct {
 		const char *name, *text;
 	} texts[] = {{"run", run},         {"status", status},   {"wait", wait_text},
-	             {"shell-init", shell_init}, {"doctor", doctor}, {"help", help}};
+	             {"shell-init", shell_init}, {"preload-path", preload_path},
+	             {"doctor", doctor},         {"help", help}};
 
 	if (!cmd) {
 		fputs(overview, out);

@@ -8,7 +8,12 @@
  * process about a missing entry). The loader expands $LIB per process
  * (lib/x86_64-linux-gnu, lib/i386-linux-gnu, ...), so where the library is
  * installed in the multiarch directory, each process looks in the one of
- * its own kind. */
+ * its own kind.
+ *
+ * systemd starts services without a profile: "shell-init systemd" prints a
+ * drop-in that sets LD_PRELOAD. Environment= just sets the value, so there
+ * is nothing to decide: no check for the file or for entries already
+ * listed; its comment says what it replaces. */
 #include "gpulock.h"
 
 #include <stdio.h>
@@ -69,9 +74,37 @@ static void print_fish(const char *value, const char *file)
 	      stdout);
 }
 
+/* systemd unquotes and unescapes an Environment= word and expands %
+ * specifiers; $ means nothing there, so the loader gets $LIB as written. */
+static void print_systemd(const char *value)
+{
+	fputs("# As a drop-in for one service: /etc/systemd/system/UNIT.service.d/gpulock.conf\n"
+	      "# (systemctl edit UNIT opens one there); for every service, systemd 246 and\n"
+	      "# later: /etc/systemd/system/service.d/gpulock.conf; for user units, the same\n"
+	      "# under ~/.config/systemd/user/. Then systemctl [--user] daemon-reload, and\n"
+	      "# restart the services. It replaces the LD_PRELOAD a unit sets with\n"
+	      "# Environment= (one set with EnvironmentFile= wins over it): list both there.\n"
+	      "# Remove it when gpulock is uninstalled: the loader would complain about the\n"
+	      "# missing library in every process.\n"
+	      "[Service]\n"
+	      "Environment=LD_PRELOAD=",
+	      stdout);
+	for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
+		if (*c == '%')
+			fputs("%%", stdout);
+		else if (*c == '\\' || *c == '"' || *c == '\'')
+			printf("\\%c", *c);
+		else if (*c <= ' ' || *c == 0x7f)
+			printf("\\x%02x", *c);
+		else
+			putchar(*c);
+	}
+	putchar('\n');
+}
+
 int cli_shell_init(int argc, char **argv)
 {
-	static const char *const shells[] = {"bash", "zsh", "sh", "fish", NULL};
+	static const char *const shells[] = {"bash", "zsh", "sh", "fish", "systemd", NULL};
 	const char *shell = argc > 1 ? argv[1] : NULL, *lib, *base, *why;
 	const char *libdir_suffix = "/" GL_LIBDIR_NAME "/" PRELOAD_NAME;
 	char value[PATH_MAX + 16];
@@ -93,7 +126,8 @@ int cli_shell_init(int argc, char **argv)
 	for (int i = 0; shells[i]; i++)
 		known = known || strcmp(shell, shells[i]) == 0;
 	if (!known)
-		return cli_usage_error("unknown shell '%s': expected bash, zsh, sh or fish", shell);
+		return cli_usage_error("unknown shell '%s': expected bash, zsh, sh, fish or systemd",
+		                       shell);
 	lib = cli_preload_path(&why);
 	if (!lib) {
 		fprintf(stderr, "gpulock: %s\n", why);
@@ -106,15 +140,21 @@ int cli_shell_init(int argc, char **argv)
 	else
 		snprintf(value, sizeof value, "%s", lib);
 
-	printf("# gpulock: take the GPU lock at the first CUDA call of every program. Adds\n"
-	       "# the library last to LD_PRELOAD unless that file is listed; nothing once\n"
-	       "# it is uninstalled.\n");
+	if (strcmp(shell, "systemd") == 0)
+		printf("# gpulock: take the GPU lock at the first CUDA call of every program that\n"
+		       "# a service starts.\n");
+	else
+		printf("# gpulock: take the GPU lock at the first CUDA call of every program. Adds\n"
+		       "# the library last to LD_PRELOAD unless that file is listed; nothing once\n"
+		       "# it is uninstalled.\n");
 	if (!strstr(value, "$LIB") && !strchr(lib, '\n')) /* a comment is one line */
 		printf("# %s is not in a multiarch directory:\n"
 		       "# 32-bit programs will print a loader warning and run normally\n"
 		       "# (gpulock-preload(7), EXPORTING IT EVERYWHERE, says how to silence it).\n",
 		       lib);
-	if (strcmp(shell, "fish") == 0)
+	if (strcmp(shell, "systemd") == 0)
+		print_systemd(value);
+	else if (strcmp(shell, "fish") == 0)
 		print_fish(value, lib);
 	else
 		print_posix(value, lib);

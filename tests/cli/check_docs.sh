@@ -18,16 +18,16 @@ fail() {
 
 if [ "$mode" = sources ]; then
 	gpulock=$3
-	shells='[bash|zsh|sh|fish]'
+	shells='[bash|zsh|sh|fish|systemd]'
 	"$gpulock" --help | grep -qF "shell-init $shells" || fail "gpulock --help lists other shells"
 	"$gpulock" shell-init --help | grep -qF "shell-init $shells" ||
 		fail "gpulock shell-init --help lists other shells"
-	grep -qF "shell-init* [*bash*|*zsh*|*sh*|*fish*]" "$src/doc/gpulock.1.scd" ||
+	grep -qF "shell-init* [*bash*|*zsh*|*sh*|*fish*|*systemd*]" "$src/doc/gpulock.1.scd" ||
 		fail "gpulock.1.scd lists other shells"
 	grep -qF "gpulock shell-init $shells" "$src/README.md" || fail "README.md lists other shells"
 	for listed in $(grep -ho 'shell-init[]*]* *\[[^]]*\]' "$src/README.md" "$src/doc/gpulock.1.scd" |
 		sed 's/.*\[//; s/\]//; s/\*//g'); do
-		[ "$listed" = "bash|zsh|sh|fish" ] || fail "a shell list reads [$listed]"
+		[ "$listed" = "bash|zsh|sh|fish|systemd" ] || fail "a shell list reads [$listed]"
 	done
 	if grep -n -i 'readme' "$src"/doc/*.scd; then
 		fail "a man page refers to the README, which is not installed"

@@ -6,12 +6,13 @@
 #include "procs.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const commands[] = {"run", "status", "wait", "shell-init", "doctor", "help",
-                                       NULL};
+static const char *const commands[] = {"run",          "status", "wait", "shell-init",
+                                       "preload-path", "doctor", "help", NULL};
 
 static char *run_ok(const char *const argv[])
 {
@@ -33,6 +34,16 @@ static void assert_fits(const char *text)
 	}
 }
 
+/* Does text start with the usage line of cmd ("Usage: gpulock cmd", then its
+ * arguments or the end of the line)? */
+static bool is_usage_of(const char *text, const char *cmd)
+{
+	char want[64];
+	size_t n = (size_t)snprintf(want, sizeof want, "Usage: gpulock %s", cmd);
+
+	return strncmp(text, want, n) == 0 && (text[n] == ' ' || text[n] == '\n');
+}
+
 START_TEST(each_command_has_its_help_both_ways)
 {
 	h_setup();
@@ -40,10 +51,9 @@ START_TEST(each_command_has_its_help_both_ways)
 		const char *help[] = {gpulock(), "help", commands[i], NULL};
 		const char *flag[] = {gpulock(), commands[i], "--help", NULL};
 		const char *letter[] = {gpulock(), commands[i], "-h", NULL};
-		char want[64], *a = run_ok(help), *b = run_ok(flag), *c = run_ok(letter);
+		char *a = run_ok(help), *b = run_ok(flag), *c = run_ok(letter);
 
-		snprintf(want, sizeof want, "Usage: gpulock %s ", commands[i]);
-		ck_assert_msg(strncmp(a, want, strlen(want)) == 0, "%s", a);
+		ck_assert_msg(is_usage_of(a, commands[i]), "%s", a);
 		ck_assert_str_eq(a, b);
 		ck_assert_str_eq(a, c);
 		assert_fits(a);
@@ -63,11 +73,10 @@ START_TEST(help_comes_whatever_the_settings)
 	h_setup();
 	for (int i = 0; commands[i]; i++) {
 		const char *flag[] = {gpulock(), commands[i], "--help", NULL};
-		char want[64], *out, *err;
+		char *out, *err;
 
 		ck_assert_int_eq(h_run(flag, bad, false, &out, &err), 0);
-		snprintf(want, sizeof want, "Usage: gpulock %s ", commands[i]);
-		ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s: %s", commands[i], out);
+		ck_assert_msg(is_usage_of(out, commands[i]), "%s: %s", commands[i], out);
 		free(out);
 		free(err);
 	}
@@ -93,7 +102,7 @@ START_TEST(the_overview_names_every_command)
 		snprintf(want, sizeof want, "\n  %s ", commands[i]);
 		ck_assert_msg(strstr(a, want), "the overview lacks %s:\n%s", commands[i], a);
 	}
-	ck_assert_msg(strstr(a, "  shell-init [bash|zsh|sh|fish]\n"), "%s", a);
+	ck_assert_msg(strstr(a, "  shell-init [bash|zsh|sh|fish|systemd]\n"), "%s", a);
 	assert_fits(a);
 	free(a);
 	free(b);
@@ -105,15 +114,15 @@ END_TEST
  * each of them. */
 START_TEST(shell_init_lists_the_shells_it_accepts)
 {
-	static const char *const shells[] = {"bash", "zsh", "sh", "fish", NULL};
+	static const char *const shells[] = {"bash", "zsh", "sh", "fish", "systemd", NULL};
 	const char *help[] = {gpulock(), "shell-init", "--help", NULL};
 	char *text;
 
 	h_setup();
 	text = run_ok(help);
 
-	ck_assert_msg(strncmp(text, "Usage: gpulock shell-init [bash|zsh|sh|fish]\n", 45) == 0, "%s",
-	              text);
+	ck_assert_msg(strncmp(text, "Usage: gpulock shell-init [bash|zsh|sh|fish|systemd]\n", 53) == 0,
+	              "%s", text);
 	free(text);
 	for (int i = 0; shells[i]; i++) {
 		const char *argv[] = {gpulock(), "shell-init", shells[i], NULL};
@@ -130,14 +139,14 @@ START_TEST(usage_errors_name_the_problem_and_the_help)
 		const char *err;
 	} cases[] = {
 		{{NULL},
-		 "gpulock: missing command (run, status, wait, shell-init, doctor, help)\n"
+		 "gpulock: missing command (run, status, wait, shell-init, preload-path, doctor, help)\n"
 		 "Try 'gpulock --help'.\n"},
 		{{"frob"},
-		 "gpulock: unknown command 'frob' (run, status, wait, shell-init, doctor, help)\n"
+		 "gpulock: unknown command 'frob' (run, status, wait, shell-init, preload-path, doctor, help)\n"
 		 "Try 'gpulock --help'.\n"},
 		{{"--frob"}, "gpulock: unknown option '--frob'\nTry 'gpulock --help'.\n"},
 		{{"help", "frob"},
-		 "gpulock: unknown command 'frob' (run, status, wait, shell-init, doctor, help)\n"
+		 "gpulock: unknown command 'frob' (run, status, wait, shell-init, preload-path, doctor, help)\n"
 		 "Try 'gpulock --help'.\n"},
 		{{"help", "run", "x"}, "gpulock: unexpected argument 'x'\nTry 'gpulock --help'.\n"},
 		{{"run", "--frob", "--", "true"},
@@ -171,13 +180,17 @@ START_TEST(usage_errors_name_the_problem_and_the_help)
 		{{"wait", "now"}, "gpulock: unexpected argument 'now'\nTry 'gpulock wait --help'.\n"},
 		{{"wait", "--no-wait"}, "gpulock: unknown option '--no-wait'\nTry 'gpulock wait --help'.\n"},
 		{{"shell-init", "tcsh"},
-		 "gpulock: unknown shell 'tcsh': expected bash, zsh, sh or fish\n"
+		 "gpulock: unknown shell 'tcsh': expected bash, zsh, sh, fish or systemd\n"
 		 "Try 'gpulock shell-init --help'.\n"},
 		{{"shell-init", "bash", "zsh"},
 		 "gpulock: unexpected argument 'zsh'\nTry 'gpulock shell-init --help'.\n"},
 		{{"shell-init", "--frob"},
 		 "gpulock: unknown option '--frob'\nTry 'gpulock shell-init --help'.\n"},
 		{{"doctor", "--frob"}, "gpulock: unknown option '--frob'\nTry 'gpulock doctor --help'.\n"},
+		{{"preload-path", "x"},
+		 "gpulock: unexpected argument 'x'\nTry 'gpulock preload-path --help'.\n"},
+		{{"preload-path", "--frob"},
+		 "gpulock: unknown option '--frob'\nTry 'gpulock preload-path --help'.\n"},
 	};
 
 	h_setup();
