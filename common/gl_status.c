@@ -119,6 +119,13 @@ static bool busy_unseen(const char *path)
 	return busy;
 }
 
+static int by_pid(const void *a, const void *b)
+{
+	pid_t x = ((const struct gl_status_proc *)a)->pid, y = ((const struct gl_status_proc *)b)->pid;
+
+	return (x > y) - (x < y);
+}
+
 /* A missing lock file: free, where its directory exists; where it does
  * not, the file cannot be created, and gl_lockfile_open says -ENOENT. */
 static int missing_file(const char *path)
@@ -185,6 +192,8 @@ int gl_status_read(const char *path, struct gl_status *st)
 			st->nwaiters++;
 		}
 	}
+	/* /proc/locks lists them in no order of their own (a list per CPU). */
+	qsort(st->shared, st->nshared, sizeof *st->shared, by_pid);
 	if (!st->held && st->nshared == 0 && busy_unseen(path)) {
 		st->held = st->elsewhere = true;
 		st->holder = (struct gl_status_proc){.running = -1, .since = -1, .gone = true};
