@@ -103,6 +103,24 @@ static bool shared_listed(const struct gl_status *st, pid_t pid)
 	return false;
 }
 
+/* A holder of the lock shared (a job on some of the GPUs holds the
+ * whole-machine lock so), listed once. */
+static void add_shared(struct gl_status *st, pid_t pid, const struct stat *fst)
+{
+	struct gl_status_proc *h;
+
+	if (shared_listed(st, pid))
+		return;
+	if (st->nshared == GL_STATUS_MAX_WAITERS) {
+		st->more_shared++;
+		return;
+	}
+	h = &st->shared[st->nshared++];
+	gl_status_describe_holder(pid, fst->st_dev, fst->st_ino, h);
+	h->shared = true;
+	h->since = gl_status_since(gl_status_stamp_age(fst), h->running);
+}
+
 /* Is the lock at path busy, though /proc/locks shows no holder? A holder in
  * another PID namespace is left out of it. A shared try on a fresh open
  * file description, let go at once (as gl_lock_is_held, without creating
@@ -168,17 +186,8 @@ int gl_status_read(const char *path, struct gl_status *st)
 			st->elsewhere = e[i].pid <= 0;
 			gl_status_describe_holder(e[i].pid, fst.st_dev, fst.st_ino, &st->holder);
 			st->holder.since = gl_status_since(gl_status_stamp_age(&fst), st->holder.running);
-		} else if (!e[i].waiting && !e[i].exclusive && !shared_listed(st, e[i].pid)) {
-			struct gl_status_proc *h = &st->shared[st->nshared];
-
-			if (st->nshared == GL_STATUS_MAX_WAITERS) {
-				st->more_shared++;
-				continue;
-			}
-			gl_status_describe_holder(e[i].pid, fst.st_dev, fst.st_ino, h);
-			h->shared = true;
-			h->since = gl_status_since(gl_status_stamp_age(&fst), h->running);
-			st->nshared++;
+		} else if (!e[i].waiting && !e[i].exclusive) {
+			add_shared(st, e[i].pid, &fst);
 		} else if (e[i].waiting && st->nwaiters < GL_STATUS_MAX_WAITERS &&
 		           !listed(st, e[i].pid)) {
 			struct gl_status_proc *w = &st->waiters[st->nwaiters];
