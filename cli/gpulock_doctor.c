@@ -107,9 +107,15 @@ static void check_lock(const char *path)
 	        (unsigned)(sb.st_mode & 07777), (unsigned)sb.st_uid,
 	        access(path, W_OK) == 0 ? ""
 	                                : " (read-only for us: fine for gpulock, not for gpu_run.sh)");
-	if (gl_status_read(path, &st) == 0)
-		verdict("INFO", "the GPU lock is %s%s", st.held ? "held by pid " : "free",
-		        st.held ? (snprintf(dir, sizeof dir, "%d", (int)st.holder.pid), dir) : "");
+	if (gl_status_read(path, &st) < 0)
+		return;
+	if (st.elsewhere)
+		verdict("INFO", "the GPU lock is held by a process in another PID namespace");
+	else if (st.held)
+		verdict("INFO", "the GPU lock is held by pid %d", (int)st.holder.pid);
+	else
+		verdict("INFO", "the GPU lock is %s", st.nshared ? "shared by jobs on single GPUs"
+		                                                 : "free");
 	gl_status_free(&st);
 }
 

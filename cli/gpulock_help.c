@@ -66,8 +66,9 @@ static const char run[] =
 static const char status[] =
 	"Usage: gpulock status [OPTIONS]\n"
 	"\n"
-	"Show the GPU lock, its holder and every waiter, and the cpu_run slots and\n"
-	"queue, read from /proc/locks and /proc; nothing is taken.\n"
+	"Show the GPU lock, its holder and every waiter, each GPU's (where GPUs are\n"
+	"found) and the run --gpus queue, and the cpu_run slots and queue, read\n"
+	"from /proc/locks and /proc; nothing is taken.\n"
 	"\n"
 	"  -j, --json           one JSON object (its fields: gpulock(1), JSON OUTPUT)\n"
 	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_DEFAULT_LOCK_PATH ")\n"
@@ -75,7 +76,7 @@ static const char status[] =
 	"                       else " GL_SLOTS_DEFAULT_DIR ")\n"
 	"  -h, --help           this text\n"
 	"\n"
-	"Exit status: 0 when the GPU lock is free, 1 when it is held, 125 on errors.\n";
+	"Exit status: 0 when the GPUs are free, 1 when any is held, 125 on errors.\n";
 
 static const char wait_text[] =
 	"Usage: gpulock wait [OPTIONS]\n"

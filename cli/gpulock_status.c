@@ -31,12 +31,20 @@
  * and still its queue ticket has not started its job: it is waiting for
  * memory (--mem-avail); it is not counted or listed as queued.
  * "*_seconds" is never more than "running_seconds".
- * Exit status: 0 when the GPU is free, 1 when it is held, 125 on errors. */
+ * On a machine with GPUs, "gpu_lock" is the whole-machine lock: "state" is
+ * "shared" and "shared_holders" lists them when jobs on some of the GPUs
+ * hold it (LOCK_SH), and "gpus" and "gpu_queue" follow it
+ * (gpulock_status_gpus.c); both are [] on a machine without. A waiter's
+ * "exclusive" says it asks for the whole machine. "other_pid_namespace":
+ * held by a process that /proc/locks does not show, the holder then pid 0.
+ * Exit status: 0 when the GPUs are free, 1 when any is held or queued for,
+ * 125 on errors. */
 #include "gpulock.h"
 #include "gl_lockfile.h"
 #include "gl_log.h"
 #include "gl_slots.h"
 #include "gl_status.h"
+#include "gpulock_status.h"
 #include "gl_text.h"
 
 #include <errno.h>
@@ -47,7 +55,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-static const char *user_name(uid_t uid, char *buf, size_t len)
+const char *status_user_name(uid_t uid, char *buf, size_t len)
 {
 	struct passwd pw, *res = NULL;
 	char tmp[1024];
@@ -64,7 +72,7 @@ static const char *user_name(uid_t uid, char *buf, size_t len)
 /* Always valid UTF-8 JSON, whatever the bytes: control characters (C0,
  * DEL, C1) escaped, and each byte that is not part of valid UTF-8 written
  * as U+FFFD, the replacement character. */
-static void json_string(const char *s)
+void status_json_string(const char *s)
 {
 	putchar('"');
 	while (*s) {
@@ -84,7 +92,7 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-static void json_seconds(const char *key, double v)
+void status_json_seconds(const char *key, double v)
 {
 	if (v < 0)
 		printf(", \"%s\": null", key);
@@ -92,7 +100,13 @@ static void json_seconds(const char *key, double v)
 		printf(", \"%s\": %.3f", key, v);
 }
 
-static void json_proc(const struct gl_status_proc *p, const char *since_key)
+void status_json_proc(const struct gl_status_proc *p, const char *since_key)
+{
+	status_json_proc_open(p, since_key);
+	putchar('}');
+}
+
+void status_json_proc_open(const struct gl_status_proc *p, const char *since_key)
 {
 	char user[64];
 
@@ -101,13 +115,12 @@ static void json_proc(const struct gl_status_proc *p, const char *since_key)
 		printf(", \"uid\": null, \"user\": null, \"command\": null");
 	} else {
 		printf(", \"uid\": %u, \"user\": ", (unsigned)p->uid);
-		json_string(user_name(p->uid, user, sizeof user));
+		status_json_string(status_user_name(p->uid, user, sizeof user));
 		printf(", \"command\": ");
-		json_string(p->command);
+		status_json_string(p->command);
 	}
-	json_seconds("running_seconds", p->running);
-	json_seconds(since_key, p->since);
-	putchar('}');
+	status_json_seconds("running_seconds", p->running);
+	status_json_seconds(since_key, p->since);
 }
 
 /* ---- text ---- */
@@ -153,7 +166,7 @@ static size_t columns(const char *s)
 
 /* The command, last on its row after used columns: cut to the width with
  * CUT_MARK at the end. cmd is safe for a terminal (gl_text_make_safe). */
-static void print_command(const char *cmd, size_t used, size_t width)
+void status_print_command(const char *cmd, size_t used, size_t width)
 {
 	const size_t mark = sizeof CUT_MARK - 1;
 	size_t room = width > used ? width - used : 0, shown = 0;
@@ -192,7 +205,7 @@ static void text_proc(const char *role, const struct gl_status_proc *p, const ch
 		return;
 	}
 	if (p->gone && p->pid <= 0) {
-		printf("  %-8s held (by a process this system does not show)\n", role);
+		printf("  %-8s held by a process in another PID namespace\n", role);
 		return;
 	}
 	if (p->gone) {
@@ -202,20 +215,20 @@ static void text_proc(const char *role, const struct gl_status_proc *p, const ch
 	/* A command line is anyone's bytes, and so may be a user name: shown
 	 * as ps shows them, so that they cannot act on the terminal. */
 	cmd = strdup(p->command);
-	user_name(p->uid, user, sizeof user);
+	status_user_name(p->uid, user, sizeof user);
 	gl_text_make_safe(user);
 	if (cmd)
 		gl_text_make_safe(cmd);
 	used = snprintf(head, sizeof head, "  %-8s pid %-7d %-10s %-18s ", role, (int)p->pid, user,
 	                col);
 	fputs(head, stdout);
-	print_command(cmd ? cmd : "?", used > 0 ? (size_t)used : 0, width);
+	status_print_command(cmd ? cmd : "?", used > 0 ? (size_t)used : 0, width);
 	free(cmd);
 }
 
 /* The time column: "held for 3m02s", "waiting 5s", or how long it has been
  * running when the other is unknown. */
-static void since_col(const struct gl_status_proc *p, const char *since_word, char *col,
+void status_since_col(const struct gl_status_proc *p, const char *since_word, char *col,
                       size_t len)
 {
 	char t[32];
@@ -231,12 +244,12 @@ static void since_col(const struct gl_status_proc *p, const char *since_word, ch
 	}
 }
 
-static void text_row(const char *role, const struct gl_status_proc *p, const char *since_word,
+void status_text_row(const char *role, const struct gl_status_proc *p, const char *since_word,
                      size_t width)
 {
 	char col[48];
 
-	since_col(p, since_word, col, sizeof col);
+	status_since_col(p, since_word, col, sizeof col);
 	text_proc(role, p, col, width);
 }
 
@@ -320,7 +333,7 @@ static void slots_json(const struct slots_view *v)
 	size_t k = 0;
 
 	printf(", \"cpu_run\": {\"dir\": ");
-	json_string(v->dir);
+	status_json_string(v->dir);
 	printf(", \"exists\": %s, \"slots\": [", v->error == 0 ? "true" : "false");
 	for (size_t i = 0; i < v->nslots; i++) {
 		bool mem = v->mem_ticket[i] >= 0;
@@ -330,7 +343,7 @@ static void slots_json(const struct slots_view *v)
 		       !v->slots[i].held ? "free" : mem ? "waiting_for_memory" : "held");
 		if (v->slots[i].held) {
 			slot_holder(v, i, &p);
-			json_proc(&p, mem ? "waiting_seconds" : "held_seconds");
+			status_json_proc(&p, mem ? "waiting_seconds" : "held_seconds");
 			gl_status_proc_free(&p);
 		} else {
 			printf("null");
@@ -344,7 +357,7 @@ static void slots_json(const struct slots_view *v)
 		gl_status_describe(v->tickets[i].pid, &p);
 		p.since = gl_status_since(v->tickets[i].waited, p.running);
 		printf("%s{\"ticket\": %llu, \"waiter\": ", k++ ? ", " : "", v->tickets[i].number);
-		json_proc(&p, "waiting_seconds");
+		status_json_proc(&p, "waiting_seconds");
 		gl_status_proc_free(&p);
 		putchar('}');
 	}
@@ -376,7 +389,7 @@ static void slots_text(const struct slots_view *v, size_t width)
 		if (v->mem_ticket[i] >= 0)
 			text_proc(role, &p, "waiting for memory", width);
 		else
-			text_row(role, &p, "held for", width);
+			status_text_row(role, &p, "held for", width);
 		gl_status_proc_free(&p);
 	}
 	for (size_t i = 0; i < v->ntickets; i++) {
@@ -384,7 +397,7 @@ static void slots_text(const struct slots_view *v, size_t width)
 			continue;
 		gl_status_describe(v->tickets[i].pid, &p);
 		p.since = gl_status_since(v->tickets[i].waited, p.running);
-		text_row("queued", &p, "waiting", width);
+		status_text_row("queued", &p, "waiting", width);
 		gl_status_proc_free(&p);
 	}
 	if (v->queued > v->listed)
@@ -407,37 +420,52 @@ static void cpu_slots(const char *dir, bool json, size_t width)
 static void gpu_json(const struct gl_status *st)
 {
 	printf("{\"gpu_lock\": {\"path\": ");
-	json_string(st->path);
-	printf(", \"state\": \"%s\", \"exists\": %s, \"holder\": ", st->held ? "held" : "free",
-	       st->no_file ? "false" : "true");
+	status_json_string(st->path);
+	printf(", \"state\": \"%s\", \"exists\": %s, \"other_pid_namespace\": %s, \"holder\": ",
+	       st->held ? "held" : st->nshared ? "shared" : "free", st->no_file ? "false" : "true",
+	       st->elsewhere ? "true" : "false");
 	if (st->held)
-		json_proc(&st->holder, "held_seconds");
+		status_json_proc(&st->holder, "held_seconds");
 	else
 		printf("null");
-	printf(", \"waiters\": [");
+	printf(", \"shared_holders\": [");
+	for (size_t i = 0; i < st->nshared; i++) {
+		if (i)
+			printf(", ");
+		status_json_proc(&st->shared[i], "held_seconds");
+	}
+	printf("], \"more_shared_holders\": %zu, \"waiters\": [", st->more_shared);
 	for (size_t i = 0; i < st->nwaiters; i++) {
 		if (i)
 			printf(", ");
-		json_proc(&st->waiters[i], "waiting_seconds");
+		status_json_proc_open(&st->waiters[i], "waiting_seconds");
+		printf(", \"exclusive\": %s}", st->waiters[i].shared ? "false" : "true");
 	}
 	printf("], \"more_waiters\": %zu}", st->more);
 }
 
-static void gpu_text(const struct gl_status *st, size_t width)
+static void gpu_text(const struct gl_status *st, bool gpus, size_t width)
 {
+	/* Shared holders: jobs on some of the GPUs, which only a machine with
+	 * GPUs has (or a user's flock -s, shown the same way). */
+	if (gpus || st->nshared) {
+		status_gpus_machine_text(st, width);
+		return;
+	}
 	printf("GPU lock %s: %s%s\n", st->path, st->held ? "held" : "free",
 	       st->no_file ? " (no lock file yet)" : "");
 	if (st->held)
-		text_row("holder", &st->holder, "held for", width);
+		status_text_row("holder", &st->holder, "held for", width);
 	for (size_t i = 0; i < st->nwaiters; i++)
-		text_row("waiting", &st->waiters[i], "waiting", width);
+		status_text_row("waiting", &st->waiters[i], "waiting", width);
 	if (st->more)
 		printf("  ... and %zu more waiting\n", st->more);
 }
 
 int cli_status(const struct gl_lock_settings *cfg, bool json, const char *slot_dir)
 {
-	struct gl_status st;
+	static struct gl_status st; /* large: not on the stack */
+	struct status_gpus *gpus;
 	size_t width = json ? 0 : out_width();
 	int r = gl_status_read(cfg->lock_path, &st);
 
@@ -451,15 +479,20 @@ int cli_status(const struct gl_lock_settings *cfg, bool json, const char *slot_d
 		        gl_lockfile_strerror(st.error));
 		return EXIT_SETUP;
 	}
+	gpus = status_gpus_read(cfg);
 	if (json) {
 		gpu_json(&st);
+		status_gpus_json(gpus);
 		cpu_slots(slot_dir, true, 0);
 		printf("}\n");
 	} else {
-		gpu_text(&st, width);
+		gpu_text(&st, gpus != NULL, width);
+		if (gpus)
+			status_gpus_text(gpus, width);
 		cpu_slots(slot_dir, false, width);
 	}
-	r = st.held ? 1 : 0;
+	r = st.held || st.nshared || status_gpus_busy(gpus) ? 1 : 0;
+	status_gpus_free(gpus);
 	gl_status_free(&st);
 	return r;
 }

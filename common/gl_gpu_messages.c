@@ -20,7 +20,9 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 	if (fstat(fd, &st) < 0 ||
 	    gl_proc_locks_find_held("/proc/locks", st.st_dev, st.st_ino, e, 1, &total) < 0 ||
 	    total == 0 || e[0].waiting) {
-		snprintf(buf, len, "by a process this system does not show");
+		/* We wait, so the lock is busy: its holder is left out of
+		 * /proc/locks, as one in another PID namespace is. */
+		snprintf(buf, len, "by a process in another PID namespace");
 		return;
 	}
 	/* The taker, or who holds the lock now through an fd inherited from it
@@ -35,8 +37,8 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len)
 			         "by pid %d, which has exited; its fd holds the lock in a process "
 			         "not shown here",
 			         (int)e[0].pid);
-		else
-			snprintf(buf, len, "by a process this system does not show");
+		else /* older kernels show such a holder as pid 0 */
+			snprintf(buf, len, "by a process in another PID namespace");
 		return;
 	}
 	if (gl_proc_cmdline(pid, cmd, sizeof cmd) < 0) {

@@ -3,12 +3,15 @@
 #include "gl_proc_locks.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 void gl_status_describe(pid_t pid, struct gl_status_proc *p)
 {
@@ -61,6 +64,8 @@ void gl_status_proc_free(struct gl_status_proc *p)
 void gl_status_free(struct gl_status *st)
 {
 	gl_status_proc_free(&st->holder);
+	for (size_t i = 0; i < st->nshared; i++)
+		gl_status_proc_free(&st->shared[i]);
 	for (size_t i = 0; i < st->nwaiters; i++)
 		gl_status_proc_free(&st->waiters[i]);
 }
@@ -88,6 +93,55 @@ static bool listed(const struct gl_status *st, pid_t pid)
 		if (st->waiters[i].pid == pid)
 			return true;
 	return false;
+}
+
+static bool shared_listed(const struct gl_status *st, pid_t pid)
+{
+	for (size_t i = 0; i < st->nshared; i++)
+		if (st->shared[i].pid == pid)
+			return true;
+	return false;
+}
+
+/* A holder of the lock shared (a job on some of the GPUs holds the
+ * whole-machine lock so), listed once. */
+static void add_shared(struct gl_status *st, pid_t pid, const struct stat *fst)
+{
+	struct gl_status_proc *h;
+
+	if (shared_listed(st, pid))
+		return;
+	if (st->nshared == GL_STATUS_MAX_WAITERS) {
+		st->more_shared++;
+		return;
+	}
+	h = &st->shared[st->nshared++];
+	gl_status_describe_holder(pid, fst->st_dev, fst->st_ino, h);
+	h->shared = true;
+	h->since = gl_status_since(gl_status_stamp_age(fst), h->running);
+}
+
+/* Is the lock at path busy, though /proc/locks shows no holder? A holder in
+ * another PID namespace is left out of it. A shared try on a fresh open
+ * file description, let go at once (as gl_lock_is_held, without creating
+ * the file): it fails only against an exclusive holder. */
+static bool busy_unseen(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	bool busy;
+
+	if (fd < 0)
+		return false;
+	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	pid_t x = ((const struct gl_status_proc *)a)->pid, y = ((const struct gl_status_proc *)b)->pid;
+
+	return (x > y) - (x < y);
 }
 
 /* A missing lock file: free, where its directory exists; where it does
@@ -129,8 +183,11 @@ int gl_status_read(const char *path, struct gl_status *st)
 	for (size_t i = 0; i < total && i < GL_STATUS_MAX_WAITERS + 1; i++) {
 		if (!e[i].waiting && e[i].exclusive && !st->held) {
 			st->held = true;
+			st->elsewhere = e[i].pid <= 0;
 			gl_status_describe_holder(e[i].pid, fst.st_dev, fst.st_ino, &st->holder);
 			st->holder.since = gl_status_since(gl_status_stamp_age(&fst), st->holder.running);
+		} else if (!e[i].waiting && !e[i].exclusive) {
+			add_shared(st, e[i].pid, &fst);
 		} else if (e[i].waiting && st->nwaiters < GL_STATUS_MAX_WAITERS &&
 		           !listed(st, e[i].pid)) {
 			struct gl_status_proc *w = &st->waiters[st->nwaiters];
@@ -140,8 +197,15 @@ int gl_status_read(const char *path, struct gl_status *st)
 			if (gl_proc_blocked_for(w->pid, &w->since) < 0)
 				w->since = -1;
 			w->since = gl_status_since(w->since, w->running);
+			w->shared = !e[i].exclusive;
 			st->nwaiters++;
 		}
+	}
+	/* /proc/locks lists them in no order of their own (a list per CPU). */
+	qsort(st->shared, st->nshared, sizeof *st->shared, by_pid);
+	if (!st->held && st->nshared == 0 && busy_unseen(path)) {
+		st->held = st->elsewhere = true;
+		st->holder = (struct gl_status_proc){.running = -1, .since = -1, .gone = true};
 	}
 	if (total > GL_STATUS_MAX_WAITERS + 1)
 		st->more = total - GL_STATUS_MAX_WAITERS - 1;

@@ -21,6 +21,8 @@ struct gl_status_proc {
 	bool inherited; /* a holder: pid took the lock and has exited, and the lock
 	                 * lives on in a process that inherited its fd, one we may
 	                 * not read (another user's); pid is the one that took it */
+	bool shared;    /* holds or waits for the lock shared (LOCK_SH): on the
+	                 * whole-machine lock, a job on some of the GPUs */
 	char *command;  /* arguments joined by spaces, whole (malloc'd); NULL when gone */
 	double running; /* seconds since the process started, < 0 unknown */
 	double since;   /* held for / waiting for, seconds; < 0 unknown; never more
@@ -32,8 +34,14 @@ struct gl_status {
 	int error;    /* 0, or -errno of the lock file as gl_lockfile_open would
 	               * report it (-ENOENT: its directory does not exist) */
 	bool no_file; /* the lock file does not exist yet: free */
-	bool held;
+	bool held;    /* exclusive: holder says by whom */
+	bool elsewhere; /* held (holder.pid <= 0, gone) by a process that /proc/locks
+	                 * does not show: one in another PID namespace, which newer
+	                 * kernels leave out and older ones show as pid 0 */
 	struct gl_status_proc holder;
+	size_t nshared; /* holders of a shared lock, in shared[] */
+	size_t more_shared; /* beyond GL_STATUS_MAX_WAITERS */
+	struct gl_status_proc shared[GL_STATUS_MAX_WAITERS];
 	size_t nwaiters; /* entries filled in waiters[] */
 	size_t more;     /* waiters beyond GL_STATUS_MAX_WAITERS */
 	struct gl_status_proc waiters[GL_STATUS_MAX_WAITERS];

@@ -89,3 +89,17 @@ bool fake_gpus(const char *test, unsigned n, const char *const *models)
 	              "machine without /proc/driver/nvidia/gpus (the fake NVML)");
 	return false;
 }
+
+void fake_gpus_memory(unsigned n, const char *const *models, const unsigned *used_mib,
+                      const unsigned *total_mib)
+{
+	char list[4096] = "";
+	size_t at = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		at += (size_t)snprintf(list + at, sizeof list - at, "%s%s,00000000:%02X:00.0,%s,%u,%u",
+		                       i ? ";" : "", fake_gpu_uuid(i), 0x18 + i,
+		                       models && models[i] ? models[i] : DEFAULT_MODEL, used_mib[i],
+		                       total_mib[i]);
+	ck_assert_int_eq(setenv("GL_FAKE_NVML_GPUS", list, 1), 0);
+}

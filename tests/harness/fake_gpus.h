@@ -19,6 +19,12 @@
  * skipped, where neither way is open. */
 bool fake_gpus(const char *test, unsigned n, const char *const *models);
 
+/* After fake_gpus with the same n and models: NVML (the fake) tells each
+ * GPU's memory, used_mib[i] of total_mib[i] MiB, whichever way the GPUs
+ * were given (NVML finds them by UUID). */
+void fake_gpus_memory(unsigned n, const char *const *models, const unsigned *used_mib,
+                      const unsigned *total_mib);
+
 /* "GPU-f0000000-d72c-4106-c12f-20bd9faed9f6" for i = 0, "GPU-e1..." for 1 */
 const char *fake_gpu_uuid(unsigned i);
 

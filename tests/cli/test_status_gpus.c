@@ -1,0 +1,501 @@
+/* gpulock status on a machine with GPUs (fake ones, fake_gpus.h): a line
+ * per GPU, the whole-machine lock held shared by jobs on single GPUs, the
+ * requests that wait for the whole machine, the queue of gpulock run
+ * --gpus, NVML's memory, the JSON of it all, and holders in another PID
+ * namespace. Output is compared whole, with its durations made "T". */
+#include "cli_harness.h"
+#include "fake_gpus.h"
+#include "preload_harness.h"
+#include "procs.h"
+#include "gl_proc.h"
+
+#include <check.h>
+#include <pwd.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MODEL "NVIDIA H100 80GB HBM3"
+
+static const char *me(void)
+{
+	static char name[64];
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (pw)
+		snprintf(name, sizeof name, "%s", pw->pw_name);
+	else
+		snprintf(name, sizeof name, "%u", (unsigned)geteuid());
+	return name;
+}
+
+/* text with every duration made "T" (malloc'd), the columns' padding with
+ * it: "held for 1.2s   " is "held for T ", and a waiter's "waiting 3s  ",
+ * or "running 3s  " where the kernel does not say when it blocked
+ * (CONFIG_SCHED_DEBUG), is "waiting T ". */
+static char *timeless(const char *text)
+{
+	regex_t re;
+	regmatch_t m[2];
+	size_t len = strlen(text), at = 0;
+	char *out = malloc(len + 1);
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(regcomp(&re, "(held for|waiting|running) [0-9][0-9.dhms]* *", REG_EXTENDED),
+	                 0);
+	while (regexec(&re, text, 2, m, 0) == 0) {
+		const char *word = strncmp(text + m[1].rm_so, "held", 4) == 0 ? "held for" : "waiting";
+
+		memcpy(out + at, text, (size_t)m[1].rm_so);
+		at += (size_t)m[1].rm_so;
+		at += (size_t)sprintf(out + at, "%s T ", word); /* never longer than what it replaces */
+		text += m[0].rm_eo;
+	}
+	strcpy(out + at, text);
+	regfree(&re);
+	return out;
+}
+
+static char slots[300];
+
+/* gpulock status (text), durations made "T"; its exit status. */
+static int status(char **out)
+{
+	const char *argv[] = {gpulock(), "status", "--slot-dir", slots, NULL};
+	char *raw;
+	int r = h_run(argv, NULL, false, &raw, NULL);
+
+	*out = timeless(raw);
+	free(raw);
+	return r;
+}
+
+static bool setup(const char *test, unsigned n)
+{
+	h_setup();
+	snprintf(slots, sizeof slots, "%s/slots", h_dir);
+	return fake_gpus(test, n, NULL);
+}
+
+/* The lines every status here ends with: no slot directory. */
+static const char *slots_line(void)
+{
+	static char line[400];
+
+	snprintf(line, sizeof line, "CPU slots %s: none (no slot directory yet)\n", slots);
+	return line;
+}
+
+/* A preloaded client, seeing cvd ("CUDA_VISIBLE_DEVICES=1"; NULL: every
+ * GPU), that holds what it took until its stdin closes. Returns once it has
+ * passed cuInit, or at once when it is expected to wait. */
+static void client(struct tp_proc *c, const char *cvd, bool expect_wait)
+{
+	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+	const char *extra[] = {"CLIENT_HOLD=1", cvd, NULL};
+	char *line;
+
+	h_spawn(c, argv, extra, true);
+	if (expect_wait)
+		return;
+	line = tp_read_line(c->out, 30);
+	ck_assert_msg(line && strcmp(line, "cuInit=0") == 0, "client: %s", line ? line : "(EOF)");
+	free(line);
+}
+
+static void finish(struct tp_proc *c)
+{
+	close(c->in);
+	tp_collect(c->out, c->err, NULL, NULL);
+	tp_wait(c->pid, 30);
+	close(c->out);
+	close(c->err);
+}
+
+START_TEST(all_free)
+{
+	char want[2000], *out;
+
+	if (!setup(__func__, 2))
+		return;
+	ck_assert_int_eq(status(&out), 0);
+	snprintf(want, sizeof want,
+	         "GPU lock %s: free (no lock file yet)\n"
+	         "GPUs: 2, locks in %s.d\n"
+	         "  GPU 0  GPU-f0000000  " MODEL "  free\n"
+	         "  GPU 1  GPU-e1000000  " MODEL "  free\n%s",
+	         h_lock, h_lock, slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+}
+END_TEST
+
+/* CUDA_VISIBLE_DEVICES=1: the machine shared, GPU 1 exclusive; then a
+ * second client for GPU 1 waits on its lock (the machine shared too). */
+START_TEST(a_gpu_held_and_waited_for)
+{
+	const char *cmd = h_artifact("GL_CLIENT_DLSYM");
+	struct tp_proc a, b;
+	char want[3000], *out;
+
+	if (!setup(__func__, 2))
+		return;
+	client(&a, "CUDA_VISIBLE_DEVICES=1", false);
+	ck_assert_int_eq(status(&out), 1);
+	snprintf(want, sizeof want,
+	         "GPU lock %s: shared by 1 job on single GPUs (pid %d)\n"
+	         "GPUs: 2, locks in %s.d\n"
+	         "  GPU 0  GPU-f0000000  " MODEL "  free\n"
+	         "  GPU 1  GPU-e1000000  " MODEL "  held for T by pid %d (%s): %s\n%s",
+	         h_lock, (int)a.pid, h_lock, (int)a.pid, me(), cmd, slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+
+	client(&b, "CUDA_VISIBLE_DEVICES=1", true);
+	tp_wait_lock(fake_gpu_lock(h_lock, 1), b.pid, true, 20);
+	ck_assert_int_eq(status(&out), 1);
+	snprintf(want, sizeof want,
+	         "GPU lock %s: shared by 2 jobs on single GPUs (pids %d, %d)\n"
+	         "GPUs: 2, locks in %s.d\n"
+	         "  GPU 0  GPU-f0000000  " MODEL "  free\n"
+	         "  GPU 1  GPU-e1000000  " MODEL "  held for T by pid %d (%s), 1 waiting (pid %d): "
+	         "%s\n%s",
+	         h_lock, (int)(a.pid < b.pid ? a.pid : b.pid), (int)(a.pid < b.pid ? b.pid : a.pid),
+	         h_lock, (int)a.pid, me(), (int)b.pid, cmd, slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+	finish(&a);
+	finish(&b);
+}
+END_TEST
+
+/* flock(1) asks for every GPU while a job holds one. */
+START_TEST(a_whole_machine_request_waits)
+{
+	const char *flock_argv[] = {"flock", "-x", h_lock, "cat", NULL};
+	struct tp_proc a, w;
+	char want[3000], *out;
+
+	if (!setup(__func__, 2))
+		return;
+	client(&a, "CUDA_VISIBLE_DEVICES=0", false);
+	h_spawn(&w, flock_argv, NULL, false);
+	tp_wait_lock(h_lock, w.pid, true, 20);
+	ck_assert_int_eq(status(&out), 1);
+	snprintf(want, sizeof want,
+	         "GPU lock %s: shared by 1 job on single GPUs (pid %d); 1 waiting for the whole "
+	         "machine\n"
+	         "  waiting  pid %-7d %-10s waiting T flock -x %s cat\n"
+	         "GPUs: 2, locks in %s.d\n"
+	         "  GPU 0  GPU-f0000000  " MODEL "  held for T by pid %d (%s): %s\n"
+	         "  GPU 1  GPU-e1000000  " MODEL "  free\n%s",
+	         h_lock, (int)a.pid, (int)w.pid, me(), h_lock, h_lock, (int)a.pid, me(),
+	         h_artifact("GL_CLIENT_DLSYM"), slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+	finish(&a);
+	tp_wait_lock(h_lock, w.pid, false, 20);
+	finish(&w);
+}
+END_TEST
+
+/* Wait (20 s at most) until pid runs cmd: gpulock has exec'd it. */
+static void wait_command(pid_t pid, const char *cmd)
+{
+	char have[256] = "";
+
+	for (double end = tp_now() + 20; tp_now() < end; usleep(1000))
+		if (gl_proc_cmdline(pid, have, sizeof have) == 0 && strcmp(have, cmd) == 0)
+			return;
+	ck_abort_msg("pid %d runs '%s', not '%s'", (int)pid, have, cmd);
+}
+
+static void job(struct tp_proc *c, const char *k)
+{
+	const char *argv[] = {gpulock(), "run", "--gpus", k, "--", "cat", NULL};
+
+	h_spawn(c, argv, NULL, false);
+}
+
+/* Two GPUs of three taken by one job; a request for two waits at the head
+ * of the queue (for GPU 0 or 1, holding none), one for one behind it. */
+START_TEST(the_gpus_queue)
+{
+	struct tp_proc j1, j2, j3;
+	char want[4000], *out, *line;
+
+	if (!setup(__func__, 3))
+		return;
+	job(&j1, "2");
+	wait_command(j1.pid, "cat");
+	job(&j2, "2");
+	tp_wait_lock(fake_gpu_lock(h_lock, 0), j2.pid, true, 20);
+	tp_wait_lock(fake_gpu_lock(h_lock, 1), j2.pid, true, 20);
+	job(&j3, "1");
+	line = tp_read_line(j3.err, 30); /* said once its ticket is taken */
+	ck_assert_msg(line && strstr(line, "1 request ahead in the queue"), "%s", line);
+	free(line);
+	ck_assert_int_eq(status(&out), 1);
+	snprintf(want, sizeof want,
+	         "GPU lock %s: shared by 2 jobs on single GPUs (pids %d, %d)\n"
+	         "GPUs: 3, locks in %s.d\n"
+	         "  GPU 0  GPU-f0000000  " MODEL "  held for T by pid %d (%s), 1 waiting (pid %d): cat\n"
+	         "  GPU 1  GPU-e1000000  " MODEL "  held for T by pid %d (%s), 1 waiting (pid %d): cat\n"
+	         "  GPU 2  GPU-d2000000  " MODEL "  free\n"
+	         "GPU queue %s.d: 2 waiting for GPUs (gpulock run --gpus)\n"
+	         "  2 GPUs   pid %-7d %-10s waiting T %s run --gpus 2 -- cat\n"
+	         "  1 GPU    pid %-7d %-10s waiting T %s run --gpus 1 -- cat\n%s",
+	         h_lock, (int)j1.pid, (int)j2.pid, h_lock, (int)j1.pid, me(), (int)j2.pid,
+	         (int)j1.pid, me(), (int)j2.pid, h_lock, (int)j2.pid, me(), gpulock(), (int)j3.pid,
+	         me(), gpulock(), slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+	finish(&j1);
+	wait_command(j2.pid, "cat");
+	wait_command(j3.pid, "cat");
+	finish(&j2);
+	finish(&j3);
+}
+END_TEST
+
+/* python3 reads --json as strict UTF-8 and strict JSON, and prints what
+ * the script picks from it (d: the whole object). */
+static char *status_json(const char *script)
+{
+	char sh[4000], *out;
+	const char *argv[] = {"sh", "-c", sh, NULL};
+
+	snprintf(sh, sizeof sh,
+	         "\"%s\" status --json --slot-dir %s >%s/s.json; python3 -c '"
+	         "import json, sys\n"
+	         "d = json.loads(open(sys.argv[1], \"rb\").read().decode(\"utf-8\"))\n"
+	         "%s' %s/s.json",
+	         gpulock(), slots, h_dir, script, h_dir);
+	ck_assert_int_eq(h_run(argv, NULL, false, &out, NULL), 0);
+	return out;
+}
+
+START_TEST(json_carries_the_same)
+{
+	static const char script[] =
+	        "m = d[\"gpu_lock\"]\n"
+	        "print(m[\"state\"], m[\"holder\"], m[\"other_pid_namespace\"],\n"
+	        "      [h[\"pid\"] for h in m[\"shared_holders\"]], m[\"more_shared_holders\"],\n"
+	        "      [(w[\"pid\"], w[\"exclusive\"], w[\"command\"]) for w in m[\"waiters\"]])\n"
+	        "for g in d[\"gpus\"]:\n"
+	        "    h = g[\"holder\"]\n"
+	        "    print(g[\"index\"], g[\"uuid\"], g[\"bus\"], g[\"model\"], g[\"memory_used\"],\n"
+	        "          g[\"memory_total\"], g[\"state\"], g[\"other_pid_namespace\"],\n"
+	        "          h and (h[\"pid\"], h[\"user\"], h[\"command\"],\n"
+	        "                 0 <= h[\"held_seconds\"] <= h[\"running_seconds\"]),\n"
+	        "          [w[\"pid\"] for w in g[\"waiters\"]], g[\"more_waiters\"])\n"
+	        "for t in d[\"gpu_queue\"]:\n"
+	        "    print(t[\"ticket\"] > 0, t[\"gpus\"], t[\"waiter\"][\"pid\"],\n"
+	        "          t[\"waiter\"][\"command\"], t[\"waiter\"][\"waiting_seconds\"] >= 0)\n";
+	const char *flock_argv[] = {"flock", "-x", h_lock, "cat", NULL};
+	const char *cmd = h_artifact("GL_CLIENT_DLSYM");
+	struct tp_proc a, w;
+	char want[3000], *out;
+
+	if (!setup(__func__, 2))
+		return;
+	client(&a, "CUDA_VISIBLE_DEVICES=1", false);
+	h_spawn(&w, flock_argv, NULL, false);
+	tp_wait_lock(h_lock, w.pid, true, 20);
+	out = status_json(script);
+	snprintf(want, sizeof want,
+	         "shared None False [%d] 0 [(%d, True, 'flock -x %s cat')]\n"
+	         "0 %s 0000:18:00.0 " MODEL " None None free False None [] 0\n"
+	         "1 %s 0000:19:00.0 " MODEL " None None held False (%d, '%s', '%s', True) [] 0\n",
+	         (int)a.pid, (int)w.pid, h_lock, fake_gpu_uuid(0), fake_gpu_uuid(1), (int)a.pid,
+	         me(), cmd);
+	ck_assert_str_eq(out, want);
+	free(out);
+	finish(&a);
+	tp_wait_lock(h_lock, w.pid, false, 20);
+	finish(&w);
+}
+END_TEST
+
+START_TEST(json_of_the_queue)
+{
+	static const char script[] =
+	        "for t in d[\"gpu_queue\"]:\n"
+	        "    print(t[\"ticket\"] > 0, t[\"gpus\"], t[\"waiter\"][\"pid\"],\n"
+	        "          t[\"waiter\"][\"command\"], t[\"waiter\"][\"waiting_seconds\"] >= 0)\n";
+	struct tp_proc j1, j2;
+	char want[2000], *out;
+
+	if (!setup(__func__, 2))
+		return;
+	job(&j1, "1");
+	wait_command(j1.pid, "cat");
+	job(&j2, "all");
+	tp_wait_lock(h_lock, j2.pid, true, 20);
+	out = status_json(script);
+	snprintf(want, sizeof want, "True all %d %s run --gpus all -- cat True\n", (int)j2.pid,
+	         gpulock());
+	ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
+	free(out);
+	finish(&j1);
+	wait_command(j2.pid, "cat");
+	finish(&j2);
+}
+END_TEST
+
+START_TEST(nvml_memory_is_shown)
+{
+	static const unsigned used[] = {12595, 0}, total[] = {81920, 81920};
+	char want[2000], *out;
+
+	if (!setup(__func__, 2))
+		return;
+	fake_gpus_memory(2, NULL, used, total);
+	ck_assert_int_eq(status(&out), 0);
+	snprintf(want, sizeof want,
+	         "GPU lock %s: free (no lock file yet)\n"
+	         "GPUs: 2, locks in %s.d\n"
+	         "  GPU 0  GPU-f0000000  " MODEL "  12.3/80.0 GiB  free\n"
+	         "  GPU 1  GPU-e1000000  " MODEL "  0.0/80.0 GiB  free\n%s",
+	         h_lock, h_lock, slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+	out = status_json("print([(g[\"memory_used\"], g[\"memory_total\"]) for g in d[\"gpus\"]])\n");
+	ck_assert_str_eq(out, "[(13206814720, 85899345920), (0, 85899345920)]\n");
+	free(out);
+}
+END_TEST
+
+/* A holder that /proc/locks leaves out: one in another PID namespace. A
+ * process in a new PID namespace, with a /proc of its own (a container's,
+ * sharing the lock directory), does not see the test's processes, nor
+ * /proc/driver: NVML (the fake) lists the GPUs there. */
+static bool pid_namespace(const char *test)
+{
+	const char *argv[] = {"unshare", "--pid", "--fork", "--mount-proc", "true", NULL};
+
+	if (geteuid() != 0 || h_run(argv, NULL, false, NULL, NULL) != 0) {
+		tp_skip(test, "needs root and unshare(1) --pid --mount-proc");
+		return false;
+	}
+	return true;
+}
+
+/* flock -x path until its stdin closes; returns once it holds the lock. */
+static void hold(struct tp_proc *c, const char *path)
+{
+	const char *argv[] = {"flock", "-x", path, "sh", "-c", "echo held; exec cat", NULL};
+	char *line;
+
+	h_spawn(c, argv, NULL, false);
+	line = tp_read_line(c->out, 30);
+	ck_assert_msg(line && strcmp(line, "held") == 0, "%s", line ? line : "(EOF)");
+	free(line);
+}
+
+/* gpulock status in a new PID namespace, durations made "T". */
+static int status_inside(char **out)
+{
+	const char *argv[] = {"unshare", "--pid", "--fork", "--mount-proc", gpulock(), "status",
+	                      "--slot-dir", slots, NULL};
+	char *raw;
+	int r = h_run(argv, NULL, false, &raw, NULL);
+
+	*out = timeless(raw);
+	free(raw);
+	return r;
+}
+
+/* A preloaded client in a new PID namespace: it waits for what the
+ * holder outside holds, and says by whom; once that holder lets go, it
+ * goes on. */
+static void client_inside_waits(struct tp_proc *holder, const char *cvd, const char *what)
+{
+	const char *argv[] = {"unshare", "--pid", "--fork", "--mount-proc",
+	                      h_artifact("GL_CLIENT_DLSYM"), NULL};
+	const char *extra[] = {"CLIENT_HOLD=1", cvd, NULL};
+	struct tp_proc c;
+	char want[1000], *line;
+
+	h_spawn(&c, argv, extra, true);
+	line = tp_read_line(c.err, 30);
+	/* "gpulock: pid N waiting for WHAT, held by ...": N is its pid inside */
+	ck_assert_ptr_nonnull(line);
+	snprintf(want, sizeof want, " waiting for %s, held by a process in another PID namespace",
+	         what);
+	ck_assert_msg(strncmp(line, "gpulock: pid ", 13) == 0 && strstr(line, want) &&
+	              strcmp(strstr(line, want), want) == 0, "%s", line);
+	free(line);
+	ck_assert(!tp_readable(c.out)); /* not past cuInit */
+	finish(holder);
+	line = tp_read_line(c.out, 30);
+	ck_assert_str_eq(line, "cuInit=0");
+	free(line);
+	finish(&c);
+}
+
+START_TEST(a_holder_in_another_pid_namespace)
+{
+	static const unsigned none[] = {0, 0};
+	struct tp_proc holder;
+	char want[3000], what[600], *out;
+
+	if (!setup(__func__, 2) || !pid_namespace(__func__))
+		return;
+	fake_gpus_memory(2, NULL, none, none);
+	snprintf(want, sizeof want, "%s.d", h_lock);
+	ck_assert_int_eq(mkdir(want, 01777), 0);
+
+	hold(&holder, fake_gpu_lock(h_lock, 1));
+	ck_assert_int_eq(status_inside(&out), 1);
+	snprintf(want, sizeof want,
+	         "GPU lock %s: free (no lock file yet)\n"
+	         "GPUs: 2, locks in %s.d\n"
+	         "  GPU 0  GPU-f0000000  " MODEL "  free\n"
+	         "  GPU 1  GPU-e1000000  " MODEL "  held by a process in another PID namespace\n%s",
+	         h_lock, h_lock, slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+	snprintf(what, sizeof what, "the lock of GPU 1 %s", fake_gpu_lock(h_lock, 1));
+	client_inside_waits(&holder, "CUDA_VISIBLE_DEVICES=1", what);
+
+	hold(&holder, h_lock);
+	ck_assert_int_eq(status_inside(&out), 1);
+	snprintf(want, sizeof want,
+	         "GPU lock %s: held\n"
+	         "  holder   held by a process in another PID namespace\n"
+	         "GPUs: 2, locks in %s.d\n"
+	         "  GPU 0  GPU-f0000000  " MODEL "  free\n"
+	         "  GPU 1  GPU-e1000000  " MODEL "  free\n%s",
+	         h_lock, h_lock, slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+	snprintf(what, sizeof what, "the GPU lock %s", h_lock);
+	client_inside_waits(&holder, NULL, what);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("status gpus");
+	TCase *tc = tcase_create("status gpus");
+	TCase *ns = tcase_create("status-pidns");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, all_free);
+	tcase_add_test(tc, a_gpu_held_and_waited_for);
+	tcase_add_test(tc, a_whole_machine_request_waits);
+	tcase_add_test(tc, the_gpus_queue);
+	tcase_add_test(tc, json_carries_the_same);
+	tcase_add_test(tc, json_of_the_queue);
+	tcase_add_test(tc, nvml_memory_is_shown);
+	suite_add_tcase(s, tc);
+	tcase_set_tags(ns, "conditional");
+	tcase_set_timeout(ns, 120);
+	tcase_add_test(ns, a_holder_in_another_pid_namespace);
+	suite_add_tcase(s, ns);
+	return tp_run_suite(s);
+}
