@@ -66,7 +66,7 @@ int cli_check_command(char **cmd)
 static int run_eager(const struct cli_settings *s, char **cmd)
 {
 	struct gl_lock_settings cfg = s->cfg;
-	struct gl_gpu_hold hold = {.fd = -1};
+	struct gl_gpu_hold hold = GL_GPU_HOLD_INIT;
 	/* Before the wait, which may be long: not after it. */
 	int e = cli_check_command(cmd);
 

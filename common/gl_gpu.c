@@ -4,6 +4,7 @@
 #include "gl_gpu_messages.h"
 #include "gl_env.h"
 #include "gl_held.h"
+#include "gl_job.h"
 #include "gl_lock.h"
 #include "gl_lockfile.h"
 #include "gl_log.h"
@@ -389,6 +390,9 @@ void gl_gpu_hold_close(struct gl_gpu_hold *h)
 	if (h->fd >= 0)
 		close(h->fd);
 	h->fd = -1;
+	if (h->job_fd >= 0)
+		close(h->job_fd);
+	h->job_fd = -1;
 }
 
 int gl_gpu_hold_inherit(struct gl_gpu_hold *h, bool across_exec)
@@ -408,13 +412,13 @@ int gl_gpu_hold_inherit(struct gl_gpu_hold *h, bool across_exec)
  * CUDA_VISIBLE_DEVICES is set, so that the common case costs nothing.
  * GL_VISIBLE_ALL when there is no list (single-lock mode). */
 static enum gl_visible visible_gpus(const struct gl_lock_settings *cfg, const char *point,
-                                    struct gl_gpu_list **list, gl_gpu_set *set)
+                                    bool job, struct gl_gpu_list **list, gl_gpu_set *set)
 {
 	const char *why = NULL;
 	enum gl_visible v;
 
 	*list = NULL;
-	if (!cfg->visible || !cfg->gpu_dir[0])
+	if ((!cfg->visible && !job) || !cfg->gpu_dir[0])
 		return GL_VISIBLE_ALL;
 	*list = malloc(sizeof **list);
 	if (!*list)
@@ -434,6 +438,17 @@ static enum gl_visible visible_gpus(const struct gl_lock_settings *cfg, const ch
 		gl_log("%s: CUDA_VISIBLE_DEVICES='%s' leaves no GPU visible: no lock to take", point,
 		       cfg->visible);
 	return v;
+}
+
+/* Every GPU that has a lock file (a UUID). */
+static gl_gpu_set every_gpu(const struct gl_gpu_list *list)
+{
+	gl_gpu_set set = 0;
+
+	for (unsigned i = 0; i < list->n; i++)
+		if (list->gpu[i].uuid[0])
+			set |= 1ull << i;
+	return set;
 }
 
 /* The whole machine's lock, exclusive. */
@@ -464,8 +479,9 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_lock_settings *cfg, const ch
 	                          .take_path = cfg->lock_path};
 	struct gl_gpu_list *list;
 	struct gl_held named;
+	struct gl_job job;
 	gl_gpu_set set = 0;
-	bool waited = false, ours;
+	bool waited = false, ours, is_job;
 	char who[256] = "by a process this system does not show";
 	enum gl_visible v;
 	int r;
@@ -478,7 +494,8 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_lock_settings *cfg, const ch
 	if (held_by_original(cfg, point, &named, &ours))
 		return GL_GPU_NESTED;
 	ctx.named = ours ? &named : NULL;
-	v = visible_gpus(cfg, point, &list, &set);
+	is_job = cfg->gpu_dir[0] && gl_job_find(cfg, &job);
+	v = visible_gpus(cfg, point, is_job, &list, &set);
 	if (v == GL_VISIBLE_NONE) {
 		free(list);
 		return GL_GPU_NO_GPU;
@@ -487,10 +504,17 @@ enum gl_gpu_result gl_gpu_lock_take(const struct gl_lock_settings *cfg, const ch
 	 * that was waiting for the locks: waiting on the same open file
 	 * descriptions makes parent and child share them, whoever gets them. */
 	gl_gpu_wait_init(&ctx, cfg);
-	if (v == GL_VISIBLE_SOME)
+	if (is_job && list) {
+		if (cfg->debug)
+			gl_log("%s: a rank of the job of %s (pid %d): sharing its locks", point,
+			       job.launcher_name, (int)job.launcher);
+		r = gl_gpu_take_for_job(&ctx, &job, list, v == GL_VISIBLE_SOME ? set : every_gpu(list),
+		                        h, &waited);
+	} else if (v == GL_VISIBLE_SOME) {
 		r = gl_gpu_take_some(&ctx, list, set, h, &waited);
-	else
+	} else {
 		r = take_machine(&ctx, h, &waited);
+	}
 	free(list);
 	if (r == 1) {
 		gl_gpu_hold_close(h); /* the locks are our tree's already */

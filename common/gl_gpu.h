@@ -32,11 +32,14 @@ enum gl_gpu_result {
 	GL_GPU_NO_GPU,    /* CUDA_VISIBLE_DEVICES leaves no GPU visible: nothing to lock */
 };
 
-/* The locks a process holds (or is taking). Zero it and set fd = -1. */
+/* The locks a process holds (or is taking). Zero it and set fd and
+ * job_fd to -1 (GL_GPU_HOLD_INIT). */
+#define GL_GPU_HOLD_INIT {.fd = -1, .job_fd = -1}
 struct gl_gpu_hold {
 	int fd;        /* the whole-machine lock: exclusive, or shared when n > 0 */
 	unsigned n;    /* per-GPU locks in gpu_fds, exclusive */
 	int *gpu_fds;  /* malloc'd on the first take of some GPUs; -1 where not open */
+	int job_fd;    /* a rank's membership of its job (gl_job.h), held shared; -1 */
 };
 
 /* Close everything h holds: its locks are let go unless another process

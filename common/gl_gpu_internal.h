@@ -57,6 +57,27 @@ void gl_gpu_wait_init(struct gl_gpu_wait *ctx, const struct gl_lock_settings *cf
  * exclusive for our tree), -ETIMEDOUT, -EINTR or -errno. */
 int gl_gpu_machine_shared(struct gl_gpu_wait *ctx, int fd, bool *waited);
 
+/* A whole-machine request that waits for the machine lock (st): a waiting
+ * exclusive flock in /proc/locks that is not ours. Its pid, -1 when it
+ * shows without one, 0 when there is none. */
+pid_t gl_gpu_machine_waiter(const struct stat *st);
+
+/* ctx->take_what: "the locks of GPUs 1, 3 in", and take_path the directory. */
+void gl_gpu_describe_take(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list,
+                          gl_gpu_set set);
+
+/* The GPUs of order[0..n) in the order of their UUIDs: everyone's. */
+void gl_gpu_sort_by_uuid(const struct gl_gpu **order, unsigned n);
+
+/* As gl_gpu_take_some, for a rank of a multi-process job (gl_job.h): the
+ * locks are shared with the other ranks of the job and exclusive against
+ * everyone else (gl_gpu_group.c). set: the GPUs it sees; a list with no
+ * GPUs: the machine lock alone. */
+struct gl_job;
+int gl_gpu_take_for_job(struct gl_gpu_wait *ctx, const struct gl_job *job,
+                        const struct gl_gpu_list *list, gl_gpu_set set, struct gl_gpu_hold *h,
+                        bool *waited);
+
 /* Does the holder ctx->named (our GPU_LOCK_HELD) still hold the machine
  * lock on fd, shared or not? Then we run under its locks, whatever GPUs we
  * see (ctx->holder and ctx->st say whose). */

@@ -35,7 +35,7 @@ static void find_machine_waiter(const struct gl_lock_entry *e, void *arg)
 		m->pid = e->pid > 0 ? e->pid : -1;
 }
 
-static pid_t machine_request_waiting(const struct stat *st)
+pid_t gl_gpu_machine_waiter(const struct stat *st)
 {
 	struct machine_waiter m = {st->st_dev, st->st_ino, 0};
 
@@ -63,7 +63,7 @@ int gl_gpu_machine_shared(struct gl_gpu_wait *ctx, int fd, bool *waited)
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	while ((w = machine_request_waiting(&st)) != 0) {
+	while ((w = gl_gpu_machine_waiter(&st)) != 0) {
 		*waited = true;
 		if (ctx->cfg->timeout == 0)
 			return -ETIMEDOUT;
@@ -140,7 +140,7 @@ int gl_gpu_dir_ready(const char *dir)
 
 /* In the order of their UUIDs: at most GL_GPUS_MAX, so an insertion sort
  * (qsort would be one more symbol for every process to bind). */
-static void sort_by_uuid(const struct gl_gpu **order, unsigned n)
+void gl_gpu_sort_by_uuid(const struct gl_gpu **order, unsigned n)
 {
 	for (unsigned i = 1; i < n; i++) {
 		const struct gl_gpu *g = order[i];
@@ -153,7 +153,7 @@ static void sort_by_uuid(const struct gl_gpu **order, unsigned n)
 }
 
 /* "the locks of GPUs 1, 3" (indices in PCI order, as gpulock status shows). */
-static void describe_take(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list,
+void gl_gpu_describe_take(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list,
                           gl_gpu_set set)
 {
 	size_t len = sizeof ctx->take_buf, at;
@@ -214,8 +214,8 @@ int gl_gpu_take_some(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list, gl
 		if ((set >> i) & 1)
 			order[n++] = &list->gpu[i];
 	}
-	sort_by_uuid(order, n);
-	describe_take(ctx, list, set);
+	gl_gpu_sort_by_uuid(order, n);
+	gl_gpu_describe_take(ctx, list, set);
 	if (!h->gpu_fds) {
 		h->gpu_fds = malloc(GL_GPUS_MAX * sizeof *h->gpu_fds);
 		if (!h->gpu_fds)

@@ -1,4 +1,5 @@
 #include "gl_lock_settings.h"
+#include "gl_job.h"
 #include "gl_lock.h"
 #include "gl_log.h"
 #include "gl_parse.h"
@@ -51,6 +52,26 @@ static bool read_skip(gl_getenv_fn get, gl_settings_warn_fn warn, const char *va
 	return skip;
 }
 
+/* The variables the launchers of multi-process jobs give their ranks (see
+ * gl_job.h). SLURM_PROCID counts only in an srun step: the batch script
+ * has it too, and everything it starts would be one job. */
+static const char *rank_variable(gl_getenv_fn get)
+{
+	static const char *const vars[] = {"RANK", "LOCAL_RANK", "OMPI_COMM_WORLD_RANK",
+	                                   "PMIX_RANK", "PMI_RANK", NULL};
+	const char *step;
+
+	for (int i = 0; vars[i]; i++) {
+		if (value(get, vars[i]))
+			return vars[i];
+	}
+	step = value(get, "SLURM_STEP_ID");
+	if (value(get, "SLURM_PROCID") && step && strspn(step, "0123456789") == strlen(step) &&
+	    strlen(step) < 10)
+		return "SLURM_PROCID";
+	return NULL;
+}
+
 void gl_lock_settings_load(struct gl_lock_settings *cfg, gl_getenv_fn get,
                            gl_settings_warn_fn warn)
 {
@@ -80,6 +101,13 @@ void gl_lock_settings_load(struct gl_lock_settings *cfg, gl_getenv_fn get,
 	cfg->visible = get("CUDA_VISIBLE_DEVICES");
 	v = value(get, "CUDA_DEVICE_ORDER");
 	cfg->pci_order = v && strcmp(v, "PCI_BUS_ID") == 0;
+	v = value(get, "GPU_LOCK_GROUP");
+	if (v && !gl_job_group_name_ok(v))
+		warn("GPU_LOCK_GROUP", v, "a name of 1 to 64 letters, digits, '.', '_' or '-'",
+		     "no group");
+	else
+		cfg->group = v;
+	cfg->rank_var = rank_variable(get);
 	v = value(get, "GPU_LOCK_TIMEOUT");
 	if (v && gl_parse_duration(v, GL_TIMEOUT_MAX, &cfg->timeout) < 0)
 		warn("GPU_LOCK_TIMEOUT", v, GL_DURATION_EXPECTED, "wait as long as it takes");

@@ -21,6 +21,10 @@ struct gl_lock_settings {
 	char gpu_dir[PATH_MAX];
 	const char *visible;      /* CUDA_VISIBLE_DEVICES, even empty; NULL when unset */
 	bool pci_order;           /* CUDA_DEVICE_ORDER=PCI_BUS_ID */
+	const char *group;        /* GPU_LOCK_GROUP, when valid (gl_job.h) */
+	/* The first launcher's rank variable set (RANK, OMPI_COMM_WORLD_RANK,
+	 * ...: gl_job.h), or NULL: whether to look for a job at all */
+	const char *rank_var;
 	double timeout;           /* GPU_LOCK_TIMEOUT, GL_WAIT_FOREVER when unset */
 	bool run_on_timeout;      /* GPU_LOCK_ON_TIMEOUT=run (default fail) */
 	bool run_on_error;        /* GPU_LOCK_ON_ERROR=run (default fail) */

@@ -154,6 +154,23 @@ int gl_proc_ppid(pid_t pid, pid_t *ppid)
 	return 0;
 }
 
+int gl_proc_parent_and_start(pid_t pid, pid_t *ppid, unsigned long long *start)
+{
+	char buf[1024], *p = NULL;
+	int r = read_stat(pid, buf, sizeof buf, &p);
+	int v;
+
+	if (r < 0)
+		return r;
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime cutime cstime priority nice threads itreal start */
+	if (sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	           &v, start) != 2)
+		return -EINVAL;
+	*ppid = v;
+	return 0;
+}
+
 bool gl_proc_hidden(pid_t pid)
 {
 	char path[48];

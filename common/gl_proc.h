@@ -51,6 +51,11 @@ pid_t gl_proc_flock_holder(dev_t dev, unsigned long long ino, pid_t taker);
 /* Parent pid of pid. Returns 0 or -errno. */
 int gl_proc_ppid(pid_t pid, pid_t *ppid);
 
+/* Parent pid of pid, and when it started (clock ticks since boot): with
+ * the pid, a name for a process that a reused pid cannot take. 0 or
+ * -errno. */
+int gl_proc_parent_and_start(pid_t pid, pid_t *ppid, unsigned long long *start);
+
 /* Is pid a live process that /proc does not show us: another user's, on a
  * /proc mounted with hidepid=1 or 2 (/proc/locks still names it)? */
 bool gl_proc_hidden(pid_t pid);

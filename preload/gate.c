@@ -10,7 +10,7 @@ atomic_bool gl_gate_open_flag;
 
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 /* the held locks, or the ones being waited for */
-static struct gl_gpu_hold hold = {.fd = -1};
+static struct gl_gpu_hold hold = GL_GPU_HOLD_INIT;
 /* On the heap, from the first GPU call on: a 4 KiB path in .bss would cost
  * every process an extra mmap at load time. */
 static struct gl_lock_settings *config;

@@ -345,7 +345,7 @@ static int ask_as_child(int calls, const struct stat *lock)
 	for (int i = 0; i < calls; i++) {
 		struct gl_lock_entry e[4];
 		size_t total = 0;
-		struct gl_gpu_hold hold = {.fd = -1};
+		struct gl_gpu_hold hold = GL_GPU_HOLD_INIT;
 
 		nested += gl_gpu_lock_take(&cfg, "tree", &hold) == GL_GPU_NESTED;
 		gl_gpu_hold_close(&hold);

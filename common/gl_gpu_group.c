@@ -1,0 +1,300 @@
+/* The locks of a rank of a multi-process job (gl_job.h): shared with the
+ * other ranks of its job, exclusive against every other job.
+ *
+ * flock(2) has no "shared among these processes only", and a lock cannot
+ * be handed from one process to another: an unrelated process can only
+ * take its own. So every rank takes each lock shared, and two files keep
+ * other jobs out:
+ *   - the job's own file (job.<uid>.<launcher pid>.<start> or
+ *     group.<uid>.<name>, in the per-GPU lock directory), which every rank
+ *     holds shared for as long as it lives: /proc/locks then tells which
+ *     holders of a lock belong to the job;
+ *   - a turnstile beside each lock (<UUID>.turn, machine.turn): a job that
+ *     does not hold the lock yet takes it, exclusive, and, holding it,
+ *     waits until nobody holds the lock, then takes its share. One job at
+ *     a time goes through, so two jobs never share a lock.
+ * A rank whose job holds the lock already joins at once, without the
+ * turnstile: another job may hold the turnstile while it waits for this
+ * one to finish, which would wait for the rank. Single processes take the
+ * locks exclusive, as ever, and so exclude jobs and are excluded by them;
+ * flock(1) and gpu_run.sh on the machine lock too.
+ *
+ * Each rank holds its share until it exits: the job holds a GPU from its
+ * first rank's first GPU call until its last rank exits, whichever rank
+ * goes first. */
+#include "gl_gpu_internal.h"
+#include "gl_gpu_messages.h"
+#include "gl_job.h"
+#include "gl_lock.h"
+#include "gl_lockfile.h"
+#include "gl_log.h"
+#include "gl_proc_locks.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define MAX_RANKS 1024 /* ranks of one job on one machine that are told apart */
+
+/* The job's ranks, as holders of its file in /proc/locks. */
+struct ranks {
+	unsigned maj, min;
+	unsigned long long ino;
+	unsigned n;
+	pid_t pid[MAX_RANKS];
+};
+
+static void collect_rank(const struct gl_lock_entry *e, void *arg)
+{
+	struct ranks *r = arg;
+
+	if (!e->waiting && e->maj == r->maj && e->min == r->min && e->ino == r->ino &&
+	    r->n < MAX_RANKS)
+		r->pid[r->n++] = e->pid;
+}
+
+static bool is_rank(const struct ranks *r, pid_t pid)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->pid[i] == pid)
+			return true;
+	return false;
+}
+
+/* Who holds a lock: ours (the job's ranks) and others. */
+struct view {
+	const struct ranks *ranks;
+	unsigned maj, min;
+	unsigned long long ino;
+	unsigned ours, others;
+};
+
+static void count_holder(const struct gl_lock_entry *e, void *arg)
+{
+	struct view *v = arg;
+
+	if (e->waiting || e->maj != v->maj || e->min != v->min || e->ino != v->ino)
+		return;
+	if (e->pid > 0 && is_rank(v->ranks, e->pid))
+		v->ours++;
+	else
+		v->others++;
+}
+
+/* Reads /proc/locks twice: the ranks, then the holders of the lock on fd.
+ * A holder that does not show (another PID namespace's) is counted by the
+ * caller's try. 0 or -errno. */
+static int look(const struct stat *job, struct ranks *ranks, int fd, struct view *v)
+{
+	struct stat st;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	ranks->maj = major(job->st_dev);
+	ranks->min = minor(job->st_dev);
+	ranks->ino = job->st_ino;
+	ranks->n = 0;
+	if ((r = gl_proc_locks_scan("/proc/locks", collect_rank, ranks)) < 0)
+		return r;
+	*v = (struct view){ranks, major(st.st_dev), minor(st.st_dev), st.st_ino, 0, 0};
+	return gl_proc_locks_scan("/proc/locks", count_holder, v);
+}
+
+/* Our share, if nobody but the job holds the lock after we took it: two
+ * jobs that looked at the same moment both back off. 0, or -EWOULDBLOCK. */
+static int take_share(const struct stat *job, struct ranks *ranks, int fd)
+{
+	struct view v;
+	int r = gl_flock(fd, LOCK_SH | LOCK_NB);
+
+	if (r < 0)
+		return r;
+	if (look(job, ranks, fd, &v) == 0 && v.others == 0)
+		return 0;
+	(void)flock(fd, LOCK_UN);
+	return -EWOULDBLOCK;
+}
+
+/* As the job's one rank in the turnstile: wait until the lock is free or
+ * the job's, then take a share. */
+static int share_in_turn(struct gl_gpu_wait *ctx, const struct stat *job, struct ranks *ranks,
+                         int fd, bool machine, bool *waited)
+{
+	double pause = 0.001;
+	bool told = false;
+
+	for (;;) {
+		struct view v;
+		struct stat st;
+		int r, probe, winner;
+
+		if ((r = look(job, ranks, fd, &v)) < 0)
+			return r;
+		if (v.others == 0 && machine && v.ours == 0 && fstat(fd, &st) == 0 &&
+		    gl_gpu_machine_waiter(&st) != 0)
+			v.others = 1; /* a whole-machine request waits: it goes first */
+		else if (v.others == 0 && take_share(job, ranks, fd) == 0)
+			return 0;
+		/* held by an ancestor (gpulock run --eager around the launcher,
+		 * its GPU_LOCK_HELD lost on the way): ours already */
+		if (v.others > 0 && v.ours == 0 && fstat(fd, &st) == 0 &&
+		    gl_gpu_held_for_tree(ctx, &st)) {
+			ctx->st = st;
+			return 1;
+		}
+		*waited = true;
+		if (ctx->cfg->timeout == 0)
+			return -ETIMEDOUT;
+		if (!told && !ctx->cfg->quiet)
+			gl_gpu_announce_wait(fd, ctx);
+		told = true;
+		if (v.ours > 0 || v.others == 0) {
+			/* the job holds it with someone who slipped in, who backs
+			 * off; or a whole-machine request waits, which is granted
+			 * by no event of ours: look again soon */
+			if ((r = gl_wait_pause(&ctx->wait, pause)) < 0)
+				return r;
+			pause = pause * 2 > 0.1 ? 0.1 : pause * 2;
+			continue;
+		}
+		/* held by others: until nobody holds it, on a description of
+		 * our own, dropped as soon as it is granted */
+		if ((r = gl_lockfile_open(ctx->path, &probe)) < 0)
+			return r;
+		r = gl_wait_first(&probe, 1, LOCK_EX, &ctx->wait, &winner);
+		close(probe);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* The lock on fd (file ctx->path), shared with the job. */
+static int share(struct gl_gpu_wait *ctx, const struct stat *job, int fd, bool machine,
+                 bool *waited)
+{
+	struct ranks *ranks = malloc(sizeof *ranks);
+	char turn[PATH_MAX + 16];
+	struct view v;
+	bool w;
+	int r, tfd;
+
+	if (!ranks)
+		return -ENOMEM;
+	/* The job holds it already: join. */
+	if (look(job, ranks, fd, &v) == 0 && v.ours > 0 && v.others == 0 &&
+	    take_share(job, ranks, fd) == 0) {
+		free(ranks);
+		return 0;
+	}
+	if (machine)
+		snprintf(turn, sizeof turn, "%s/machine.turn", ctx->cfg->gpu_dir);
+	else
+		snprintf(turn, sizeof turn, "%s.turn", ctx->path);
+	if ((r = gl_lockfile_open(turn, &tfd)) == 0) {
+		r = gl_lock_acquire(tfd, ctx->cfg->timeout == 0 ? NULL : &ctx->wait, NULL, NULL, &w);
+		*waited |= w;
+		if (r == 0)
+			r = share_in_turn(ctx, job, ranks, fd, machine, waited);
+		close(tfd); /* the next job's turn */
+	}
+	free(ranks);
+	return r;
+}
+
+/* The job's file, held shared for as long as this process lives. */
+static int join_job(struct gl_gpu_wait *ctx, const struct gl_job *job, struct gl_gpu_hold *h,
+                    struct stat *st)
+{
+	char path[PATH_MAX + 160];
+	int r;
+
+	snprintf(path, sizeof path, "%s/%s", ctx->cfg->gpu_dir, job->key);
+	if (h->job_fd < 0 && (r = gl_lockfile_open(path, &h->job_fd)) < 0) {
+		h->job_fd = -1;
+		return r;
+	}
+	if ((r = gl_flock(h->job_fd, LOCK_SH)) < 0) /* nobody takes it exclusive */
+		return r;
+	return fstat(h->job_fd, st) < 0 ? -errno : 0;
+}
+
+int gl_gpu_take_for_job(struct gl_gpu_wait *ctx, const struct gl_job *job,
+                        const struct gl_gpu_list *list, gl_gpu_set set, struct gl_gpu_hold *h,
+                        bool *waited)
+{
+	const struct gl_gpu *order[GL_GPUS_MAX];
+	struct stat js;
+	unsigned n = 0;
+	int r;
+
+	ctx->what = "the directory of per-GPU locks";
+	ctx->path = ctx->cfg->gpu_dir;
+	if ((r = gl_gpu_dir_ready(ctx->cfg->gpu_dir)) < 0 || (r = join_job(ctx, job, h, &js)) < 0)
+		return r;
+	ctx->what = ctx->take_what = "the GPU lock";
+	ctx->path = ctx->take_path = ctx->cfg->lock_path;
+	if (h->fd < 0 && (r = gl_lockfile_open(ctx->cfg->lock_path, &h->fd)) < 0) {
+		h->fd = -1;
+		return r;
+	}
+	if (gl_gpu_named_holds(ctx, h->fd))
+		return 1;
+	if (list->n == 0) { /* one lock for the machine */
+		ctx->fd = h->fd;
+		return share(ctx, &js, h->fd, true, waited);
+	}
+	/* Some or all GPUs: the machine shared, as any job on GPUs takes it
+	 * (at once when the job holds it: a whole-machine request that
+	 * waits for the job must not keep its late ranks out), then each
+	 * GPU shared with the job. */
+	{
+		struct ranks *ranks = malloc(sizeof *ranks);
+		struct view v;
+		bool joined;
+
+		if (!ranks)
+			return -ENOMEM;
+		joined = look(&js, ranks, h->fd, &v) == 0 && v.ours > 0 &&
+		         gl_flock(h->fd, LOCK_SH | LOCK_NB) == 0;
+		free(ranks);
+		if (!joined && (r = gl_gpu_machine_shared(ctx, h->fd, waited)) != 0)
+			return r;
+	}
+	for (unsigned i = 0; i < list->n; i++)
+		if ((set >> i) & 1)
+			order[n++] = &list->gpu[i];
+	gl_gpu_sort_by_uuid(order, n);
+	gl_gpu_describe_take(ctx, list, set);
+	if (!h->gpu_fds) {
+		h->gpu_fds = malloc(GL_GPUS_MAX * sizeof *h->gpu_fds);
+		if (!h->gpu_fds)
+			return -ENOMEM;
+		for (unsigned i = 0; i < GL_GPUS_MAX; i++)
+			h->gpu_fds[i] = -1;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		unsigned index = (unsigned)(order[k] - list->gpu);
+
+		snprintf(ctx->what_buf, sizeof ctx->what_buf, "the lock of GPU %u", index);
+		ctx->what = ctx->what_buf;
+		if ((size_t)snprintf(ctx->path_buf, sizeof ctx->path_buf, "%s/%s", ctx->cfg->gpu_dir,
+		                     order[k]->uuid) >= sizeof ctx->path_buf)
+			return -ENAMETOOLONG;
+		ctx->path = ctx->path_buf;
+		if (h->gpu_fds[k] < 0 && (r = gl_lockfile_open(ctx->path, &h->gpu_fds[k])) < 0) {
+			h->gpu_fds[k] = -1;
+			return r;
+		}
+		ctx->fd = h->gpu_fds[k];
+		if ((r = share(ctx, &js, h->gpu_fds[k], false, waited)) < 0)
+			return r;
+	}
+	h->n = n;
+	return 0;
+}

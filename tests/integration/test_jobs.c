@@ -1,0 +1,249 @@
+/* Multi-process jobs: the ranks of one torchrun, deepspeed, mpirun, Hydra
+ * or srun job, or of one GPU_LOCK_GROUP, share the GPU lock under the
+ * global preload (every process preloaded, the launcher too) instead of
+ * deadlocking in their first collective, while separate jobs take turns.
+ * The launchers are fake_launcher.py under each launcher's name: it starts
+ * ranks with that family's environment and checks that all of them get
+ * past cuInit together. */
+#include "fake_gpus.h"
+#include "preload_harness.h"
+#include "procs.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char launcher_path[512];
+
+/* A link named name to the fake launcher, in the test's directory. */
+static const char *launcher(const char *name)
+{
+	snprintf(launcher_path, sizeof launcher_path, "%s/%s", h_dir, name);
+	if (access(launcher_path, F_OK) != 0)
+		ck_assert_int_eq(symlink(h_artifact("GL_FAKE_LAUNCHER"), launcher_path), 0);
+	return launcher_path;
+}
+
+/* name FAMILY N -- client_dlsym, preloaded, with extra settings. */
+static void start_job(struct tp_proc *c, const char *name, const char *family, const char *n,
+                      const char *const *extra)
+{
+	const char *argv[] = {launcher(name), family, n, "--", h_artifact("GL_CLIENT_DLSYM"), NULL};
+
+	h_spawn(c, argv, extra, true);
+}
+
+static void expect_line(struct tp_proc *c, const char *want)
+{
+	char *line = tp_read_line(c->out, 60);
+
+	ck_assert_msg(line && strcmp(line, want) == 0, "pid %d: want '%s', got '%s'", (int)c->pid,
+	              want, line ? line : "(EOF)");
+	free(line);
+}
+
+static void tell(struct tp_proc *c, const char *what)
+{
+	ck_assert_int_eq(write(c->in, what, strlen(what)), (ssize_t)strlen(what));
+}
+
+static void end_job(struct tp_proc *c)
+{
+	tell(c, "end\n");
+	expect_line(c, "done");
+	close(c->in);
+	ck_assert_int_eq(tp_wait(c->pid, 60), 0);
+	close(c->out);
+	close(c->err);
+}
+
+/* One job of the family passes its barrier; a second one started meanwhile
+ * waits until the first has ended. */
+static void two_jobs_take_turns(const char *name, const char *family)
+{
+	struct tp_proc a, b;
+
+	h_setup();
+	start_job(&a, name, family, "3", NULL);
+	expect_line(&a, "barrier");
+	start_job(&b, name, family, "3", NULL);
+	tp_wait_lock(h_lock, 0, true, 30); /* b's first rank, waiting for the machine */
+	ck_assert_msg(!tp_readable(b.out), "the second job passed its barrier during the first");
+	end_job(&a);
+	expect_line(&b, "barrier");
+	end_job(&b);
+}
+
+START_TEST(torchrun_ranks_share) { two_jobs_take_turns("torchrun", "torch"); }
+END_TEST
+START_TEST(deepspeed_ranks_share) { two_jobs_take_turns("deepspeed", "deepspeed"); }
+END_TEST
+START_TEST(mpirun_ranks_share) { two_jobs_take_turns("mpirun", "ompi"); }
+END_TEST
+START_TEST(hydra_ranks_share) { two_jobs_take_turns("hydra_pmi_proxy", "hydra"); }
+END_TEST
+START_TEST(srun_ranks_share) { two_jobs_take_turns("slurmstepd", "slurm"); }
+END_TEST
+
+/* GPU_LOCK_GROUP: any launcher, or none. */
+START_TEST(a_named_group_shares)
+{
+	static const char *const g1[] = {"GPU_LOCK_GROUP=train-1", NULL};
+	static const char *const g2[] = {"GPU_LOCK_GROUP=train-2", NULL};
+	struct tp_proc a, b;
+
+	h_setup();
+	start_job(&a, "launch", "group", "3", g1);
+	expect_line(&a, "barrier");
+	start_job(&b, "launch", "group", "2", g2);
+	tp_wait_lock(h_lock, 0, true, 30);
+	ck_assert(!tp_readable(b.out));
+	end_job(&a);
+	expect_line(&b, "barrier");
+	end_job(&b);
+}
+END_TEST
+
+/* Rank 0 exits first: the job still holds the GPU until its last rank
+ * exits; nothing slips in between. */
+START_TEST(the_job_holds_until_its_last_rank_exits)
+{
+	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+	static const char *const no_wait[] = {"GPU_LOCK_TIMEOUT=0", NULL};
+	struct tp_proc a;
+	char *err;
+
+	h_setup();
+	start_job(&a, "torchrun", "torch", "3", NULL);
+	expect_line(&a, "barrier");
+	tell(&a, "kill 0\n");
+	expect_line(&a, "killed 0");
+	ck_assert_int_ne(h_run(argv, no_wait, true, NULL, &err), 0);
+	ck_assert_msg(tp_count(err, "gave up waiting for the GPU lock") == 1, "%s", err);
+	free(err);
+	tell(&a, "kill 1\n");
+	expect_line(&a, "killed 1");
+	ck_assert_int_ne(h_run(argv, no_wait, true, NULL, &err), 0);
+	free(err);
+	tell(&a, "end\n");
+	expect_line(&a, "done");
+	close(a.in);
+	ck_assert_int_eq(tp_wait(a.pid, 60), 0);
+	close(a.out);
+	close(a.err);
+	ck_assert_int_eq(h_run(argv, no_wait, true, NULL, &err), 0);
+	free(err);
+}
+END_TEST
+
+/* The original tools' whole-machine lock still excludes the job. */
+START_TEST(flock_excludes_the_job)
+{
+	struct tp_proc a;
+	char *err;
+	const char *probe[] = {"flock", "-n", h_lock, "true", NULL};
+
+	h_setup();
+	start_job(&a, "mpirun", "ompi", "2", NULL);
+	expect_line(&a, "barrier");
+	ck_assert_int_eq(h_run(probe, NULL, false, NULL, &err), 1);
+	free(err);
+	end_job(&a);
+	ck_assert_int_eq(h_run(probe, NULL, false, NULL, &err), 0);
+	free(err);
+}
+END_TEST
+
+/* Processes with RANK-like variables that no launcher gave them, started
+ * from one parent (this test, a shell, a Python program): independent
+ * jobs, which take turns. */
+START_TEST(stray_rank_variables_are_not_a_job)
+{
+	static const char *const r0[] = {"CLIENT_HOLD=1", "RANK=0", "WORLD_SIZE=2",
+	                                  "MASTER_PORT=29500", NULL};
+	static const char *const r1[] = {"CLIENT_HOLD=1", "RANK=1", "WORLD_SIZE=2",
+	                                  "MASTER_PORT=29500", NULL};
+	static const char *const short_wait[] = {"FAKE_LAUNCHER_DEADLINE=60", NULL};
+	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+	struct tp_proc a, b, c;
+	char *line;
+
+	h_setup();
+	h_spawn(&a, argv, r0, true);
+	line = tp_read_line(a.out, 30);
+	ck_assert_str_eq(line, "cuInit=0");
+	free(line);
+	h_spawn(&b, argv, r1, true);
+	tp_wait_lock(h_lock, b.pid, true, 30);
+	close(a.in);
+	ck_assert_int_eq(tp_wait(a.pid, 30), 0);
+	line = tp_read_line(b.out, 30);
+	ck_assert_str_eq(line, "cuInit=0");
+	free(line);
+	close(b.in);
+	ck_assert_int_eq(tp_wait(b.pid, 30), 0);
+	/* A Python program that starts two such processes, and is no
+	 * launcher by its name: its second rank waits for the first. */
+	start_job(&c, "launch.py", "torch", "2", short_wait);
+	tp_wait_lock(h_lock, 0, true, 30);
+	ck_assert(!tp_readable(c.out));
+	kill(c.pid, SIGKILL);
+	tp_wait(c.pid, 30);
+	for (int i = 0; i < 3; i++) {
+		close(i == 0 ? c.in : i == 1 ? c.out : c.err);
+	}
+	close(a.out);
+	close(a.err);
+	close(b.out);
+	close(b.err);
+}
+END_TEST
+
+/* On a machine with GPUs: ranks that see GPU 0 share its lock; a job on
+ * GPU 1 runs beside them, one on GPU 0 waits. */
+START_TEST(ranks_share_their_gpus_only)
+{
+	static const char *const gpu0[] = {"CUDA_VISIBLE_DEVICES=0", NULL};
+	static const char *const single0[] = {"CUDA_VISIBLE_DEVICES=0", "GPU_LOCK_TIMEOUT=0", NULL};
+	static const char *const single1[] = {"CUDA_VISIBLE_DEVICES=1", "GPU_LOCK_TIMEOUT=0", NULL};
+	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+	struct tp_proc a;
+	char *err;
+
+	h_setup();
+	if (!fake_gpus(__func__, 2, NULL))
+		return;
+	start_job(&a, "torchrun", "torch", "2", gpu0);
+	expect_line(&a, "barrier");
+	ck_assert_int_eq(h_run(argv, single1, true, NULL, &err), 0);
+	free(err);
+	ck_assert_int_ne(h_run(argv, single0, true, NULL, &err), 0);
+	free(err);
+	end_job(&a);
+	ck_assert_int_eq(h_run(argv, single0, true, NULL, &err), 0);
+	free(err);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("jobs");
+	TCase *tc = tcase_create("jobs");
+
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, torchrun_ranks_share);
+	tcase_add_test(tc, deepspeed_ranks_share);
+	tcase_add_test(tc, mpirun_ranks_share);
+	tcase_add_test(tc, hydra_ranks_share);
+	tcase_add_test(tc, srun_ranks_share);
+	tcase_add_test(tc, a_named_group_shares);
+	tcase_add_test(tc, the_job_holds_until_its_last_rank_exits);
+	tcase_add_test(tc, flock_excludes_the_job);
+	tcase_add_test(tc, stray_rank_variables_are_not_a_job);
+	tcase_add_test(tc, ranks_share_their_gpus_only);
+	suite_add_tcase(s, tc);
+	return tp_run_suite(s);
+}
