@@ -27,12 +27,15 @@
 void gl_gpu_announce_wait(int fd, void *arg)
 {
 	struct gl_gpu_wait *w = arg;
-	char who[256];
+	char who[256], hint[512];
 
 	if (w->cfg->quiet)
 		return;
 	gl_gpu_describe_holder(fd, who, sizeof who);
-	gl_log("pid %d waiting for %s %s, held %s", (int)getpid(), w->what, w->path, who);
+	hint[0] = '\0';
+	if (w->cfg->rank_var) /* looks like a rank, of no launcher we know */
+		gl_gpu_sibling_hint(fd, hint, sizeof hint);
+	gl_log("pid %d waiting for %s %s, held %s%s", (int)getpid(), w->what, w->path, who, hint);
 }
 
 static const char *stop_signal_name(int sig)

@@ -100,3 +100,27 @@ void gl_gpu_remind(const char *what, const char *path, int fd, double waited)
 	gl_log("pid %d still waiting for %s %s after %s%s; held %s", (int)getpid(), what, path,
 	       dur, pos, who);
 }
+
+void gl_gpu_sibling_hint(int fd, char *buf, size_t len)
+{
+	struct gl_lock_entry e[1];
+	char cmd[96];
+	struct stat st;
+	size_t total;
+	pid_t theirs, ours = getppid();
+
+	buf[0] = '\0';
+	if (ours <= 1 || fstat(fd, &st) < 0 ||
+	    gl_proc_locks_find_held("/proc/locks", st.st_dev, st.st_ino, e, 1, &total) < 0 ||
+	    total == 0 || e[0].waiting || e[0].pid <= 0 || gl_proc_ppid(e[0].pid, &theirs) < 0 ||
+	    theirs != ours)
+		return;
+	if (gl_proc_cmdline(ours, cmd, sizeof cmd) < 0)
+		snprintf(cmd, sizeof cmd, "?");
+	snprintf(buf, len,
+	         "; pid %d was started by this process's own parent, pid %d (%s): if they are "
+	         "ranks of one job that gpulock does not recognise, they wait for each other for "
+	         "ever: run its launcher with gpulock run --eager, or give them one "
+	         "GPU_LOCK_GROUP",
+	         (int)e[0].pid, (int)ours, cmd);
+}

@@ -16,4 +16,9 @@ void gl_gpu_describe_holder(int fd, char *buf, size_t len);
  * "the lock of GPU 2". */
 void gl_gpu_remind(const char *what, const char *path, int fd, double waited);
 
+/* When the holder of the lock on fd is a sibling of ours (started by our
+ * own parent), the hint that it may be a rank of the same job, which the
+ * waiting line gives: "; pid N was started by ...". "" otherwise. */
+void gl_gpu_sibling_hint(int fd, char *buf, size_t len);
+
 #endif

@@ -169,7 +169,7 @@ START_TEST(stray_rank_variables_are_not_a_job)
 	static const char *const short_wait[] = {"FAKE_LAUNCHER_DEADLINE=60", NULL};
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
 	struct tp_proc a, b, c;
-	char *line;
+	char *line, want[128];
 
 	h_setup();
 	h_spawn(&a, argv, r0, true);
@@ -190,6 +190,12 @@ START_TEST(stray_rank_variables_are_not_a_job)
 	start_job(&c, "launch.py", "torch", "2", short_wait);
 	tp_wait_lock(h_lock, 0, true, 30);
 	ck_assert(!tp_readable(c.out));
+	line = tp_read_line(c.err, 30); /* its waiting rank says what it sees */
+	snprintf(want, sizeof want, "was started by this process's own parent, pid %d (", (int)c.pid);
+	ck_assert_msg(strstr(line, want) && strstr(line, "if they are ranks of one job that "
+	                                                 "gpulock does not recognise"),
+	              "%s", line);
+	free(line);
 	kill(c.pid, SIGKILL);
 	tp_wait(c.pid, 30);
 	for (int i = 0; i < 3; i++) {
@@ -228,6 +234,22 @@ START_TEST(ranks_share_their_gpus_only)
 }
 END_TEST
 
+START_TEST(a_bad_group_name_is_reported_and_ignored)
+{
+	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
+	static const char *const bad[] = {"GPU_LOCK_GROUP=my group", NULL};
+	char *out, *err;
+
+	h_setup();
+	ck_assert_int_eq(h_run(argv, bad, true, &out, &err), 0);
+	ck_assert_str_eq(out, "cuInit=0\n");
+	ck_assert_str_eq(err, "gpulock: GPU_LOCK_GROUP='my group': expected a name of 1 to 64 "
+	                      "letters, digits, '.', '_' or '-'; using the default (no group)\n");
+	free(out);
+	free(err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("jobs");
@@ -244,6 +266,7 @@ int main(void)
 	tcase_add_test(tc, flock_excludes_the_job);
 	tcase_add_test(tc, stray_rank_variables_are_not_a_job);
 	tcase_add_test(tc, ranks_share_their_gpus_only);
+	tcase_add_test(tc, a_bad_group_name_is_reported_and_ignored);
 	suite_add_tcase(s, tc);
 	return tp_run_suite(s);
 }
