@@ -108,7 +108,7 @@ static int take_free(struct pick *p)
 			return r;
 		r = gl_flock(p->fds[i], LOCK_EX | LOCK_NB);
 		if (r == 0)
-			p->held |= 1ull << i;
+			p->held |= 1ULL << i;
 		else if (r != -EWOULDBLOCK)
 			return r;
 	}
@@ -167,7 +167,7 @@ static int wait_any(struct pick *p)
 		if (j == winner) { /* ours now: it replaces our own fd on that GPU */
 			close(p->fds[idx[j]]);
 			p->fds[idx[j]] = fds[j];
-			p->held |= 1ull << idx[j];
+			p->held |= 1ULL << idx[j];
 		} else {
 			close(fds[j]);
 		}

@@ -450,7 +450,7 @@ static gl_gpu_set every_gpu(const struct gl_gpu_list *list)
 
 	for (unsigned i = 0; i < list->n; i++)
 		if (list->gpu[i].uuid[0])
-			set |= 1ull << i;
+			set |= 1ULL << i;
 	return set;
 }
 

@@ -94,6 +94,7 @@ static int look(const struct stat *job, struct ranks *ranks, int fd, struct view
 	struct stat st;
 	int r;
 
+	*v = (struct view){ranks, 0, 0, 0, 0, 0};
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	ranks->maj = major(job->st_dev);
