@@ -37,6 +37,12 @@
  * (gpulock_status_gpus.c); both are [] on a machine without. A waiter's
  * "exclusive" says it asks for the whole machine. "other_pid_namespace":
  * held by a process that /proc/locks does not show, the holder then pid 0.
+ * A holder of a lock (gpu_lock's "holder" and "shared_holders", a GPU's
+ * "holder") is HOLDER = PROC + "held_seconds" + "job": null, or, for the
+ * ranks of a multi-process job (gl_status_jobs.h), one entry for them all:
+ * {"launcher": int|null, "command": str|null, "group": str|null,
+ * "ranks": [int, ...]}, its PROC the launcher's (a group's: its first
+ * rank's).
  * Exit status: 0 when the GPUs are free, 1 when any is held or queued for,
  * 125 on errors. */
 #include "gpulock.h"

@@ -6,7 +6,8 @@
  *   "gpus": [{"index": int, "uuid": str, "bus": str, "model": str,
  *             "memory_used": int|null, "memory_total": int|null,  (bytes)
  *             "state": "free"|"held"|"no_lock", "other_pid_namespace": bool,
- *             "holder": null | PROC + "held_seconds",
+ *             (held: exclusive, or shared by the ranks of a job)
+ *             "holder": null | HOLDER (gpulock_status.c; held shared: the job),
  *             "waiters": [PROC + "waiting_seconds", ...], "more_waiters": int}, ...]
  *   "gpu_queue": [{"ticket": int, "gpus": str|null,
  *                  "waiter": PROC + "waiting_seconds"}, ...]
