@@ -48,6 +48,7 @@
 #include "gpulock.h"
 #include "gl_lockfile.h"
 #include "gl_log.h"
+#include "gl_proc.h"
 #include "gl_slots.h"
 #include "gl_status.h"
 #include "gpulock_status.h"
@@ -273,6 +274,22 @@ void status_pids(const pid_t *pid, size_t n, size_t more, char *buf, size_t len)
 		snprintf(buf + at, len - at, "%s)", n + more > PIDS_SHOWN ? ", ..." : "");
 }
 
+/* A job's launcher, described; exited where its pid is another process's
+ * now (its start time differs). */
+static void launcher(const struct gl_status_job *job, struct gl_status_proc *p)
+{
+	unsigned long long start;
+	pid_t parent;
+
+	gl_status_describe(job->launcher, p);
+	if (!p->gone && (gl_proc_parent_and_start(job->launcher, &parent, &start) < 0 ||
+	                 start != job->start)) {
+		gl_status_proc_free(p);
+		gl_status_describe(0, p);
+		p->pid = job->launcher;
+	}
+}
+
 size_t status_holders(const struct gl_status *st, const struct gl_status_jobs *jobs,
                       struct status_holder *h)
 {
@@ -283,6 +300,10 @@ size_t status_holders(const struct gl_status *st, const struct gl_status_jobs *j
 		const struct gl_status_job *job = p->pid > 0 ? gl_status_job_of(jobs, p->pid) : NULL;
 		struct status_holder *e = NULL;
 
+		/* a rank is its job's user's: another user's process that
+		 * holds the file too is not of the job */
+		if (job && (p->gone || p->uid != job->uid))
+			job = NULL;
 		for (size_t k = 0; job && k < n && !e; k++)
 			e = h[k].job == job ? &h[k] : NULL;
 		if (!e) {
@@ -291,7 +312,7 @@ size_t status_holders(const struct gl_status *st, const struct gl_status_jobs *j
 			e->job = job;
 			e->proc = *p; /* its command stays st's */
 			if (job && job->launcher > 0) {
-				gl_status_describe(job->launcher, &e->proc);
+				launcher(job, &e->proc);
 				e->own = true;
 				e->proc.since = p->since;
 			}

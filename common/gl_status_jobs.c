@@ -19,11 +19,14 @@ static bool parse_key(const char *name, struct gl_status_job *j)
 	memset(j, 0, sizeof *j);
 	if (sscanf(name, "job.%u.%d.%llu%n", &uid, &pid, &start, &at) == 3 && name[at] == '\0' &&
 	    pid > 0) {
+		j->uid = (uid_t)uid;
 		j->launcher = pid;
+		j->start = start;
 		return true;
 	}
 	if (sscanf(name, "group.%u.%n", &uid, &at) == 1 && at > 0 && name[at] &&
 	    strlen(name + at) < sizeof j->group) {
+		j->uid = (uid_t)uid;
 		snprintf(j->group, sizeof j->group, "%s", name + at);
 		return true;
 	}
@@ -65,7 +68,8 @@ int gl_status_jobs_read(const char *gpu_dir, struct gl_status_jobs *jobs)
 		struct stat st;
 
 		if (!parse_key(e->d_name, j) ||
-		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != j->uid)
 			continue;
 		j->maj = major(st.st_dev);
 		j->min = minor(st.st_dev);

@@ -14,7 +14,9 @@
 #define GL_STATUS_MAX_RANKS 256 /* ranks of one job told apart */
 
 struct gl_status_job {
+	uid_t uid;       /* whose job: its ranks' user, who owns its file */
 	pid_t launcher;  /* the job's launcher; 0 for a GPU_LOCK_GROUP */
+	unsigned long long start; /* the launcher's start time (gl_proc_parent_and_start) */
 	char group[72];  /* the group's name, as its file names it; "" for a launcher's job */
 	unsigned maj, min;
 	unsigned long long ino; /* the job's file */
@@ -27,7 +29,8 @@ struct gl_status_jobs {
 	struct gl_status_job job[GL_STATUS_MAX_JOBS];
 };
 
-/* The jobs whose files in gpu_dir are held. A directory that cannot be
+/* The jobs whose files in gpu_dir are held. A file that its name's user
+ * does not own is no job's (the directory is everyone's). A directory that cannot be
  * read has no jobs. Returns 0, or -errno when /proc/locks cannot be read. */
 int gl_status_jobs_read(const char *gpu_dir, struct gl_status_jobs *jobs);
 
