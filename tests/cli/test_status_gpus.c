@@ -559,9 +559,11 @@ START_TEST(a_job_holds_the_machine)
 	        "for h in m[\"shared_holders\"]:\n"
 	        "    print(h[\"pid\"], h[\"command\"] == h[\"job\"][\"command\"],\n"
 	        "          0 <= h[\"held_seconds\"] <= h[\"running_seconds\"], h[\"job\"])\n";
+	static const char *const elsewhere[] = {"GPU_LOCK_PATH=/nonexistent/gpu.lock", NULL};
+	const char *by_flag[] = {gpulock(), "status", "--lock", h_lock, "--slot-dir", slots, NULL};
 	struct tp_proc a;
 	pid_t r[2];
-	char want[6000], cmd[4096], *out;
+	char want[6000], cmd[4096], *out, *raw;
 
 	if (!setup(__func__, 0))
 		return;
@@ -572,6 +574,12 @@ START_TEST(a_job_holds_the_machine)
 	         "GPU lock %s: held\n"
 	         "  holder   held for T by the job of pid %d (%s), 2 ranks (pids %d, %d): %s\n%s",
 	         h_lock, (int)a.pid, me(), (int)r[0], (int)r[1], cmd, slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+	/* --lock: the jobs' files beside that lock, whatever GPU_LOCK_PATH says */
+	ck_assert_int_eq(h_run(by_flag, elsewhere, false, &raw, NULL), 1);
+	out = timeless(raw);
+	free(raw);
 	ck_assert_str_eq(out, want);
 	free(out);
 	out = status_json(script);
