@@ -25,7 +25,10 @@ def main():
         return 1
     dist.init_process_group("gloo", timeout=timedelta(seconds=DEADLINE))
     dist.barrier()
-    print("rank %d passed" % rank, flush=True)
+    # one write(2), under PIPE_BUF: the ranks' lines do not interleave
+    # (print under python -u, as torchrun starts them, writes the end of
+    # line apart)
+    os.write(1, b"rank %d passed\n" % rank)
     ready, _, _ = select.select([sys.stdin], [], [], DEADLINE)
     if not ready:
         print("rank %d: no end of stdin" % rank, flush=True)
