@@ -102,6 +102,10 @@ int cli_set_lock(struct cli_settings *s, const char *arg)
 	else
 		return cli_usage_error("--lock '%s': path too long", arg);
 	s->lock_given = true;
+	/* its per-GPU locks (and jobs' files) beside it, as the preload under
+	 * gpulock run --lock finds them, unless GPU_LOCK_DIR names them */
+	if (!getenv("GPU_LOCK_DIR") && !gl_lock_settings_default_gpu_dir(&s->cfg))
+		s->cfg.gpu_dir[0] = '\0';
 	return 0;
 }
 

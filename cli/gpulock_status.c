@@ -37,11 +37,18 @@
  * (gpulock_status_gpus.c); both are [] on a machine without. A waiter's
  * "exclusive" says it asks for the whole machine. "other_pid_namespace":
  * held by a process that /proc/locks does not show, the holder then pid 0.
+ * A holder of a lock (gpu_lock's "holder" and "shared_holders", a GPU's
+ * "holder") is HOLDER = PROC + "held_seconds" + "job": null, or, for the
+ * ranks of a multi-process job (gl_status_jobs.h), one entry for them all:
+ * {"launcher": int|null, "command": str|null, "group": str|null,
+ * "ranks": [int, ...]}, its PROC the launcher's (a group's: its first
+ * rank's).
  * Exit status: 0 when the GPUs are free, 1 when any is held or queued for,
  * 125 on errors. */
 #include "gpulock.h"
 #include "gl_lockfile.h"
 #include "gl_log.h"
+#include "gl_proc.h"
 #include "gl_slots.h"
 #include "gl_status.h"
 #include "gpulock_status.h"
@@ -253,6 +260,138 @@ void status_text_row(const char *role, const struct gl_status_proc *p, const cha
 	text_proc(role, p, col, width);
 }
 
+/* ---- jobs: the ranks of one job as one holder ---- */
+
+#define PIDS_SHOWN 4 /* ranks named on a line */
+
+void status_pids(const pid_t *pid, size_t n, size_t more, char *buf, size_t len)
+{
+	size_t at = (size_t)snprintf(buf, len, " (pid%s", n + more == 1 ? "" : "s");
+
+	for (size_t i = 0; i < n && i < PIDS_SHOWN && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s %d", i ? "," : "", (int)pid[i]);
+	if (at < len)
+		snprintf(buf + at, len - at, "%s)", n + more > PIDS_SHOWN ? ", ..." : "");
+}
+
+/* A job's launcher, described; exited where its pid is another process's
+ * now (its start time differs). */
+static void launcher(const struct gl_status_job *job, struct gl_status_proc *p)
+{
+	unsigned long long start;
+	pid_t parent;
+
+	gl_status_describe(job->launcher, p);
+	if (!p->gone && (gl_proc_parent_and_start(job->launcher, &parent, &start) < 0 ||
+	                 start != job->start)) {
+		gl_status_proc_free(p);
+		gl_status_describe(0, p);
+		p->pid = job->launcher;
+	}
+}
+
+size_t status_holders(const struct gl_status *st, const struct gl_status_jobs *jobs,
+                      struct status_holder *h)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->nshared; i++) {
+		const struct gl_status_proc *p = &st->shared[i];
+		const struct gl_status_job *job = p->pid > 0 ? gl_status_job_of(jobs, p->pid) : NULL;
+		struct status_holder *e = NULL;
+
+		/* a rank is its job's user's: another user's process that
+		 * holds the file too is not of the job */
+		if (job && (p->gone || p->uid != job->uid))
+			job = NULL;
+		for (size_t k = 0; job && k < n && !e; k++)
+			e = h[k].job == job ? &h[k] : NULL;
+		if (!e) {
+			e = &h[n++];
+			memset(e, 0, sizeof *e);
+			e->job = job;
+			e->proc = *p; /* its command stays st's */
+			if (job && job->launcher > 0) {
+				launcher(job, &e->proc);
+				e->own = true;
+				e->proc.since = p->since;
+			}
+		}
+		if (!job)
+			continue;
+		e->rank[e->nranks++] = p->pid;
+		if (p->since > e->proc.since)
+			e->proc.since = p->since; /* its first rank's */
+	}
+	return n;
+}
+
+void status_holders_free(struct status_holder *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (h[i].own)
+			gl_status_proc_free(&h[i].proc);
+}
+
+void status_job_text(const struct status_holder *h, char *buf, size_t len, char **cmd)
+{
+	const struct gl_status_proc *p = &h->proc;
+	char col[48], user[64], pids[128], who[160];
+
+	*cmd = NULL;
+	status_since_col(p, "held for", col, sizeof col);
+	if (strncmp(col, "held for", 8) != 0)
+		snprintf(col, sizeof col, "held");
+	status_pids(h->rank, h->nranks, 0, pids, sizeof pids);
+	if (p->gone) {
+		snprintf(user, sizeof user, "exited");
+	} else {
+		status_user_name(p->uid, user, sizeof user);
+		gl_text_make_safe(user);
+	}
+	if (h->job->launcher > 0) {
+		snprintf(who, sizeof who, "the job of pid %d (%s)", (int)h->job->launcher, user);
+		if (!p->gone && (*cmd = strdup(p->command)) != NULL)
+			gl_text_make_safe(*cmd);
+	} else {
+		char name[sizeof h->job->group];
+
+		snprintf(name, sizeof name, "%s", h->job->group);
+		gl_text_make_safe(name);
+		snprintf(who, sizeof who, "group %s (%s)", name, p->gone ? "?" : user);
+	}
+	snprintf(buf, len, "%s by %s, %zu %s%s%s", col, who, h->nranks,
+	         h->job->launcher > 0 ? "rank" : "process",
+	         h->nranks == 1 ? "" : h->job->launcher > 0 ? "s" : "es", pids);
+}
+
+void status_json_holder(const struct status_holder *h)
+{
+	status_json_proc_open(&h->proc, "held_seconds");
+	printf(", \"job\": ");
+	if (!h->job) {
+		printf("null}");
+		return;
+	}
+	if (h->job->launcher > 0)
+		printf("{\"launcher\": %d, \"command\": ", (int)h->job->launcher);
+	else
+		printf("{\"launcher\": null, \"command\": ");
+	if (h->job->launcher > 0 && !h->proc.gone)
+		status_json_string(h->proc.command);
+	else
+		printf("null");
+	printf(", \"group\": ");
+	if (h->job->launcher > 0)
+		printf("null");
+	else
+		status_json_string(h->job->group);
+	printf(", \"ranks\": [");
+	for (size_t i = 0; i < h->nranks; i++)
+		printf("%s%d", i ? ", " : "", (int)h->rank[i]);
+	printf("]}}");
+}
+
 /* ---- cpu_run's slots ---- */
 
 #define MAX_SLOTS GL_SLOTS_MAX
@@ -417,23 +556,30 @@ static void cpu_slots(const char *dir, bool json, size_t width)
 
 /* ---- the GPU lock ---- */
 
-static void gpu_json(const struct gl_status *st)
+static void gpu_json(const struct gl_status *st, const struct gl_status_jobs *jobs)
 {
+	static struct status_holder h[GL_STATUS_MAX_WAITERS];
+	size_t n;
+
 	printf("{\"gpu_lock\": {\"path\": ");
 	status_json_string(st->path);
 	printf(", \"state\": \"%s\", \"exists\": %s, \"other_pid_namespace\": %s, \"holder\": ",
 	       st->held ? "held" : st->nshared ? "shared" : "free", st->no_file ? "false" : "true",
 	       st->elsewhere ? "true" : "false");
-	if (st->held)
-		status_json_proc(&st->holder, "held_seconds");
-	else
+	if (st->held) {
+		status_json_proc_open(&st->holder, "held_seconds");
+		printf(", \"job\": null}");
+	} else {
 		printf("null");
+	}
 	printf(", \"shared_holders\": [");
-	for (size_t i = 0; i < st->nshared; i++) {
+	n = status_holders(st, jobs, h);
+	for (size_t i = 0; i < n; i++) {
 		if (i)
 			printf(", ");
-		status_json_proc(&st->shared[i], "held_seconds");
+		status_json_holder(&h[i]);
 	}
+	status_holders_free(h, n);
 	printf("], \"more_shared_holders\": %zu, \"waiters\": [", st->more_shared);
 	for (size_t i = 0; i < st->nwaiters; i++) {
 		if (i)
@@ -444,12 +590,49 @@ static void gpu_json(const struct gl_status *st)
 	printf("], \"more_waiters\": %zu}", st->more);
 }
 
-static void gpu_text(const struct gl_status *st, bool gpus, size_t width)
+/* The machine without GPUs held by the ranks of a job, as one holder. */
+static bool job_text(const struct gl_status *st, const struct gl_status_jobs *jobs, size_t width)
 {
-	/* Shared holders: jobs on some of the GPUs, which only a machine with
-	 * GPUs has (or a user's flock -s, shown the same way). */
+	static struct status_holder h[GL_STATUS_MAX_WAITERS];
+	size_t n = status_holders(st, jobs, h);
+	bool all_jobs = n > 0;
+
+	for (size_t i = 0; i < n; i++)
+		all_jobs &= h[i].job != NULL;
+	if (all_jobs) {
+		printf("GPU lock %s: held\n", st->path);
+		for (size_t i = 0; i < n; i++) {
+			char text[400], *cmd;
+
+			status_job_text(&h[i], text, sizeof text, &cmd);
+			printf("  holder   %s", text);
+			if (cmd) {
+				fputs(": ", stdout);
+				status_print_command(cmd, 11 + strlen(text) + 2, width);
+			} else {
+				putchar('\n');
+			}
+			free(cmd);
+		}
+		for (size_t i = 0; i < st->nwaiters; i++)
+			status_text_row("waiting", &st->waiters[i], "waiting", width);
+		if (st->more)
+			printf("  ... and %zu more waiting\n", st->more);
+	}
+	status_holders_free(h, n);
+	return all_jobs;
+}
+
+static void gpu_text(const struct gl_status *st, const struct gl_status_jobs *jobs, bool gpus,
+                     size_t width)
+{
+	/* Shared holders: on a machine with GPUs, jobs on some of them; on
+	 * one without, the ranks of a multi-process job (or a user's flock
+	 * -s, shown as on a machine with GPUs). */
+	if (!gpus && st->nshared && job_text(st, jobs, width))
+		return;
 	if (gpus || st->nshared) {
-		status_gpus_machine_text(st, width);
+		status_gpus_machine_text(st, jobs, width);
 		return;
 	}
 	printf("GPU lock %s: %s%s\n", st->path, st->held ? "held" : "free",
@@ -465,6 +648,7 @@ static void gpu_text(const struct gl_status *st, bool gpus, size_t width)
 int cli_status(const struct gl_lock_settings *cfg, bool json, const char *slot_dir)
 {
 	static struct gl_status st; /* large: not on the stack */
+	static struct gl_status_jobs jobs;
 	struct status_gpus *gpus;
 	size_t width = json ? 0 : out_width();
 	int r = gl_status_read(cfg->lock_path, &st);
@@ -479,14 +663,17 @@ int cli_status(const struct gl_lock_settings *cfg, bool json, const char *slot_d
 		        gl_lockfile_strerror(st.error));
 		return EXIT_SETUP;
 	}
-	gpus = status_gpus_read(cfg);
+	/* the jobs whose ranks hold locks: no directory, no jobs */
+	if (gl_status_jobs_read(cfg->gpu_dir, &jobs) < 0)
+		jobs.n = 0;
+	gpus = status_gpus_read(cfg, &jobs);
 	if (json) {
-		gpu_json(&st);
+		gpu_json(&st, &jobs);
 		status_gpus_json(gpus);
 		cpu_slots(slot_dir, true, 0);
 		printf("}\n");
 	} else {
-		gpu_text(&st, gpus != NULL, width);
+		gpu_text(&st, &jobs, gpus != NULL, width);
 		if (gpus)
 			status_gpus_text(gpus, width);
 		cpu_slots(slot_dir, false, width);

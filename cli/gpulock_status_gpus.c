@@ -6,7 +6,8 @@
  *   "gpus": [{"index": int, "uuid": str, "bus": str, "model": str,
  *             "memory_used": int|null, "memory_total": int|null,  (bytes)
  *             "state": "free"|"held"|"no_lock", "other_pid_namespace": bool,
- *             "holder": null | PROC + "held_seconds",
+ *             (held: exclusive, or shared by the ranks of a job)
+ *             "holder": null | HOLDER (gpulock_status.c; held shared: the job),
  *             "waiters": [PROC + "waiting_seconds", ...], "more_waiters": int}, ...]
  *   "gpu_queue": [{"ticket": int, "gpus": str|null,
  *                  "waiter": PROC + "waiting_seconds"}, ...]
@@ -32,6 +33,7 @@
 
 struct status_gpus {
 	const struct gl_lock_settings *cfg;
+	const struct gl_status_jobs *jobs;
 	struct gl_gpu_list list;
 	bool memory; /* NVML answered */
 	unsigned long long used[GL_GPUS_MAX], total[GL_GPUS_MAX];
@@ -94,13 +96,15 @@ static void queue_read(struct status_gpus *g)
 			wanted(g->tickets[i].pid, g->wants[i], sizeof g->wants[i]);
 }
 
-struct status_gpus *status_gpus_read(const struct gl_lock_settings *cfg)
+struct status_gpus *status_gpus_read(const struct gl_lock_settings *cfg,
+                                     const struct gl_status_jobs *jobs)
 {
 	struct status_gpus *g = calloc(1, sizeof *g);
 
 	if (!g)
 		return NULL;
 	g->cfg = cfg;
+	g->jobs = jobs;
 	gl_gpus_find(&g->list);
 	if (g->list.n == 0) {
 		free(g);
@@ -151,9 +155,12 @@ static void pid_list(const struct gl_status_proc *p, size_t n, size_t more, char
 		snprintf(buf + at, len - at, "%s)", n + more > PIDS_SHOWN ? ", ..." : "");
 }
 
-void status_gpus_machine_text(const struct gl_status *st, size_t width)
+void status_gpus_machine_text(const struct gl_status *st, const struct gl_status_jobs *jobs,
+                              size_t width)
 {
-	size_t whole = 0, shared = 0;
+	static struct status_holder h[GL_STATUS_MAX_WAITERS];
+	pid_t who[GL_STATUS_MAX_WAITERS];
+	size_t whole = 0, shared = 0, n;
 	char pids[128];
 
 	for (size_t i = 0; i < st->nwaiters; i++) {
@@ -164,9 +171,14 @@ void status_gpus_machine_text(const struct gl_status *st, size_t width)
 	if (st->held) {
 		printf("held");
 	} else if (st->nshared) {
-		pid_list(st->shared, st->nshared, st->more_shared, pids, sizeof pids);
-		printf("shared by %zu job%s on single GPUs%s", st->nshared + st->more_shared,
-		       st->nshared + st->more_shared == 1 ? "" : "s", pids);
+		/* a multi-process job once, by its launcher's pid */
+		n = status_holders(st, jobs, h);
+		for (size_t i = 0; i < n; i++)
+			who[i] = h[i].job && h[i].job->launcher > 0 ? h[i].job->launcher : h[i].proc.pid;
+		status_holders_free(h, n);
+		status_pids(who, n, st->more_shared, pids, sizeof pids);
+		printf("shared by %zu job%s on single GPUs%s", n + st->more_shared,
+		       n + st->more_shared == 1 ? "" : "s", pids);
 	} else {
 		printf("free%s", st->no_file ? " (no lock file yet)" : "");
 	}
@@ -211,13 +223,35 @@ static void holder_text(const struct gl_status_proc *p, char *buf, size_t len)
 	}
 }
 
+/* A GPU held shared: by the ranks of a job, as one (its launcher's command
+ * in *cmd), or by other processes (a user's flock -s). */
+static void shared_text(const struct gl_status *st, const struct gl_status_jobs *jobs,
+                        struct status_holder *h, size_t *n, char *buf, size_t len, char **cmd)
+{
+	size_t at;
+
+	*n = status_holders(st, jobs, h);
+	if (h[0].job) {
+		status_job_text(&h[0], buf, len, cmd);
+	} else {
+		holder_text(&h[0].proc, buf, len);
+		if (!h[0].proc.gone && (*cmd = strdup(h[0].proc.command)) != NULL)
+			gl_text_make_safe(*cmd);
+	}
+	at = strlen(buf);
+	if (*n + st->more_shared > 1 && at < len)
+		snprintf(buf + at, len - at, ", shared with %zu more", *n + st->more_shared - 1);
+}
+
 /* GPU i's line: "  GPU 1  GPU-e1000000  MODEL  12.3/80.0 GiB  held for 3s by pid 12
  * (root), 1 waiting (pid 14): python a.py". */
 static void gpu_line(const struct status_gpus *g, unsigned i, int model_w, size_t width)
 {
 	const struct gl_gpu *gpu = &g->list.gpu[i];
 	const struct gl_status *st = &g->lock[i];
-	char model[sizeof gpu->model], state[320], waits[160] = "", mem[48] = "", *cmd = NULL;
+	static struct status_holder h[GL_STATUS_MAX_WAITERS];
+	char model[sizeof gpu->model], state[400], waits[160] = "", mem[48] = "", *cmd = NULL;
+	size_t n = 0;
 	int used;
 
 	snprintf(model, sizeof model, "%s", gpu->model[0] ? gpu->model : "?");
@@ -232,6 +266,8 @@ static void gpu_line(const struct status_gpus *g, unsigned i, int model_w, size_
 		         gl_lockfile_strerror(st->error));
 	else if (st->held)
 		holder_text(&st->holder, state, sizeof state);
+	else if (st->nshared)
+		shared_text(st, g->jobs, h, &n, state, sizeof state, &cmd);
 	else
 		snprintf(state, sizeof state, "free");
 	if (st->nwaiters + st->more) {
@@ -242,14 +278,16 @@ static void gpu_line(const struct status_gpus *g, unsigned i, int model_w, size_
 	}
 	used = printf("  GPU %-2u %-12.12s  %-*s  %s%s%s", i, gpu->uuid[0] ? gpu->uuid : "-", model_w,
 	              model, mem, state, waits);
-	if (st->held && !st->holder.gone && (cmd = strdup(st->holder.command)) != NULL) {
+	if (st->held && !st->holder.gone && (cmd = strdup(st->holder.command)) != NULL)
 		gl_text_make_safe(cmd);
+	if (cmd) {
 		fputs(": ", stdout);
 		status_print_command(cmd, used > 0 ? (size_t)used + 2 : 0, width);
 	} else {
 		putchar('\n');
 	}
 	free(cmd);
+	status_holders_free(h, n);
 }
 
 static void queue_text(const struct status_gpus *g, size_t width)
@@ -310,7 +348,9 @@ static void json_gpu(const struct status_gpus *g, unsigned i)
 {
 	const struct gl_gpu *gpu = &g->list.gpu[i];
 	const struct gl_status *st = &g->lock[i];
+	static struct status_holder h[GL_STATUS_MAX_WAITERS];
 	bool mem = g->memory && g->total[i];
+	size_t n;
 
 	printf("%s{\"index\": %u, \"uuid\": ", i ? ", " : "", i);
 	status_json_string(gpu->uuid);
@@ -321,12 +361,19 @@ static void json_gpu(const struct status_gpus *g, unsigned i)
 	json_bytes("memory_used", mem, g->used[i]);
 	json_bytes("memory_total", mem, g->total[i]);
 	printf(", \"state\": \"%s\", \"other_pid_namespace\": %s, \"holder\": ",
-	       !gpu->uuid[0] ? "no_lock" : st->held ? "held" : "free",
+	       !gpu->uuid[0] ? "no_lock" : st->held || st->nshared ? "held" : "free",
 	       st->elsewhere ? "true" : "false");
-	if (st->held)
-		status_json_proc(&st->holder, "held_seconds");
-	else
+	if (st->held) {
+		status_json_proc_open(&st->holder, "held_seconds");
+		printf(", \"job\": null}");
+	} else if (st->nshared) {
+		/* held shared: by a job's ranks, the job; else its first holder */
+		n = status_holders(st, g->jobs, h);
+		status_json_holder(&h[0]);
+		status_holders_free(h, n);
+	} else {
 		printf("null");
+	}
 	printf(", \"waiters\": [");
 	for (size_t k = 0; k < st->nwaiters; k++) {
 		if (k)

@@ -478,6 +478,211 @@ START_TEST(a_holder_in_another_pid_namespace)
 }
 END_TEST
 
+/* ---- multi-process jobs: their ranks as one holder ---- */
+
+static int by_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* A fake launcher (tests/integration/fake_launcher.py) under name, of n
+ * ranks of client_dlsym, preloaded, with one or two extra settings (may be
+ * NULL); returns once every rank has passed cuInit, their pids in rank[],
+ * in order. */
+static void start_job(struct tp_proc *c, const char *name, const char *family, unsigned n,
+                      const char *e1, const char *e2, pid_t *rank)
+{
+	char link[512], count[8], *line, *word, *save = NULL;
+	const char *argv[] = {link, family, count, "--", h_artifact("GL_CLIENT_DLSYM"), NULL};
+	const char *extra[] = {e1, e2, NULL};
+	unsigned k = 0;
+
+	snprintf(link, sizeof link, "%s/%s", h_dir, name);
+	snprintf(count, sizeof count, "%u", n);
+	ck_assert_int_eq(symlink(h_artifact("GL_FAKE_LAUNCHER"), link), 0);
+	h_spawn(c, argv, extra, true);
+	line = tp_read_line(c->out, 60);
+	ck_assert_msg(line && strcmp(line, "barrier") == 0, "launcher: %s", line ? line : "(EOF)");
+	free(line);
+	ck_assert_int_eq(write(c->in, "pids\n", 5), 5);
+	line = tp_read_line(c->out, 30);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(strtok_r(line, " ", &save), "pids");
+	while ((word = strtok_r(NULL, " ", &save)) != NULL && k < n)
+		rank[k++] = (pid_t)atoi(word);
+	ck_assert_uint_eq(k, n);
+	free(line);
+	qsort(rank, n, sizeof *rank, by_pid);
+}
+
+static void end_job(struct tp_proc *c)
+{
+	char *line;
+
+	ck_assert_int_eq(write(c->in, "end\n", 4), 4);
+	line = tp_read_line(c->out, 60);
+	ck_assert_msg(line && strcmp(line, "done") == 0, "launcher: %s", line ? line : "(EOF)");
+	free(line);
+	finish(c);
+}
+
+/* pid's command line, its arguments joined by spaces (static). */
+static const char *command_of(pid_t pid)
+{
+	static char cmd[4096];
+	char path[48];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(cmd, 1, sizeof cmd - 1, f);
+	fclose(f);
+	ck_assert_uint_gt(n, 0);
+	for (size_t i = 0; i + 1 < n; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = ' ';
+	cmd[n] = '\0';
+	return cmd;
+}
+
+/* A machine without GPUs: torchrun's two ranks hold its lock shared, one
+ * holder, the job, by its launcher. */
+START_TEST(a_job_holds_the_machine)
+{
+	static const char script[] =
+	        "m = d[\"gpu_lock\"]\n"
+	        "print(m[\"state\"], m[\"holder\"], d[\"gpus\"], m[\"more_shared_holders\"])\n"
+	        "for h in m[\"shared_holders\"]:\n"
+	        "    print(h[\"pid\"], h[\"command\"] == h[\"job\"][\"command\"],\n"
+	        "          0 <= h[\"held_seconds\"] <= h[\"running_seconds\"], h[\"job\"])\n";
+	static const char *const elsewhere[] = {"GPU_LOCK_PATH=/nonexistent/gpu.lock", NULL};
+	const char *by_flag[] = {gpulock(), "status", "--lock", h_lock, "--slot-dir", slots, NULL};
+	struct tp_proc a;
+	pid_t r[2];
+	char want[6000], cmd[4096], *out, *raw;
+
+	if (!setup(__func__, 0))
+		return;
+	start_job(&a, "torchrun", "torch", 2, NULL, NULL, r);
+	snprintf(cmd, sizeof cmd, "%s", command_of(a.pid));
+	ck_assert_int_eq(status(&out), 1);
+	snprintf(want, sizeof want,
+	         "GPU lock %s: held\n"
+	         "  holder   held for T by the job of pid %d (%s), 2 ranks (pids %d, %d): %s\n%s",
+	         h_lock, (int)a.pid, me(), (int)r[0], (int)r[1], cmd, slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+	/* --lock: the jobs' files beside that lock, whatever GPU_LOCK_PATH says */
+	ck_assert_int_eq(h_run(by_flag, elsewhere, false, &raw, NULL), 1);
+	out = timeless(raw);
+	free(raw);
+	ck_assert_str_eq(out, want);
+	free(out);
+	out = status_json(script);
+	snprintf(want, sizeof want,
+	         "shared None [] 0\n"
+	         "%d True True {'launcher': %d, 'command': '%s', 'group': None, 'ranks': [%d, %d]}\n",
+	         (int)a.pid, (int)a.pid, cmd, (int)r[0], (int)r[1]);
+	ck_assert_str_eq(out, want);
+	free(out);
+	end_job(&a);
+	ck_assert_int_eq(status(&out), 0);
+	snprintf(want, sizeof want, "GPU lock %s: free\n%s", h_lock, slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+}
+END_TEST
+
+/* A GPU_LOCK_GROUP of three on GPU 0: the GPU's line shows the group, the
+ * whole-machine lock one job; JSON the same. */
+START_TEST(a_group_holds_a_gpu)
+{
+	static const char script[] =
+	        "m = d[\"gpu_lock\"]\n"
+	        "print(m[\"state\"], [(h[\"pid\"], h[\"job\"]) for h in m[\"shared_holders\"]])\n"
+	        "for g in d[\"gpus\"]:\n"
+	        "    h = g[\"holder\"]\n"
+	        "    print(g[\"index\"], g[\"state\"], h and (h[\"pid\"], h[\"job\"]))\n";
+	struct tp_proc a;
+	pid_t r[3];
+	char want[6000], job_json[300], *out;
+
+	if (!setup(__func__, 2))
+		return;
+	start_job(&a, "launch", "group", 3, "GPU_LOCK_GROUP=train-1", "CUDA_VISIBLE_DEVICES=0", r);
+	ck_assert_int_eq(status(&out), 1);
+	snprintf(want, sizeof want,
+	         "GPU lock %s: shared by 1 job on single GPUs (pid %d)\n"
+	         "GPUs: 2, locks in %s.d\n"
+	         "  GPU 0  GPU-f0000000  " MODEL "  held for T by group train-1 (%s), 3 processes "
+	         "(pids %d, %d, %d)\n"
+	         "  GPU 1  GPU-e1000000  " MODEL "  free\n%s",
+	         h_lock, (int)r[0], h_lock, me(), (int)r[0], (int)r[1], (int)r[2], slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+	out = status_json(script);
+	snprintf(job_json, sizeof job_json,
+	         "{'launcher': None, 'command': None, 'group': 'train-1', 'ranks': [%d, %d, %d]}",
+	         (int)r[0], (int)r[1], (int)r[2]);
+	snprintf(want, sizeof want,
+	         "shared [(%d, %s)]\n"
+	         "0 held (%d, %s)\n"
+	         "1 free None\n",
+	         (int)r[0], job_json, (int)r[0], job_json);
+	ck_assert_str_eq(out, want);
+	free(out);
+	end_job(&a);
+}
+END_TEST
+
+/* torchrun's two ranks on GPU 1 beside a single client on GPU 0: two
+ * holders of the whole machine, the job by its launcher's pid. */
+START_TEST(a_job_beside_a_single_client)
+{
+	static const char script[] =
+	        "for g in d[\"gpus\"]:\n"
+	        "    h = g[\"holder\"]\n"
+	        "    print(g[\"index\"], g[\"state\"], h[\"pid\"], h[\"job\"])\n";
+	const char *client_cmd = h_artifact("GL_CLIENT_DLSYM");
+	struct tp_proc a, c;
+	pid_t r[2], first, second;
+	char want[8000], cmd[4096], *out;
+
+	if (!setup(__func__, 2))
+		return;
+	start_job(&a, "torchrun", "torch", 2, "CUDA_VISIBLE_DEVICES=1", NULL, r);
+	snprintf(cmd, sizeof cmd, "%s", command_of(a.pid));
+	client(&c, "CUDA_VISIBLE_DEVICES=0", false);
+	/* in the order of their first holder's pid */
+	first = r[0] < c.pid ? a.pid : c.pid;
+	second = r[0] < c.pid ? c.pid : a.pid;
+	ck_assert_int_eq(status(&out), 1);
+	snprintf(want, sizeof want,
+	         "GPU lock %s: shared by 2 jobs on single GPUs (pids %d, %d)\n"
+	         "GPUs: 2, locks in %s.d\n"
+	         "  GPU 0  GPU-f0000000  " MODEL "  held for T by pid %d (%s): %s\n"
+	         "  GPU 1  GPU-e1000000  " MODEL "  held for T by the job of pid %d (%s), 2 ranks "
+	         "(pids %d, %d): %s\n%s",
+	         h_lock, (int)first, (int)second, h_lock, (int)c.pid, me(), client_cmd, (int)a.pid,
+	         me(), (int)r[0], (int)r[1], cmd, slots_line());
+	ck_assert_str_eq(out, want);
+	free(out);
+	out = status_json(script);
+	snprintf(want, sizeof want,
+	         "0 held %d None\n"
+	         "1 held %d {'launcher': %d, 'command': '%s', 'group': None, 'ranks': [%d, %d]}\n",
+	         (int)c.pid, (int)a.pid, (int)a.pid, cmd, (int)r[0], (int)r[1]);
+	ck_assert_str_eq(out, want);
+	free(out);
+	end_job(&a);
+	finish(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status gpus");
@@ -492,6 +697,9 @@ int main(void)
 	tcase_add_test(tc, json_carries_the_same);
 	tcase_add_test(tc, json_of_the_queue);
 	tcase_add_test(tc, nvml_memory_is_shown);
+	tcase_add_test(tc, a_job_holds_the_machine);
+	tcase_add_test(tc, a_group_holds_a_gpu);
+	tcase_add_test(tc, a_job_beside_a_single_client);
 	suite_add_tcase(s, tc);
 	tcase_set_tags(ns, "conditional");
 	tcase_set_timeout(ns, 120);

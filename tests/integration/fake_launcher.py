@@ -12,7 +12,7 @@ its launcher's command line. Each rank runs CMD with CLIENT_HOLD=1 (a client
 of the fake driver: it prints "cuInit=0" once past cuInit, then holds until
 its stdin closes). The launcher prints "barrier" once every rank has passed
 cuInit, then reads commands on its stdin: "kill K" kills rank K (SIGKILL),
-"end" (or EOF) lets every rank finish; it prints "done" and exits 0, or 1
+"pids" prints "pids P0 P1 ..." (the ranks' pids), "end" (or EOF) lets every rank finish; it prints "done" and exits 0, or 1
 when a rank failed. Every wait has a deadline."""
 import os
 import select
@@ -63,6 +63,8 @@ def main():
             ranks[int(words[1])].send_signal(signal.SIGKILL)
             ranks[int(words[1])].wait()
             print("killed %s" % words[1], flush=True)
+        elif words[:1] == ["pids"]:
+            print(" ".join(["pids"] + [str(p.pid) for p in ranks]), flush=True)
         elif words[:1] == ["end"]:
             break
     failed = 0
