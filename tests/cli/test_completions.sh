@@ -162,7 +162,10 @@ including() {
 # The long options of a --help text, one a line; none is a failure.
 long_options() {
 	help=$("$@" --help) || { echo "FAIL: $* --help failed" >&2; exit 1; }
-	printf '%s\n' "$help" | grep -o -- '--[a-z][a-z-]*' | LC_ALL=C sort -u | grep . ||
+	# the options' own lines ("  -l, --lock PATH", "      --json"), not
+	# the prose that names another command's ("the run --gpus queue")
+	printf '%s\n' "$help" | grep -E '^ +(-[a-zA-Z], )?--[a-z]' |
+		grep -o -- '--[a-z][a-z-]*' | LC_ALL=C sort -u | grep . ||
 		{ echo "FAIL: $* --help names no long option" >&2; exit 1; }
 }
 
