@@ -170,7 +170,7 @@ static void check_shared_dirs(const struct gl_lock_settings *cfg)
 		lock.gpu_dir[0] = '\0';
 	if (lock.gpu_dir[0])
 		check_shared_dir("per-GPU lock directory", lock.gpu_dir);
-	check_shared_dir("cpu_run's slot directory", slots && *slots ? slots : GL_SLOTS_DEFAULT_DIR);
+	check_shared_dir("cpu_run's slot directory", slots && *slots ? slots : gl_default_slot_dir());
 }
 
 /* Runs argv with lib added to LD_PRELOAD as gpulock run adds it, and
