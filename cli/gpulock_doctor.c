@@ -16,7 +16,6 @@
 #include <gnu/libc-version.h>
 #include <libgen.h>
 #include <link.h>
-#include <pwd.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +177,7 @@ static void check_shared_dir(const char *what, const char *path)
 	const char *fix = strncmp(path, GL_HARDENED_DIR "/", sizeof GL_HARDENED_DIR) == 0
 	                          ? "as root: gpulock setup"
 	                          : tmp_fix;
-	struct passwd *pw;
+	char who[96];
 	struct stat sb;
 
 	if (lstat(path, &sb) < 0) {
@@ -187,19 +186,16 @@ static void check_shared_dir(const char *what, const char *path)
 		        what, path);
 		return;
 	}
+	gl_owner_text(sb.st_uid, who, sizeof who);
 	if (!S_ISDIR(sb.st_mode)) {
-		char who[96];
-
-		gl_owner_text(sb.st_uid, who, sizeof who);
 		verdict("WARN", "%s %s is not a directory (%s, owned by %s): %s", what, path,
 		        gl_file_kind(sb.st_mode), who, fix);
 		return;
 	}
 	if (sb.st_uid != 0) {
-		pw = getpwuid(sb.st_uid);
-		verdict("WARN", "%s %s is owned by uid %u (%s), not root: other users' jobs may be "
-		                "refused it; %s",
-		        what, path, (unsigned)sb.st_uid, pw ? pw->pw_name : "no such user", fix);
+		verdict("WARN", "%s %s is owned by %s, not root: other users' jobs may be refused "
+		                "it; %s",
+		        what, path, who, fix);
 		return;
 	}
 	if ((sb.st_mode & 07777) != GL_SLOTS_DIR_MODE) {

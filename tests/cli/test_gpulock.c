@@ -488,9 +488,9 @@ START_TEST(doctor_warns_of_shared_directories_a_user_owns)
 		ck_assert_int_eq(chown(slots, owner, owner), 0);
 	}
 	snprintf(fmt, sizeof fmt,
-	         "WARN %%s %%s is owned by uid %u (%s), not root: other users' jobs may be refused "
+	         "WARN %%s %%s is owned by %s%suid %u, not root: other users' jobs may be refused "
 	         "it; " FIX,
-	         (unsigned)owner, pw ? pw->pw_name : "no such user");
+	         pw ? pw->pw_name : "", pw ? ", " : "", (unsigned)owner);
 	out = doctor_out(env_slots, 0);
 	has_line(out, fmt, "per-GPU lock directory", gpu_dir);
 	has_line(out, fmt, "cpu_run's slot directory", slots);
