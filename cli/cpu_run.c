@@ -14,9 +14,12 @@
  * the files of this program are listed in cpu_run.h. */
 #include "cpu_run.h"
 
+#include "gl_hardened.h"
+#include "gl_lockfile.h"
 #include "gl_log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,30 +75,49 @@ static void command_text(char *const *cmd, char *buf, size_t len)
 
 /* ---- the steps of main ---- */
 
+/* Why path cannot be used: what it is and who owns it when it is not what
+ * it should be (planted, in a shared directory such as /tmp), else the
+ * error's text. */
+static const char *why_not(const char *path, int e, char *buf, size_t len)
+{
+	if (e == -ELOOP || e == -ENOTDIR || e == -EISDIR || e == -EBADFD) {
+		gl_lockfile_explain(path, e, buf, len);
+		return buf;
+	}
+	return gl_slots_strerror(e);
+}
+
 static void open_slots(struct run *r)
 {
+	char who[96], why[256];
 	bool created;
 	uid_t owner = 0;
 	int e = gl_slots_open(&r->slots, r->o.dir, r->o.slots, true, &owner, &created);
 
 	if (e == 0)
 		return;
-	if (e == -EPERM)
-		cr_msg("slot directory %s is owned by uid %u, not by root or you (uid %u): refused, "
+	if (e == -EPERM) {
+		gl_owner_text(owner, who, sizeof who);
+		cr_msg("slot directory %s is owned by %s, not by root or you (uid %u): refused, "
 		       "since its owner controls the slots. Use a directory of your own (--slot-dir) "
-		       "or have root create a shared one: install -d -m 1777 %s",
-		       r->o.dir, (unsigned)owner, (unsigned)geteuid(), r->o.dir);
-	else
-		cr_msg("cannot use slot directory %s: %s", r->o.dir, gl_slots_strerror(e));
+		       "or have root create a shared one: install -d -m 1777 %s (sudo gpulock setup "
+		       "makes " GL_HARDENED_SLOT_DIR ", the default once it exists)",
+		       r->o.dir, who, (unsigned)geteuid(), r->o.dir);
+	} else {
+		cr_msg("cannot use slot directory %s: %s", r->o.dir,
+		       why_not(r->o.dir, e, why, sizeof why));
+	}
 	exit(EXIT_SETUP);
 }
 
 static void __attribute__((noreturn)) slot_error(struct run *r, int e)
 {
+	char path[PATH_MAX + 32], why[256];
+
 	gl_slots_dequeue(&r->slots);
+	snprintf(path, sizeof path, "%s/slot%u", r->o.dir, r->slots.bad_slot);
 	if (r->slots.bad_slot)
-		cr_msg("cannot use slot file %s/slot%u: %s", r->o.dir, r->slots.bad_slot,
-		       gl_slots_strerror(e));
+		cr_msg("cannot use slot file %s: %s", path, why_not(path, e, why, sizeof why));
 	else
 		cr_msg("cannot wait for a slot in %s: %s", r->o.dir, gl_slots_strerror(e));
 	exit(EXIT_SETUP);

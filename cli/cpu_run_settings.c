@@ -177,7 +177,8 @@ static const struct setting settings[] = {
 	 "default), or exit 75 (%s)"},
 	{"CPU_RUN_SLOT_DIR", "--slot-dir", 'd', false, " DIR", set_slot_dir,
 	 "where the slots live, an absolute path\n"
-	 "(%s, " GL_SLOTS_DEFAULT_DIR ")"},
+	 "(%s, " GL_HARDENED_SLOT_DIR " where\n"
+	 "gpulock setup made it, else " GL_SLOTS_DEFAULT_DIR ")"},
 	{"CPU_RUN_MEM_AVAIL", "--mem-avail", 0, false, " SIZE|PCT", set_mem_avail,
 	 "start only when MemAvailable is at least this,\n"
 	 "e.g. 8G or 20% (%s, none)"},
@@ -295,7 +296,7 @@ static void load_env(struct opts *o)
 	o->slots = DEFAULT_SLOTS;
 	o->threads = DEFAULT_THREADS;
 	o->max_wait = DEFAULT_MAXWAIT;
-	o->dir = GL_SLOTS_DEFAULT_DIR;
+	o->dir = NULL; /* the default, looked for once the settings are read */
 	o->nice = DEFAULT_NICE;
 	o->ionice = true;
 	o->meminfo = GL_MEMINFO_PATH;
@@ -430,6 +431,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 char **cr_read_settings(struct opts *o, int argc, char **argv)
 {
+	int first;
+
 	load_env(o);
-	return argv + parse_args(argc, argv, o);
+	first = parse_args(argc, argv, o);
+	if (!o->dir) /* one lstat: the hardened directory, else /tmp's */
+		o->dir = gl_default_slot_dir();
+	return argv + first;
 }

@@ -7,6 +7,7 @@
  *                                               profile lines (a drop-in) for the preload
  *   gpulock preload-path                        the preload library's path
  *   gpulock doctor [-- CMD...]                  check the set-up
+ *   gpulock setup [--dir DIR] [--slots N]       (root) the hardened layout in /run/gpulock
  *   gpulock help [COMMAND]                      the overview, or a command's help
  *
  * Parse, check everything, then act: bad input never runs anything. The lock
@@ -19,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COMMANDS "run, status, wait, shell-init, preload-path, doctor, help"
+#define COMMANDS "run, status, wait, shell-init, preload-path, doctor, setup, help"
 
 static int cmd_status(int argc, char **argv)
 {
@@ -52,7 +53,7 @@ static int cmd_status(int argc, char **argv)
 		return bad;
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
-	return cli_status(&s.cfg, json, slot_dir && *slot_dir ? slot_dir : GL_SLOTS_DEFAULT_DIR);
+	return cli_status(&s.cfg, json, slot_dir && *slot_dir ? slot_dir : gl_default_slot_dir());
 }
 
 static int cmd_doctor(int argc, char **argv)
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
 	                {"shell-init", cli_shell_init},
 	                {"preload-path", cmd_preload_path},
 	                {"doctor", cmd_doctor},
+	                {"setup", cli_setup},
 	                {"help", cmd_help}};
 
 	opterr = 0;

@@ -43,6 +43,10 @@ int cli_set_timeout(struct cli_settings *s, const char *arg);
  * directory, anything but a regular file, or a missing directory. */
 int cli_check_lock_path(const char *path);
 
+/* "gpulock: cannot use the GPU lock PATH: why" on stderr, naming what the
+ * path is and its owner where it is not a regular file (gl_lockfile_explain). */
+void cli_lock_path_error(const char *path, int err);
+
 /* ---- gpulock_usage.c ---- */
 
 /* Names the subcommand being run (NULL: none) for cli_usage_error. */
@@ -95,6 +99,8 @@ int cli_exec(char **cmd);
 int cli_check_command(char **cmd);
 /* gpulock_gpus.c: run --gpus K (arg) */
 int cli_run_gpus(const struct cli_settings *s, const char *arg, char **cmd);
+/* gpulock_setup.c: (root) the hardened layout (gl_hardened.h) */
+int cli_setup(int argc, char **argv);
 /* gpulock_wait.c */
 int cli_wait(int argc, char **argv);
 

@@ -4,6 +4,7 @@
  * Exit status 0 without FAIL verdicts, 1 with. Nothing here takes the lock
  * or creates the lock file, except the command the user asked to run. */
 #include "gpulock.h"
+#include "gl_hardened.h"
 #include "gl_lockfile.h"
 #include "gl_slots.h"
 #include "gl_status.h"
@@ -15,7 +16,6 @@
 #include <gnu/libc-version.h>
 #include <libgen.h>
 #include <link.h>
-#include <pwd.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +65,45 @@ static void check_filesystem(const char *dir)
 		verdict("OK", "%s is on a local filesystem", dir);
 }
 
+#define HARDEN                                                                                     \
+	"harden with sudo gpulock setup (or enable its boot unit, gpulock-setup.service): "        \
+	"root's " GL_HARDENED_DIR " then becomes every tool's default"
+
+/* Can others than root create entries in dir (as in /tmp)? */
+static bool shared_writable(const char *dir)
+{
+	struct stat sb;
+
+	return stat(dir, &sb) == 0 && (sb.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* A lock in a directory every user writes: whoever creates the path first
+ * decides what it is (a FIFO there fails every CUDA program). */
+static void check_lock_dir(const char *path, const char *dir)
+{
+	if (shared_writable(dir))
+		verdict("WARN", "the lock %s is in %s, which other users can write: any of them could "
+		                "have planted it (or the per-GPU and slot directories beside it), "
+		                "as a FIFO, a symbolic link or a file of their own; %s",
+		        path, dir, HARDEN);
+	else if (strncmp(path, GL_HARDENED_DIR "/", sizeof GL_HARDENED_DIR) == 0)
+		verdict("OK", "the lock is in root's %s (hardened: gpulock setup)", GL_HARDENED_DIR);
+}
+
+/* A lock file another user (not root, not us) owns, in a directory others
+ * write: its owner can replace it at any time. */
+static void check_lock_owner(const char *path, const char *dir, const struct stat *sb)
+{
+	char who[96];
+
+	if (sb->st_uid == 0 || sb->st_uid == geteuid() || !shared_writable(dir))
+		return;
+	gl_owner_text(sb->st_uid, who, sizeof who);
+	verdict("WARN", "lock file %s is owned by %s, who can replace it (with a FIFO: every CUDA "
+	                "program fails) or remove it at any time; %s",
+	        path, who, HARDEN);
+}
+
 static void check_lock(const char *path)
 {
 	char dir[PATH_MAX];
@@ -80,6 +119,7 @@ static void check_lock(const char *path)
 		return;
 	}
 	check_filesystem(dir);
+	check_lock_dir(path, dir);
 	if (lstat(path, &sb) < 0) {
 		if (access(dir, W_OK) == 0)
 			verdict("OK", "lock file %s does not exist yet; it will be created (mode 0666) "
@@ -91,12 +131,17 @@ static void check_lock(const char *path)
 		return;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		verdict("FAIL", "lock file %s: %s", path,
-		        gl_lockfile_strerror(S_ISLNK(sb.st_mode)  ? -ELOOP
-		                             : S_ISDIR(sb.st_mode) ? -EISDIR
-		                                                   : -EBADFD));
+		char why[256];
+
+		gl_lockfile_explain(path, S_ISLNK(sb.st_mode)   ? -ELOOP
+		                          : S_ISDIR(sb.st_mode) ? -EISDIR
+		                                                : -EBADFD,
+		                    why, sizeof why);
+		verdict("FAIL", "lock file %s: %s%s", path, why,
+		        shared_writable(dir) ? " (planted by another user?)" : "");
 		return;
 	}
+	check_lock_owner(path, dir, &sb);
 	if (access(path, R_OK) < 0) {
 		verdict("FAIL", "lock file %s (mode %04o, uid %u) is not readable for us: flock "
 		                "needs read access",
@@ -126,9 +171,13 @@ static void check_lock(const char *path)
  * fine: it is created when first needed. Never FAIL: the GPU lock works. */
 static void check_shared_dir(const char *what, const char *path)
 {
-	static const char fix[] = "as root: systemd-tmpfiles --create gpulock.conf (which the "
-	                          "gpulock package runs at boot), or rm -r it while unused";
-	struct passwd *pw;
+	static const char tmp_fix[] = "as root: systemd-tmpfiles --create gpulock.conf (which the "
+	                              "gpulock package runs at boot), or rm -r it while unused";
+	/* In the hardened layout, setup makes and repairs it. */
+	const char *fix = strncmp(path, GL_HARDENED_DIR "/", sizeof GL_HARDENED_DIR) == 0
+	                          ? "as root: gpulock setup"
+	                          : tmp_fix;
+	char who[96];
 	struct stat sb;
 
 	if (lstat(path, &sb) < 0) {
@@ -137,16 +186,16 @@ static void check_shared_dir(const char *what, const char *path)
 		        what, path);
 		return;
 	}
+	gl_owner_text(sb.st_uid, who, sizeof who);
 	if (!S_ISDIR(sb.st_mode)) {
-		verdict("WARN", "%s %s is not a directory%s: %s", what, path,
-		        S_ISLNK(sb.st_mode) ? " (a symbolic link)" : "", fix);
+		verdict("WARN", "%s %s is not a directory (%s, owned by %s): %s", what, path,
+		        gl_file_kind(sb.st_mode), who, fix);
 		return;
 	}
 	if (sb.st_uid != 0) {
-		pw = getpwuid(sb.st_uid);
-		verdict("WARN", "%s %s is owned by uid %u (%s), not root: other users' jobs may be "
-		                "refused it; %s",
-		        what, path, (unsigned)sb.st_uid, pw ? pw->pw_name : "no such user", fix);
+		verdict("WARN", "%s %s is owned by %s, not root: other users' jobs may be refused "
+		                "it; %s",
+		        what, path, who, fix);
 		return;
 	}
 	if ((sb.st_mode & 07777) != GL_SLOTS_DIR_MODE) {
@@ -170,7 +219,7 @@ static void check_shared_dirs(const struct gl_lock_settings *cfg)
 		lock.gpu_dir[0] = '\0';
 	if (lock.gpu_dir[0])
 		check_shared_dir("per-GPU lock directory", lock.gpu_dir);
-	check_shared_dir("cpu_run's slot directory", slots && *slots ? slots : GL_SLOTS_DEFAULT_DIR);
+	check_shared_dir("cpu_run's slot directory", slots && *slots ? slots : gl_default_slot_dir());
 }
 
 /* Runs argv with lib added to LD_PRELOAD as gpulock run adds it, and

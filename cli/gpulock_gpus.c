@@ -226,8 +226,18 @@ static int queue_and_take(struct pick *p, bool *waited)
 	int r = gl_slots_open(&q, p->s->cfg.gpu_dir, 1, true, &owner, &created);
 
 	if (r < 0) {
+		char why[256], who[96];
+
+		if (r == -EPERM) {
+			gl_owner_text(owner, who, sizeof who);
+			snprintf(why, sizeof why, "it is owned by %s, not by root or you", who);
+		} else if (r == -ELOOP || r == -ENOTDIR) {
+			gl_lockfile_explain(p->s->cfg.gpu_dir, r, why, sizeof why);
+		} else {
+			snprintf(why, sizeof why, "%s", gl_slots_strerror(r));
+		}
 		fprintf(stderr, "gpulock: cannot use the directory of per-GPU locks %s: %s\n",
-		        p->s->cfg.gpu_dir, gl_slots_strerror(r));
+		        p->s->cfg.gpu_dir, why);
 		return -EPIPE; /* said */
 	}
 	if ((r = gl_slots_enqueue(&q, &ahead)) == 0 && ahead) {

@@ -20,6 +20,8 @@ static const char overview[] =
 	"  preload-path               print the preload library's path\n"
 	"  doctor [OPTIONS] [-- CMD...]\n"
 	"                             check the set-up; with CMD, how CMD reaches the GPU\n"
+	"  setup [OPTIONS]            (root) make the hardened lock directory\n"
+	"                             " GL_HARDENED_DIR ", every tool's default once it exists\n"
 	"  help [COMMAND]             this text, or COMMAND's\n"
 	"\n"
 	"Options:\n"
@@ -48,7 +50,8 @@ static const char run[] =
 	"  -t, --timeout DUR    wait at most DUR for the lock (30, 0.5, 1m30s, forever)\n"
 	"  -n, --no-wait        do not wait: the lock must be free now (--timeout 0)\n"
 	"  -q, --quiet          do not announce waits\n"
-	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_DEFAULT_LOCK_PATH ")\n"
+	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_HARDENED_LOCK_PATH "\n"
+	"                       where gpulock setup made it, else " GL_DEFAULT_LOCK_PATH ")\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Each option reaches CMD's environment, in both modes, as GPU_LOCK_TIMEOUT\n"
@@ -71,9 +74,11 @@ static const char status[] =
 	"from /proc/locks and /proc; nothing is taken.\n"
 	"\n"
 	"  -j, --json           one JSON object (its fields: gpulock(1), JSON OUTPUT)\n"
-	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_DEFAULT_LOCK_PATH ")\n"
+	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_HARDENED_LOCK_PATH "\n"
+	"                       where gpulock setup made it, else " GL_DEFAULT_LOCK_PATH ")\n"
 	"  -d, --slot-dir DIR   the cpu_run slot directory (default $CPU_RUN_SLOT_DIR,\n"
-	"                       else " GL_SLOTS_DEFAULT_DIR ")\n"
+	"                       else " GL_HARDENED_SLOT_DIR " where gpulock setup\n"
+	"                       made it, else " GL_SLOTS_DEFAULT_DIR ")\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status: 0 when the GPUs are free, 1 when any is held, 125 on errors.\n";
@@ -86,7 +91,8 @@ static const char wait_text[] =
 	"\n"
 	"  -t, --timeout DUR    wait at most DUR (30, 0.5, 1m30s, 2h, forever)\n"
 	"  -q, --quiet          do not announce the wait\n"
-	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_DEFAULT_LOCK_PATH ")\n"
+	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_HARDENED_LOCK_PATH "\n"
+	"                       where gpulock setup made it, else " GL_DEFAULT_LOCK_PATH ")\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status: 0 once the lock is free, 75 when it is still held after DUR, 125\n"
@@ -128,10 +134,32 @@ static const char doctor[] =
 	"load, the C library, the CUDA driver. With CMD, run it with\n"
 	"GPU_LOCK_DEBUG=1 and report how it reaches the GPU.\n"
 	"\n"
-	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_DEFAULT_LOCK_PATH ")\n"
+	"  -l, --lock PATH      the lock file ($GPU_LOCK_PATH, else " GL_HARDENED_LOCK_PATH "\n"
+	"                       where gpulock setup made it, else " GL_DEFAULT_LOCK_PATH ")\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status: 1 with any FAIL verdict, else 0; 125 on usage errors.\n";
+
+static const char setup[] =
+	"Usage: gpulock setup [OPTIONS]\n"
+	"\n"
+	"As root, make or repair the hardened layout: DIR (root's, mode 0755) with the\n"
+	"machine's lock gpu.lock, the per-GPU lock directory gpu.lock.d (mode 1777)\n"
+	"with a lock file and a turnstile for every GPU present and machine.turn, and\n"
+	"cpu_run's slot directory cpu_run_slots (mode 1777) with slot1..slotN; every\n"
+	"file root's, mode 0666. Users can lock them but not replace or remove them.\n"
+	"Existing entries get their owner and mode fixed; a symbolic link or a file of\n"
+	"the wrong type is refused, never followed. Once " GL_HARDENED_DIR " exists,\n"
+	"every tool and the preload use it by default. Run it at boot (after the\n"
+	"driver: new GPUs get their files) with the gpulock-setup service.\n"
+	"\n"
+	"  -d, --dir DIR        where (default " GL_HARDENED_DIR ")\n"
+	"  -s, --slots N        slot files to make (default 3, cpu_run's default; a\n"
+	"                       CPU_RUN_SLOTS above N uses slots a user could plant)\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"Exit status: 0 when the layout is ready; 125 when not root, on usage errors,\n"
+	"or when an entry was refused (each is named on stderr).\n";
 
 static const char help[] = "Usage: gpulock help [COMMAND]\n"
                            "\n"
@@ -143,7 +171,8 @@ bool cli_help(FILE *out, const char *cmd)
 		const char *name, *text;
 	} texts[] = {{"run", run},         {"status", status},   {"wait", wait_text},
 	             {"shell-init", shell_init}, {"preload-path", preload_path},
-	             {"doctor", doctor},         {"help", help}};
+	             {"doctor", doctor},         {"setup", setup},
+	             {"help", help}};
 
 	if (!cmd) {
 		fputs(overview, out);

@@ -60,6 +60,14 @@ int cli_load_settings(struct cli_settings *s)
 	return env_bad ? EXIT_SETUP : 0;
 }
 
+void cli_lock_path_error(const char *path, int err)
+{
+	char why[256];
+
+	gl_lockfile_explain(path, err, why, sizeof why);
+	fprintf(stderr, "gpulock: cannot use the GPU lock %s: %s\n", path, why);
+}
+
 /* Refuses a lock path that cannot work, before anything runs: a symlink, a
  * directory, anything but a regular file, or a missing directory. */
 int cli_check_lock_path(const char *path)
@@ -81,8 +89,7 @@ int cli_check_lock_path(const char *path)
 		}
 	}
 	if (err)
-		fprintf(stderr, "gpulock: cannot use the lock file '%s': %s\n", path,
-		        gl_lockfile_strerror(err));
+		cli_lock_path_error(path, err);
 	return err ? EXIT_SETUP : 0;
 }
 

@@ -659,8 +659,7 @@ int cli_status(const struct gl_lock_settings *cfg, bool json, const char *slot_d
 	}
 	/* As run and wait would say, for a lock file they could not use. */
 	if (st.error) {
-		fprintf(stderr, "gpulock: cannot use the lock file '%s': %s\n", st.path,
-		        gl_lockfile_strerror(st.error));
+		cli_lock_path_error(st.path, st.error);
 		return EXIT_SETUP;
 	}
 	/* the jobs whose ranks hold locks: no directory, no jobs */

@@ -64,8 +64,7 @@ int cli_wait(int argc, char **argv)
 		return r;
 	r = gl_lockfile_open(s.cfg.lock_path, &fd);
 	if (r < 0) {
-		fprintf(stderr, "gpulock: cannot use the lock file '%s': %s\n", s.cfg.lock_path,
-		        gl_lockfile_strerror(r));
+		cli_lock_path_error(s.cfg.lock_path, r);
 		return EXIT_SETUP;
 	}
 	r = gl_lock_wait_until_free(fd, NULL);

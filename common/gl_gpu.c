@@ -64,9 +64,10 @@ static void remind_wait(double waited, void *arg)
 static enum gl_gpu_result unusable(const struct gl_gpu_wait *ctx, const char *point, int err)
 {
 	const struct gl_lock_settings *cfg = ctx->cfg;
+	char why[256];
 
-	gl_log("pid %d: cannot use %s %s: %s", (int)getpid(), ctx->what, ctx->path,
-	       gl_lockfile_strerror(err));
+	gl_lockfile_explain(ctx->path, err, why, sizeof why);
+	gl_log("pid %d: cannot use %s %s: %s", (int)getpid(), ctx->what, ctx->path, why);
 	if (cfg->run_on_error) {
 		gl_log("pid %d running without the GPU lock (GPU_LOCK_ON_ERROR=run)", (int)getpid());
 		return GL_GPU_UNLOCKED;

@@ -75,18 +75,20 @@ static const char *rank_variable(gl_getenv_fn get)
 void gl_lock_settings_load(struct gl_lock_settings *cfg, gl_getenv_fn get,
                            gl_settings_warn_fn warn)
 {
-	const char *v;
+	const char *v, *fallback;
 
 	memset(cfg, 0, sizeof *cfg);
-	strcpy(cfg->lock_path, GL_DEFAULT_LOCK_PATH);
 	cfg->timeout = GL_WAIT_FOREVER;
 
 	v = value(get, "GPU_LOCK_PATH");
+	if (!v || v[0] != '/' || strlen(v) >= sizeof cfg->lock_path) {
+		fallback = gl_default_lock_path(); /* looked for only when needed */
+		strcpy(cfg->lock_path, fallback);  /* NOLINT(clang-analyzer-security.insecureAPI.strcpy) */
+	}
 	if (v) {
 		/* A relative path would name a different lock in every directory. */
 		if (v[0] != '/' || strlen(v) >= sizeof cfg->lock_path)
-			warn("GPU_LOCK_PATH", v, "an absolute path to the lock file",
-			     GL_DEFAULT_LOCK_PATH);
+			warn("GPU_LOCK_PATH", v, "an absolute path to the lock file", cfg->lock_path);
 		else /* fits: checked above. NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy) */
 			strcpy(cfg->lock_path, v);
 	}

@@ -7,7 +7,11 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#define GL_DEFAULT_LOCK_PATH "/tmp/gpu.lock"
+#include "gl_hardened.h"
+
+/* The default lock path without the hardened directory; with it,
+ * GL_HARDENED_LOCK_PATH (gl_default_lock_path()). */
+#define GL_DEFAULT_LOCK_PATH GL_TMP_LOCK_PATH
 #define GL_GPU_DIR_SUFFIX ".d"
 #define GL_TIMEOUT_MAX 31536000.0 /* a year: anything longer is a typo */
 /* What a bad duration setting is told it should have been. */
@@ -15,7 +19,10 @@
 	"a duration (e.g. 30, 0.5, 1m30s, 2h, or forever), at most a year"
 
 struct gl_lock_settings {
-	char lock_path[PATH_MAX]; /* GPU_LOCK_PATH: the whole-machine lock */
+	/* GPU_LOCK_PATH: the whole-machine lock; by default
+	 * GL_HARDENED_LOCK_PATH where gpulock setup made /run/gpulock, else
+	 * GL_TMP_LOCK_PATH (gl_default_lock_path(): one lstat, at the load) */
+	char lock_path[PATH_MAX];
 	/* GPU_LOCK_DIR: the per-GPU lock files, one named by each GPU's UUID;
 	 * by default lock_path with ".d" added (GL_GPU_DIR_SUFFIX) */
 	char gpu_dir[PATH_MAX];

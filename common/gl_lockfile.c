@@ -1,7 +1,9 @@
 #include "gl_lockfile.h"
+#include "gl_hardened.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -98,4 +100,23 @@ const char *gl_lockfile_strerror(int err)
 	default:
 		return strerror(-err);
 	}
+}
+
+void gl_lockfile_explain(const char *path, int err, char *buf, size_t len)
+{
+	char owner[96];
+	struct stat st;
+
+	if ((err != -ELOOP && err != -EISDIR && err != -EBADFD && err != -ENOTDIR) ||
+	    lstat(path, &st) < 0 || (S_ISREG(st.st_mode) && err != -ENOTDIR) ||
+	    (S_ISDIR(st.st_mode) && err == -ENOTDIR)) {
+		snprintf(buf, len, "%s", gl_lockfile_strerror(err));
+		return;
+	}
+	gl_owner_text(st.st_uid, owner, sizeof owner);
+	if (S_ISLNK(st.st_mode))
+		snprintf(buf, len, "it is a symbolic link, never followed (owned by %s)", owner);
+	else
+		snprintf(buf, len, "it is %s, not a %s (owned by %s)", gl_file_kind(st.st_mode),
+		         err == -ENOTDIR ? "directory" : "regular file", owner);
 }

@@ -3,6 +3,7 @@
 #ifndef GL_LOCKFILE_H
 #define GL_LOCKFILE_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Mode of a lock file we create, applied with fchmod so the umask cannot
@@ -24,5 +25,12 @@ int gl_lockfile_open(const char *path, int *fd_out);
 
 /* Human text for an error from gl_lockfile_open. */
 const char *gl_lockfile_strerror(int err);
+
+/* The same, for a path that is not what it should be (-ELOOP, -EISDIR,
+ * -EBADFD; -ENOTDIR for a directory's path), with what it is and who owns
+ * it, as found now: "it is a FIFO, not a regular file (owned by mallory,
+ * uid 1002)". In a sticky directory such as /tmp, another user may have
+ * planted it. Other errors: gl_lockfile_strerror's text. */
+void gl_lockfile_explain(const char *path, int err, char *buf, size_t len);
 
 #endif

@@ -38,7 +38,7 @@ __gpulock_command_at()
 _gpulock()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands='run status wait shell-init preload-path doctor help'
+	local commands='run status wait shell-init preload-path doctor setup help'
 	local opts with_value i
 	COMPREPLY=()
 
@@ -69,6 +69,9 @@ _gpulock()
 	doctor)
 		opts='-l --lock -h --help'
 		with_value='-l --lock' ;;
+	setup)
+		opts='-d --dir -s --slots -h --help'
+		with_value='-d --dir -s --slots' ;;
 	shell-init)
 		if ((COMP_CWORD == 2)) && [[ $cur == -* ]]; then
 			mapfile -t COMPREPLY < <(compgen -W '-h --help' -- "$cur")
@@ -115,12 +118,15 @@ _gpulock()
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return ;;
-	-d | --slot-dir)
+	-d | --slot-dir | --dir)
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		return ;;
 	--gpus)
 		mapfile -t COMPREPLY < <(compgen -W '1 2 3 4 5 6 7 8 all' -- "$cur")
+		return ;;
+	-s | --slots)
+		mapfile -t COMPREPLY < <(compgen -W '3 4 8 16' -- "$cur")
 		return ;;
 	-t | --timeout)
 		mapfile -t COMPREPLY < <(compgen -W 'forever' -- "$cur")

@@ -44,7 +44,7 @@ function __gpulock_complete_command
     complete --do-complete=(string join ' ' -- (string escape -- $words[1..-2]) (commandline -ct))
 end
 
-set -l commands run status wait shell-init preload-path doctor help
+set -l commands run status wait shell-init preload-path doctor setup help
 complete -c gpulock -f
 complete -c gpulock -n "not __fish_seen_subcommand_from $commands" -s h -l help -d 'Show the help'
 complete -c gpulock -n "not __fish_seen_subcommand_from $commands" -s V -l version -d 'Show the version'
@@ -54,6 +54,7 @@ complete -c gpulock -n "not __fish_seen_subcommand_from $commands" -a wait -d 'B
 complete -c gpulock -n "not __fish_seen_subcommand_from $commands" -a shell-init -d 'Profile lines or a systemd drop-in'
 complete -c gpulock -n "not __fish_seen_subcommand_from $commands" -a preload-path -d "The preload library's path"
 complete -c gpulock -n "not __fish_seen_subcommand_from $commands" -a doctor -d 'Check the set-up'
+complete -c gpulock -n "not __fish_seen_subcommand_from $commands" -a setup -d '(root) Make the hardened /run/gpulock'
 complete -c gpulock -n "not __fish_seen_subcommand_from $commands" -a help -d 'Show the help of a command'
 
 complete -c gpulock -n '__gpulock_in run' -s e -l eager -d 'Take the lock before the command starts'
@@ -64,10 +65,12 @@ complete -c gpulock -n '__gpulock_in run' -l gpus -x -a '1 2 3 4 5 6 7 8 all' -d
 for c in run status wait doctor
     complete -c gpulock -n "__gpulock_in $c" -s l -l lock -r -F -d 'The lock file'
 end
-for c in run status wait shell-init preload-path doctor
+for c in run status wait shell-init preload-path doctor setup
     complete -c gpulock -n "__gpulock_in $c" -s h -l help -d 'Show the help'
 end
 complete -c gpulock -n '__gpulock_in status' -s j -l json -d 'Print JSON'
+complete -c gpulock -n '__gpulock_in setup' -s d -l dir -x -a '(__fish_complete_directories)' -d 'Where to make the layout'
+complete -c gpulock -n '__gpulock_in setup' -s s -l slots -x -a '3 4 8 16' -d 'How many slot files to make'
 complete -c gpulock -n '__gpulock_in status' -s d -l slot-dir -x -a '(__fish_complete_directories)' -d 'The cpu_run slot directory'
 complete -c gpulock -n '__gpulock_in shell-init; and test (count (commandline -opc)) -eq 2' -a 'bash zsh sh fish systemd'
 complete -c gpulock -n '__gpulock_in help; and test (count (commandline -opc)) -eq 2' -a "$commands"

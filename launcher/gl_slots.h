@@ -27,13 +27,16 @@
 #ifndef GL_SLOTS_H
 #define GL_SLOTS_H
 
+#include "gl_hardened.h"
 #include "gl_wait.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-#define GL_SLOTS_DEFAULT_DIR "/tmp/cpu_run_slots"
+/* Without the hardened directory; with it, GL_HARDENED_SLOT_DIR
+ * (gl_default_slot_dir(), gl_hardened.h). */
+#define GL_SLOTS_DEFAULT_DIR GL_TMP_SLOT_DIR
 #define GL_SLOTS_MAX 1024
 /* A directory we create: shared by every account like /tmp, sticky so that
  * no one can remove or replace another user's files. */

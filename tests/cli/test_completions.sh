@@ -159,7 +159,9 @@ including() {
 	done
 }
 
-# The long options of a --help text, one a line; none is a failure.
+# The long options of a --help text (those its option lines start with,
+# not those its prose names, such as status's "run --gpus queue"), one a
+# line; none is a failure.
 long_options() {
 	help=$("$@" --help) || { echo "FAIL: $* --help failed" >&2; exit 1; }
 	# the options' own lines ("  -l, --lock PATH", "      --json"), not
@@ -170,10 +172,12 @@ long_options() {
 }
 
 exactly 'gpulock st' 'status'
-exactly 'gpulock ' 'doctor help preload-path run shell-init status wait'
+exactly 'gpulock ' 'doctor help preload-path run setup shell-init status wait'
 exactly 'gpulock shell-init ' 'bash fish sh systemd zsh'
 exactly 'gpulock help p' 'preload-path'
 exactly 'gpulock status --' '--help --json --lock --slot-dir'
+exactly 'gpulock setup --' '--dir --help --slots'
+exactly 'gpulock setup --slots ' '16 3 4 8'
 exactly 'gpulock run --gpus ' '1 2 3 4 5 6 7 8 all'
 exactly 'gpulock run -- glcmd ' 'alpha beta'
 exactly 'gpulock run -q glcmd b' 'beta'
@@ -181,7 +185,7 @@ exactly 'gpulock run -t 5 -- glcmd a' 'alpha'
 exactly 'gpulock doctor -- glcmd a' 'alpha'
 including 'gpulock run -- gre' 'grep'
 including 'gpulock run -l x gre' 'grep'
-for cmd in run status wait doctor; do
+for cmd in run status wait doctor setup; do
 	opts=$(long_options "$gpulock" "$cmd") || failed=1
 	including "gpulock $cmd --" "$opts"
 done

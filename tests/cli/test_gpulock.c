@@ -488,9 +488,9 @@ START_TEST(doctor_warns_of_shared_directories_a_user_owns)
 		ck_assert_int_eq(chown(slots, owner, owner), 0);
 	}
 	snprintf(fmt, sizeof fmt,
-	         "WARN %%s %%s is owned by uid %u (%s), not root: other users' jobs may be refused "
+	         "WARN %%s %%s is owned by %s%suid %u, not root: other users' jobs may be refused "
 	         "it; " FIX,
-	         (unsigned)owner, pw ? pw->pw_name : "no such user");
+	         pw ? pw->pw_name : "", pw ? ", " : "", (unsigned)owner);
 	out = doctor_out(env_slots, 0);
 	has_line(out, fmt, "per-GPU lock directory", gpu_dir);
 	has_line(out, fmt, "cpu_run's slot directory", slots);
@@ -524,7 +524,7 @@ START_TEST(doctor_accepts_shared_directories_root_owns)
 	ck_assert_int_eq(rmdir(gpu_dir), 0);
 	ck_assert_int_eq(symlink(slots, gpu_dir), 0);
 	out = doctor_out(env_slots, 0);
-	has_line(out, "WARN %s %s is not a directory (a symbolic link): " FIX,
+	has_line(out, "WARN %s %s is not a directory (a symbolic link, owned by root, uid 0): " FIX,
 	         "per-GPU lock directory", gpu_dir);
 	has_line(out, "WARN %s %s has mode 0755, not 1777: " FIX, "cpu_run's slot directory", slots);
 	ck_assert_msg(tp_count(out, "FAIL") == 0, "%s", out);

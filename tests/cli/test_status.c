@@ -182,7 +182,7 @@ START_TEST(status_in_a_missing_directory_says_what_run_and_wait_say)
 	h_setup();
 	snprintf(lock, sizeof lock, "%s/no/such/dir/gpu.lock", h_dir);
 	snprintf(want, sizeof want,
-	         "gpulock: cannot use the lock file '%s': its directory does not exist\n", lock);
+	         "gpulock: cannot use the GPU lock %s: its directory does not exist\n", lock);
 	for (size_t i = 0; i < sizeof each / sizeof *each; i++) {
 		ck_assert_int_eq(h_run(each[i], NULL, false, &out, &err), 125);
 		ck_assert_str_eq(out, "");

@@ -139,14 +139,14 @@ START_TEST(usage_errors_name_the_problem_and_the_help)
 		const char *err;
 	} cases[] = {
 		{{NULL},
-		 "gpulock: missing command (run, status, wait, shell-init, preload-path, doctor, help)\n"
+		 "gpulock: missing command (run, status, wait, shell-init, preload-path, doctor, setup, help)\n"
 		 "Try 'gpulock --help'.\n"},
 		{{"frob"},
-		 "gpulock: unknown command 'frob' (run, status, wait, shell-init, preload-path, doctor, help)\n"
+		 "gpulock: unknown command 'frob' (run, status, wait, shell-init, preload-path, doctor, setup, help)\n"
 		 "Try 'gpulock --help'.\n"},
 		{{"--frob"}, "gpulock: unknown option '--frob'\nTry 'gpulock --help'.\n"},
 		{{"help", "frob"},
-		 "gpulock: unknown command 'frob' (run, status, wait, shell-init, preload-path, doctor, help)\n"
+		 "gpulock: unknown command 'frob' (run, status, wait, shell-init, preload-path, doctor, setup, help)\n"
 		 "Try 'gpulock --help'.\n"},
 		{{"help", "run", "x"}, "gpulock: unexpected argument 'x'\nTry 'gpulock --help'.\n"},
 		{{"run", "--frob", "--", "true"},

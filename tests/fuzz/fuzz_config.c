@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (v && v[0] == '/' && strlen(v) < sizeof cfg.lock_path)
 		FUZZ_ASSERT(strcmp(cfg.lock_path, v) == 0 && !warned[0]);
 	else /* empty means the default, without a warning */
-		FUZZ_ASSERT(strcmp(cfg.lock_path, GL_DEFAULT_LOCK_PATH) == 0 &&
+		FUZZ_ASSERT(strcmp(cfg.lock_path, gl_default_lock_path()) == 0 &&
 		            warned[0] == (v && *v));
 	FUZZ_ASSERT(cfg.timeout == GL_WAIT_FOREVER ||
 	            (cfg.timeout >= 0 && cfg.timeout <= GL_TIMEOUT_MAX));

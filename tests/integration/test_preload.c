@@ -376,8 +376,8 @@ START_TEST(unusable_directory_fifo_device)
 	unusable_test(path, "it is a directory");
 	snprintf(path, sizeof path, "%s/fifo.lock", h_dir);
 	ck_assert_int_eq(mkfifo(path, 0644), 0);
-	unusable_test(path, "it is not a regular file");
-	unusable_test("/dev/null", "it is not a regular file");
+	unusable_test(path, "it is a FIFO, not a regular file (owned by ");
+	unusable_test("/dev/null", "it is a character device, not a regular file (owned by root, uid 0)");
 }
 END_TEST
 

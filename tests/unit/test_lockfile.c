@@ -1,3 +1,4 @@
+#include "gl_hardened.h"
 #include "gl_lock.h"
 #include "gl_lockfile.h"
 #include "procs.h"
@@ -5,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +115,77 @@ START_TEST(refuses_directories_fifos_and_devices)
 	ck_assert_int_eq(fd, -1);
 	ck_assert_ptr_nonnull(strstr(gl_lockfile_strerror(-EBADFD), "not a regular file"));
 	ck_assert_ptr_nonnull(strstr(gl_lockfile_strerror(-ELOOP), "symbolic link"));
+}
+END_TEST
+
+/* What a planted path is and who owns it: the owner's name as /etc/passwd
+ * has it (read by hand), or the uid alone. */
+START_TEST(explains_what_a_path_is_and_its_owner)
+{
+	char want[300], got[300], name[96];
+	struct passwd *pw = getpwuid(geteuid());
+
+	make_dir();
+	if (pw)
+		snprintf(name, sizeof name, "%s, uid %u", pw->pw_name, (unsigned)geteuid());
+	else
+		snprintf(name, sizeof name, "uid %u", (unsigned)geteuid());
+	gl_owner_text(geteuid(), got, sizeof got);
+	ck_assert_str_eq(got, name);
+	gl_owner_text(4000000000u, got, sizeof got); /* no such user */
+	ck_assert_str_eq(got, "uid 4000000000");
+	gl_owner_text(0, got, sizeof got);
+	ck_assert_str_eq(got, "root, uid 0");
+
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	gl_lockfile_explain(path, -EBADFD, got, sizeof got);
+	snprintf(want, sizeof want, "it is a FIFO, not a regular file (owned by %s)", name);
+	ck_assert_str_eq(got, want);
+	gl_lockfile_explain(path, -ENOTDIR, got, sizeof got); /* where a directory goes */
+	snprintf(want, sizeof want, "it is a FIFO, not a directory (owned by %s)", name);
+	ck_assert_str_eq(got, want);
+	unlink(path);
+	ck_assert_int_eq(symlink("/nonexistent", path), 0);
+	gl_lockfile_explain(path, -ELOOP, got, sizeof got);
+	snprintf(want, sizeof want, "it is a symbolic link, never followed (owned by %s)", name);
+	ck_assert_str_eq(got, want);
+	unlink(path);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	gl_lockfile_explain(path, -EISDIR, got, sizeof got);
+	snprintf(want, sizeof want, "it is a directory, not a regular file (owned by %s)", name);
+	ck_assert_str_eq(got, want);
+	rmdir(path);
+	/* Gone by now, or another error: the error's own text. */
+	gl_lockfile_explain(path, -EBADFD, got, sizeof got);
+	ck_assert_str_eq(got, gl_lockfile_strerror(-EBADFD));
+	gl_lockfile_explain("/dev/null", -EACCES, got, sizeof got);
+	ck_assert_str_eq(got, "permission denied");
+	ck_assert_str_eq(gl_file_kind(S_IFSOCK), "a socket");
+	ck_assert_str_eq(gl_file_kind(S_IFCHR), "a character device");
+}
+END_TEST
+
+/* The hardened directory counts only when root's, a real directory, and
+ * not writable by group or others. */
+START_TEST(hardened_dir_must_be_roots_and_not_writable_by_others)
+{
+	char link[240];
+
+	make_dir();
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	ck_assert(gl_hardened_dir_ok(path) == (geteuid() == 0));
+	ck_assert_int_eq(chmod(path, 0775), 0);
+	ck_assert(!gl_hardened_dir_ok(path));
+	ck_assert_int_eq(chmod(path, 0757), 0);
+	ck_assert(!gl_hardened_dir_ok(path));
+	ck_assert_int_eq(chmod(path, 0700), 0);
+	ck_assert(gl_hardened_dir_ok(path) == (geteuid() == 0));
+	snprintf(link, sizeof link, "%s/link", dir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	ck_assert(!gl_hardened_dir_ok(link));
+	ck_assert(!gl_hardened_dir_ok("/nonexistent-gl-dir"));
+	ck_assert(!gl_hardened_dir_ok("/dev/null"));
 }
 END_TEST
 
@@ -258,6 +331,8 @@ Suite *lockfile_suite(void)
 	tcase_add_test(tc, refuses_symlinks_without_touching_target);
 	tcase_add_test(tc, refuses_directories_fifos_and_devices);
 	tcase_add_test(tc, missing_directory_is_enoent);
+	tcase_add_test(tc, explains_what_a_path_is_and_its_owner);
+	tcase_add_test(tc, hardened_dir_must_be_roots_and_not_writable_by_others);
 	tcase_add_test(tc, acquire_free_lock_does_not_wait);
 	tcase_add_test(tc, acquire_waits_for_release);
 	tcase_add_test(tc, bounded_wait_gets_lock_released_in_time);
