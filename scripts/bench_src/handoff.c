@@ -11,6 +11,9 @@
  *   preload-cold  the same without that malloc: the preload's own first
  *                 allocation (setenv of GPU_LOCK_HELD) then falls inside the
  *                 measured interval
+ *   preload-gpu0  as preload, with CUDA_VISIBLE_DEVICES=0: on a machine with
+ *                 several (fake) GPUs the client holds the whole-machine
+ *                 lock shared and GPU 0's lock, and the hand-off is GPU 0's
  *   flock         no preload: the client calls flock(LOCK_EX) on LOCKPATH
  *                 itself, the kernel's own hand-off, the floor
  * Client k+1 is started and seen blocked in /proc/locks before client k is
@@ -95,9 +98,11 @@ static char **env_for(const char *mode, const char *preload)
 	static char pre[4200];
 	int n = 0;
 
-	for (char **e = environ; *e && n < 510; e++)
-		if (strncmp(*e, "LD_PRELOAD=", 11) != 0)
+	for (char **e = environ; *e && n < 509; e++)
+		if (strncmp(*e, "LD_PRELOAD=", 11) != 0 && strncmp(*e, "CUDA_VISIBLE_DEVICES=", 21) != 0)
 			env[n++] = *e;
+	if (strcmp(mode, "preload-gpu0") == 0)
+		env[n++] = "CUDA_VISIBLE_DEVICES=0";
 	if (strncmp(mode, "preload", 7) == 0) {
 		snprintf(pre, sizeof pre, "LD_PRELOAD=%s", preload);
 		env[n++] = pre;
