@@ -3,9 +3,9 @@
  *
  * The queue is cpu_run's (launcher/gl_slots.h): tickets in the directory of
  * per-GPU locks, each waiter blocking on its predecessor's. The head takes
- * the whole-machine lock shared (after a whole-machine request that waits
- * already) and then K GPUs' locks. It never blocks on a GPU while it holds
- * another: it takes what is free without waiting, and when that is not
+ * K GPUs' locks and then the whole-machine lock shared (after a
+ * whole-machine request that waits already). It never blocks on a GPU
+ * while it holds another: it takes what is free without waiting, and when that is not
  * enough, lets it go and waits until any of the busy ones is freed, so it
  * cannot deadlock with a job that takes its GPUs in UUID order. The
  * command gets CUDA_VISIBLE_DEVICES with the GPUs' UUIDs, before it starts:
@@ -175,7 +175,7 @@ static int wait_any(struct pick *p)
 	return r;
 }
 
-/* As the head of the queue: the machine shared, then K GPUs. 0, 1 (held
+/* As the head of the queue: K GPUs, then the machine shared. 0, 1 (held
  * for our tree already), -ETIMEDOUT or -errno. */
 static int take_gpus(struct pick *p, bool *waited)
 {
@@ -183,19 +183,20 @@ static int take_gpus(struct pick *p, bool *waited)
 
 	if ((r = gl_lockfile_open(p->s->cfg.lock_path, &p->machine)) < 0)
 		return r;
-	if ((r = gl_gpu_machine_shared(&p->ctx, p->machine, waited)) != 0)
-		return r;
 	for (;;) {
 		if ((r = take_free(p)) < 0)
 			return r;
 		if (count(p->held) == p->want)
-			return 0;
+			break;
 		*waited = true;
 		if (p->s->cfg.timeout == 0)
 			return -ETIMEDOUT;
 		if ((r = wait_any(p)) < 0)
 			return r;
 	}
+	/* The machine last, as the preload takes it: waiting for GPUs, we
+	 * do not keep a whole-machine request waiting. */
+	return gl_gpu_machine_shared(&p->ctx, p->machine, waited);
 }
 
 /* As the head of the queue: the whole machine, exclusive. 0, 1 (held for

@@ -8,11 +8,12 @@
  * Which locks: a process that will see every GPU (CUDA_VISIBLE_DEVICES
  * unset, or naming them all) takes the whole-machine lock, the lock file
  * itself, exclusive, as the original tools do. One that will see some of
- * them takes the whole-machine lock shared and the lock of each of its GPUs
- * (a file named by the GPU's UUID in cfg->gpu_dir) exclusive, in the order
- * of their UUIDs, so that two such processes cannot deadlock. A waiting
- * whole-machine request goes before later ones for some GPUs: flock(2)
- * itself would let shared holders in ahead of it for ever. */
+ * them takes the lock of each of its GPUs (a file named by the GPU's UUID in
+ * cfg->gpu_dir) exclusive, in the order of their UUIDs, so that two such
+ * processes cannot deadlock, and then the whole-machine lock shared: while
+ * it waits for a GPU it does not hold the machine. A waiting whole-machine
+ * request goes before later ones for some GPUs: flock(2) itself would let
+ * shared holders in ahead of it for ever. */
 #ifndef GL_GPU_H
 #define GL_GPU_H
 

@@ -250,23 +250,6 @@ int gl_gpu_take_for_job(struct gl_gpu_wait *ctx, const struct gl_job *job,
 		ctx->fd = h->fd;
 		return share(ctx, &js, h->fd, true, waited);
 	}
-	/* Some or all GPUs: the machine shared, as any job on GPUs takes it
-	 * (at once when the job holds it: a whole-machine request that
-	 * waits for the job must not keep its late ranks out), then each
-	 * GPU shared with the job. */
-	{
-		struct ranks *ranks = malloc(sizeof *ranks);
-		struct view v;
-		bool joined;
-
-		if (!ranks)
-			return -ENOMEM;
-		joined = look(&js, ranks, h->fd, &v) == 0 && v.ours > 0 &&
-		         gl_flock(h->fd, LOCK_SH | LOCK_NB) == 0;
-		free(ranks);
-		if (!joined && (r = gl_gpu_machine_shared(ctx, h->fd, waited)) != 0)
-			return r;
-	}
 	for (unsigned i = 0; i < list->n; i++)
 		if ((set >> i) & 1)
 			order[n++] = &list->gpu[i];
@@ -297,5 +280,24 @@ int gl_gpu_take_for_job(struct gl_gpu_wait *ctx, const struct gl_job *job,
 			return r;
 	}
 	h->n = n;
+	/* The machine last, shared, as any job on GPUs takes it (at once when
+	 * the job holds it: a whole-machine request that waits for the job
+	 * must not keep its late ranks out). */
+	ctx->what = "the GPU lock";
+	ctx->path = ctx->cfg->lock_path;
+	ctx->fd = h->fd;
+	{
+		struct ranks *ranks = malloc(sizeof *ranks);
+		struct view v;
+		bool joined;
+
+		if (!ranks)
+			return -ENOMEM;
+		joined = look(&js, ranks, h->fd, &v) == 0 && v.ours > 0 &&
+		         gl_flock(h->fd, LOCK_SH | LOCK_NB) == 0;
+		free(ranks);
+		if (!joined)
+			return gl_gpu_machine_shared(ctx, h->fd, waited);
+	}
 	return 0;
 }

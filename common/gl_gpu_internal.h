@@ -87,8 +87,8 @@ bool gl_gpu_named_holds(struct gl_gpu_wait *ctx, int fd);
  * when missing. 0, or -ELOOP (a symlink), -ENOTDIR, -errno. */
 int gl_gpu_dir_ready(const char *dir);
 
-/* Takes the machine lock shared and the locks of the GPUs in set
- * exclusive, in the order of their UUIDs, into h (its fds already open,
+/* Takes the locks of the GPUs in set exclusive, in the order of their
+ * UUIDs, then the machine lock shared, into h (its fds already open,
  * inherited through a fork in the middle of a take, are waited on again).
  * 0: all taken; 1: held for our tree already (nothing kept); -ETIMEDOUT,
  * -EINTR, or -errno (nothing kept). *waited: some lock was busy. */

@@ -1,5 +1,5 @@
-/* Taking the locks of some of the GPUs: the whole-machine lock shared, then
- * each GPU's own lock exclusive, in the order of their UUIDs. */
+/* Taking the locks of some of the GPUs: each GPU's own lock exclusive, in
+ * the order of their UUIDs, then the whole-machine lock shared. */
 #include "gl_gpu_internal.h"
 #include "gl_gpu_messages.h"
 #include "gl_lock.h"
@@ -229,12 +229,13 @@ int gl_gpu_take_some(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list, gl
 	}
 	if (gl_gpu_named_holds(ctx, h->fd))
 		return 1;
-	if ((r = gl_gpu_machine_shared(ctx, h->fd, waited)) != 0)
-		return r;
 	ctx->path = ctx->cfg->gpu_dir;
 	ctx->what = "the directory of per-GPU locks";
 	if ((r = gl_gpu_dir_ready(ctx->cfg->gpu_dir)) < 0)
 		return r;
+	/* The GPUs first, the machine last: a job that waits for its GPU
+	 * does not hold the machine meanwhile, so a whole-machine request
+	 * waits only for the jobs that run. */
 	for (unsigned k = 0; k < n; k++) {
 		r = take_gpu(ctx, order[k], (unsigned)(order[k] - list->gpu), &h->gpu_fds[k], waited);
 		if (r == 1 && fstat(h->fd, &ctx->st) < 0) /* GPU_LOCK_HELD names the machine lock */
@@ -243,5 +244,7 @@ int gl_gpu_take_some(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list, gl
 			return r;
 	}
 	h->n = n;
-	return 0;
+	ctx->what = "the GPU lock";
+	ctx->path = ctx->cfg->lock_path;
+	return gl_gpu_machine_shared(ctx, h->fd, waited);
 }

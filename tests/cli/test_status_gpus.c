@@ -157,14 +157,14 @@ START_TEST(a_gpu_held_and_waited_for)
 	client(&b, "CUDA_VISIBLE_DEVICES=1", true);
 	tp_wait_lock(fake_gpu_lock(h_lock, 1), b.pid, true, 20);
 	ck_assert_int_eq(status(&out), 1);
+	/* b waits for its GPU without the machine lock: it takes that last */
 	snprintf(want, sizeof want,
-	         "GPU lock %s: shared by 2 jobs on single GPUs (pids %d, %d)\n"
+	         "GPU lock %s: shared by 1 job on single GPUs (pid %d)\n"
 	         "GPUs: 2, locks in %s.d\n"
 	         "  GPU 0  GPU-f0000000  " MODEL "  free\n"
 	         "  GPU 1  GPU-e1000000  " MODEL "  held for T by pid %d (%s), 1 waiting (pid %d): "
 	         "%s\n%s",
-	         h_lock, (int)(a.pid < b.pid ? a.pid : b.pid), (int)(a.pid < b.pid ? b.pid : a.pid),
-	         h_lock, (int)a.pid, me(), (int)b.pid, cmd, slots_line());
+	         h_lock, (int)a.pid, h_lock, (int)a.pid, me(), (int)b.pid, cmd, slots_line());
 	ck_assert_str_eq(out, want);
 	free(out);
 	finish(&a);
@@ -240,7 +240,7 @@ START_TEST(the_gpus_queue)
 	free(line);
 	ck_assert_int_eq(status(&out), 1);
 	snprintf(want, sizeof want,
-	         "GPU lock %s: shared by 2 jobs on single GPUs (pids %d, %d)\n"
+	         "GPU lock %s: shared by 1 job on single GPUs (pid %d)\n"
 	         "GPUs: 3, locks in %s.d\n"
 	         "  GPU 0  GPU-f0000000  " MODEL "  held for T by pid %d (%s), 1 waiting (pid %d): cat\n"
 	         "  GPU 1  GPU-e1000000  " MODEL "  held for T by pid %d (%s), 1 waiting (pid %d): cat\n"
@@ -248,7 +248,7 @@ START_TEST(the_gpus_queue)
 	         "GPU queue %s.d: 2 waiting for GPUs (gpulock run --gpus)\n"
 	         "  2 GPUs   pid %-7d %-10s waiting T %s run --gpus 2 -- cat\n"
 	         "  1 GPU    pid %-7d %-10s waiting T %s run --gpus 1 -- cat\n%s",
-	         h_lock, (int)j1.pid, (int)j2.pid, h_lock, (int)j1.pid, me(), (int)j2.pid,
+	         h_lock, (int)j1.pid, h_lock, (int)j1.pid, me(), (int)j2.pid,
 	         (int)j1.pid, me(), (int)j2.pid, h_lock, (int)j2.pid, me(), gpulock(), (int)j3.pid,
 	         me(), gpulock(), slots_line());
 	ck_assert_str_eq(out, want);

@@ -143,7 +143,7 @@ START_TEST(a_busy_gpu_is_waited_for)
 	start_client(&a, env1);
 	spawn_client(&b, env2);
 	tp_wait_lock(fake_gpu_lock(h_lock, 1), b.pid, true, 20);
-	ck_assert_int_eq(held_as(h_lock, b.pid), 'R');
+	ck_assert_int_eq(held_as(h_lock, b.pid), 0); /* the machine comes last */
 	finish_quietly(&a);
 	tp_wait_lock(fake_gpu_lock(h_lock, 1), b.pid, false, 20);
 	err = finish(&b);
@@ -244,13 +244,45 @@ START_TEST(a_waiting_whole_machine_request_goes_first)
 	ck_assert_int_eq(held_as(h_lock, b.pid), 0);
 	finish_quietly(&a);
 	tp_wait_lock(h_lock, w.pid, false, 20); /* the machine is flock(1)'s */
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 1), b.pid), 0);
+	/* b holds its GPU (taken first) but does not run: no machine */
+	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 1), b.pid), 'W');
 	ck_assert_int_eq(held_as(h_lock, b.pid), 0);
 	close(w.in); /* cat ends, flock(1) with it */
 	ck_assert_int_eq(tp_wait(w.pid, 30), 0);
 	close(w.out);
 	close(w.err);
-	tp_wait_lock(fake_gpu_lock(h_lock, 1), b.pid, false, 20);
+	tp_wait_lock(h_lock, b.pid, false, 20);
+	ck_assert_int_eq(held_as(h_lock, b.pid), 'R');
+	finish_quietly(&b);
+}
+END_TEST
+
+/* A job that waits for its GPU holds nothing of the machine meanwhile: a
+ * whole-machine request waits for the jobs that run, not for those that
+ * queue for a GPU (the GPUs are taken first, the machine last). */
+START_TEST(a_job_waiting_for_its_gpu_does_not_hold_the_machine)
+{
+	static const char *const env0[] = {"CUDA_VISIBLE_DEVICES=0", NULL};
+	const char *flock_argv[] = {"flock", "-x", h_lock, "cat", NULL};
+	struct tp_proc a, b, w;
+
+	if (!setup(__func__, 2, NULL))
+		return;
+	start_client(&a, env0);
+	spawn_client(&b, env0);
+	tp_wait_lock(fake_gpu_lock(h_lock, 0), b.pid, true, 20);
+	ck_assert_int_eq(held_as(h_lock, b.pid), 0);
+	h_spawn(&w, flock_argv, NULL, false);
+	tp_wait_lock(h_lock, w.pid, true, 20);
+	finish_quietly(&a); /* the only job that ran: the machine is flock(1)'s */
+	tp_wait_lock(h_lock, w.pid, false, 20);
+	ck_assert_int_eq(held_as(h_lock, b.pid), 0);
+	close(w.in);
+	ck_assert_int_eq(tp_wait(w.pid, 30), 0);
+	close(w.out);
+	close(w.err);
+	tp_wait_lock(h_lock, b.pid, false, 20);
+	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 0), b.pid), 'W');
 	finish_quietly(&b);
 }
 END_TEST
@@ -335,6 +367,7 @@ int main(void)
 	tcase_add_test(tc, every_gpu_is_the_whole_machine);
 	tcase_add_test(tc, the_whole_machine_waits_for_a_job_on_one_gpu);
 	tcase_add_test(tc, a_waiting_whole_machine_request_goes_first);
+	tcase_add_test(tc, a_job_waiting_for_its_gpu_does_not_hold_the_machine);
 	tcase_add_test(tc, no_visible_gpu_takes_no_lock);
 	tcase_add_test(tc, an_index_on_mixed_models_takes_the_machine);
 	tcase_add_test(tc, no_wait_gives_up_on_a_busy_gpu);
