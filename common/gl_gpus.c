@@ -84,8 +84,9 @@ static void copy_span(char *dst, size_t len, const char *s, const char *e)
 
 	if (n >= len)
 		n = len - 1;
-	memmove(dst, s, n);
-	dst[n] = '\0';
+	/* snprintf, not memcpy or memmove (which the compiler turns into
+	 * memcpy here): see gl_env.c on memcpy's symbol version */
+	snprintf(dst, len, "%.*s", (int)n, s);
 }
 
 /* "GPU-" and hex digits and dashes; the driver's "GPU-????..." for a board
@@ -180,7 +181,7 @@ static void insert_sorted(struct gl_gpu_list *list, const struct gl_gpu *g)
 	if (list->n == GL_GPUS_MAX)
 		list->n--;
 	memmove(&list->gpu[i + 1], &list->gpu[i], (list->n - i) * sizeof *g);
-	list->gpu[i] = *g;
+	memmove(&list->gpu[i], g, sizeof *g); /* not an assignment: see gl_env.c on memcpy */
 	list->n++;
 }
 
@@ -202,10 +203,7 @@ static void read_one(const char *dir, size_t dlen, const char *name, struct gl_g
 
 	if (dlen + 1 + nlen + sizeof file > sizeof path)
 		return;
-	memmove(path, dir, dlen);
-	path[dlen] = '/';
-	memmove(path + dlen + 1, name, nlen);
-	memmove(path + dlen + 1 + nlen, file, sizeof file);
+	snprintf(path, sizeof path, "%.*s/%s%s", (int)dlen, dir, name, file); /* see copy_span */
 	if (gl_read_small(path, text, sizeof text) <= 0)
 		return;
 	if (!gl_gpu_parse_information(text, &g, &excluded) || excluded)
@@ -417,6 +415,21 @@ static bool same_models(const struct gl_gpu_list *list)
 
 /* The GPU that one entry [s, e) of CUDA_VISIBLE_DEVICES names: its index,
  * or -1 when the entry is not valid, and the list ends there. */
+/* The first n bytes of a and b, letters compared without regard to case
+ * (ASCII: UUIDs are hex). Not strncasecmp: one symbol less for every
+ * process that loads the preload to bind. */
+static bool same_ascii_nocase(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char x = a[i] >= 'A' && a[i] <= 'Z' ? (char)(a[i] + 32) : a[i];
+		char y = b[i] >= 'A' && b[i] <= 'Z' ? (char)(b[i] + 32) : b[i];
+
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
 static int entry_index(const struct gl_gpu_list *list, const char *s, const char *e)
 {
 	size_t len = (size_t)(e - s);
@@ -434,7 +447,7 @@ static int entry_index(const struct gl_gpu_list *list, const char *s, const char
 	for (unsigned i = 0; i < list->n; i++) {
 		const char *u = list->gpu[i].uuid;
 
-		if (!u[0] || strlen(u) < len || strncasecmp(u, s, len) != 0)
+		if (!u[0] || strlen(u) < len || !same_ascii_nocase(u, s, len))
 			continue;
 		if (found >= 0)
 			return -1; /* a prefix of two GPUs' UUIDs */

@@ -26,6 +26,17 @@ const char *gl_default_slot_dir(void)
 	return gl_hardened_dir_ok(GL_HARDENED_DIR) ? GL_HARDENED_SLOT_DIR : GL_TMP_SLOT_DIR;
 }
 
+/* The value of a string of at most 10 digits (not strtoul: one symbol less
+ * for every process that loads the preload to bind). */
+static unsigned long long decimal(const char *digits)
+{
+	unsigned long long v = 0;
+
+	for (; *digits; digits++)
+		v = v * 10 + (unsigned long long)(*digits - '0');
+	return v;
+}
+
 /* The name of the /etc/passwd line "name:x:uid:..." for uid, or false. */
 static bool passwd_line(const char *line, size_t n, uid_t uid, char *name, size_t len)
 {
@@ -39,14 +50,14 @@ static bool passwd_line(const char *line, size_t n, uid_t uid, char *name, size_
 	k = (size_t)(c3 - c2 - 1);
 	if (k == 0 || k >= sizeof num)
 		return false;
-	memcpy(num, c2 + 1, k);
+	memmove(num, c2 + 1, k);
 	num[k] = '\0';
-	if (strspn(num, "0123456789") != k || strtoul(num, NULL, 10) != (unsigned long)uid)
+	if (strspn(num, "0123456789") != k || k > 10 || decimal(num) != (unsigned long long)uid)
 		return false;
 	k = (size_t)(c1 - line);
 	if (k == 0 || k >= len)
 		return false;
-	memcpy(name, line, k);
+	memmove(name, line, k);
 	name[k] = '\0';
 	return true;
 }

@@ -4,6 +4,7 @@
 #include "gl_log.h"
 #include "gl_parse.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const policies[] = {"fail", "run", NULL};
@@ -83,21 +84,21 @@ void gl_lock_settings_load(struct gl_lock_settings *cfg, gl_getenv_fn get,
 	v = value(get, "GPU_LOCK_PATH");
 	if (!v || v[0] != '/' || strlen(v) >= sizeof cfg->lock_path) {
 		fallback = gl_default_lock_path(); /* looked for only when needed */
-		strcpy(cfg->lock_path, fallback);  /* NOLINT(clang-analyzer-security.insecureAPI.strcpy) */
+		snprintf(cfg->lock_path, sizeof cfg->lock_path, "%s", fallback);
 	}
 	if (v) {
 		/* A relative path would name a different lock in every directory. */
 		if (v[0] != '/' || strlen(v) >= sizeof cfg->lock_path)
 			warn("GPU_LOCK_PATH", v, "an absolute path to the lock file", cfg->lock_path);
-		else /* fits: checked above. NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy) */
-			strcpy(cfg->lock_path, v);
+		else /* fits: checked above */
+			snprintf(cfg->lock_path, sizeof cfg->lock_path, "%s", v);
 	}
 	v = value(get, "GPU_LOCK_DIR");
 	if (v && (v[0] != '/' || strlen(v) >= sizeof cfg->gpu_dir))
 		warn("GPU_LOCK_DIR", v, "an absolute path to the directory of per-GPU locks",
 		     "the lock path with " GL_GPU_DIR_SUFFIX " added");
-	else if (v) /* fits: checked above. NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.strcpy) */
-		strcpy(cfg->gpu_dir, v);
+	else if (v) /* fits: checked above */
+		snprintf(cfg->gpu_dir, sizeof cfg->gpu_dir, "%s", v);
 	if (!cfg->gpu_dir[0] && !gl_lock_settings_default_gpu_dir(cfg))
 		cfg->gpu_dir[0] = '\0'; /* too long: per-GPU locks are off */
 	cfg->visible = get("CUDA_VISIBLE_DEVICES");
