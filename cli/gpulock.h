@@ -80,6 +80,17 @@ bool cli_preload_listed(const char *list, const char *lib);
  * -ENOMEM. The one place LD_PRELOAD is added to (run and doctor). */
 int cli_preload_add(const char *lib);
 
+/* ---- gpulock_shared_dirs.c ---- */
+
+enum cli_dir_state { CLI_DIR_MISSING, CLI_DIR_OK, CLI_DIR_WRONG };
+
+/* Is path (the per-GPU lock directory, cpu_run's slot directory) root's,
+ * mode 1777, as gpulock's tmpfiles.d entry and gpulock setup make it? For
+ * CLI_DIR_WRONG, buf says what is wrong ("is owned by alice (uid 1000),
+ * not root: ..."); *fix is always how to make it right. */
+enum cli_dir_state cli_shared_dir_check(const char *path, char *buf, size_t len,
+                                        const char **fix);
+
 /* ---- the subcommands: each returns the process exit status ---- */
 
 /* gpulock_status.c: the lock cfg->lock_path, and cpu_run's slots in slot_dir. */

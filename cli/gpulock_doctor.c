@@ -171,39 +171,23 @@ static void check_lock(const char *path)
  * fine: it is created when first needed. Never FAIL: the GPU lock works. */
 static void check_shared_dir(const char *what, const char *path)
 {
-	static const char tmp_fix[] = "as root: systemd-tmpfiles --create gpulock.conf (which the "
-	                              "gpulock package runs at boot), or rm -r it while unused";
-	/* In the hardened layout, setup makes and repairs it. */
-	const char *fix = strncmp(path, GL_HARDENED_DIR "/", sizeof GL_HARDENED_DIR) == 0
-	                          ? "as root: gpulock setup"
-	                          : tmp_fix;
-	char who[96];
-	struct stat sb;
+	const char *fix;
+	char problem[256];
 
-	if (lstat(path, &sb) < 0) {
+	switch (cli_shared_dir_check(path, problem, sizeof problem, &fix)) {
+	case CLI_DIR_MISSING:
 		verdict("INFO", "%s %s does not exist yet: the first job that needs it creates it "
 		                "and owns it (root-owned from boot with gpulock's tmpfiles.d entry)",
 		        what, path);
-		return;
+		break;
+	case CLI_DIR_WRONG:
+		verdict("WARN", "%s %s %s; %s", what, path, problem, fix);
+		break;
+	case CLI_DIR_OK:
+		verdict("OK", "%s %s: owned by root, mode %04o", what, path,
+		        (unsigned)GL_SLOTS_DIR_MODE);
+		break;
 	}
-	gl_owner_text(sb.st_uid, who, sizeof who);
-	if (!S_ISDIR(sb.st_mode)) {
-		verdict("WARN", "%s %s is not a directory (%s, owned by %s): %s", what, path,
-		        gl_file_kind(sb.st_mode), who, fix);
-		return;
-	}
-	if (sb.st_uid != 0) {
-		verdict("WARN", "%s %s is owned by %s, not root: other users' jobs may be refused "
-		                "it; %s",
-		        what, path, who, fix);
-		return;
-	}
-	if ((sb.st_mode & 07777) != GL_SLOTS_DIR_MODE) {
-		verdict("WARN", "%s %s has mode %04o, not %04o: %s", what, path,
-		        (unsigned)(sb.st_mode & 07777), (unsigned)GL_SLOTS_DIR_MODE, fix);
-		return;
-	}
-	verdict("OK", "%s %s: owned by root, mode %04o", what, path, (unsigned)GL_SLOTS_DIR_MODE);
 }
 
 /* The per-GPU lock directory (GPU_LOCK_DIR, else the lock path, --lock's

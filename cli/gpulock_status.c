@@ -12,7 +12,9 @@
  *                                     (waiting_for_memory: "waiting_seconds")},
  *                          ...],
  *                "queue": [{"ticket": int, "waiter": PROC + "waiting_seconds"}, ...],
- *                "more_queued": int}}
+ *                "more_queued": int},
+ *    "gpu_dir_problem": str|null, "cpu_run_dir_problem": str|null}
+ *   (and the GPUs' part, gpulock_status_gpus.c, before "cpu_run")
  *   PROC = {"pid": int, "hidden": bool, "uid": int|null, "user": str|null,
  *           "command": str|null,
  *           "running_seconds": num|null}   (hidden: another user's live
@@ -543,15 +545,39 @@ static void slots_text(const struct slots_view *v, size_t width)
 		printf("  ... and %zu more queued\n", v->queued - v->listed);
 }
 
+/* A shared directory that is not root's (gpulock's tmpfiles.d entry or
+ * gpulock setup make it so): the line under its section, or in JSON its
+ * "problem" (null when there is none). */
+static void dir_note(const char *what, const char *path, bool json)
+{
+	char problem[256], text[512];
+	const char *fix;
+
+	if (cli_shared_dir_check(path, problem, sizeof problem, &fix) != CLI_DIR_WRONG) {
+		if (json)
+			printf("null");
+		return;
+	}
+	snprintf(text, sizeof text, "%s %s %s; %s", what, path, problem, fix);
+	if (json)
+		status_json_string(text);
+	else
+		printf("  note: %s\n", text);
+}
+
 static void cpu_slots(const char *dir, bool json, size_t width)
 {
 	static struct slots_view v; /* large: not on the stack */
 
 	slots_read(dir, &v);
-	if (json)
+	if (json) {
 		slots_json(&v);
-	else
+		printf(", \"cpu_run_dir_problem\": ");
+		dir_note("cpu_run's slot directory", dir, true);
+	} else {
 		slots_text(&v, width);
+		dir_note("cpu_run's slot directory", dir, false);
+	}
 }
 
 /* ---- the GPU lock ---- */
@@ -669,12 +695,16 @@ int cli_status(const struct gl_lock_settings *cfg, bool json, const char *slot_d
 	if (json) {
 		gpu_json(&st, &jobs);
 		status_gpus_json(gpus);
+		printf(", \"gpu_dir_problem\": ");
+		dir_note("per-GPU lock directory", cfg->gpu_dir, true);
 		cpu_slots(slot_dir, true, 0);
 		printf("}\n");
 	} else {
 		gpu_text(&st, &jobs, gpus != NULL, width);
 		if (gpus)
 			status_gpus_text(gpus, width);
+		if (cfg->gpu_dir[0])
+			dir_note("per-GPU lock directory", cfg->gpu_dir, false);
 		cpu_slots(slot_dir, false, width);
 	}
 	r = st.held || st.nshared || status_gpus_busy(gpus) ? 1 : 0;

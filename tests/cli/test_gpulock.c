@@ -524,9 +524,9 @@ START_TEST(doctor_accepts_shared_directories_root_owns)
 	ck_assert_int_eq(rmdir(gpu_dir), 0);
 	ck_assert_int_eq(symlink(slots, gpu_dir), 0);
 	out = doctor_out(env_slots, 0);
-	has_line(out, "WARN %s %s is not a directory (a symbolic link, owned by root, uid 0): " FIX,
+	has_line(out, "WARN %s %s is not a directory (a symbolic link, owned by root, uid 0); " FIX,
 	         "per-GPU lock directory", gpu_dir);
-	has_line(out, "WARN %s %s has mode 0755, not 1777: " FIX, "cpu_run's slot directory", slots);
+	has_line(out, "WARN %s %s has mode 0755, not 1777; " FIX, "cpu_run's slot directory", slots);
 	ck_assert_msg(tp_count(out, "FAIL") == 0, "%s", out);
 	free(out);
 }

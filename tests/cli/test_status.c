@@ -615,6 +615,48 @@ START_TEST(status_names_a_holder_that_hidepid_hides)
 }
 END_TEST
 
+/* A shared directory that a user's job made (and so owns), not root: a
+ * note says so, and how to put it right, as doctor does; JSON the same. As
+ * the test's own user, the slot directory is ours: it is "not root" unless
+ * we are root, in which case it is given to nobody. */
+START_TEST(status_notes_a_shared_directory_root_does_not_own)
+{
+	char slots[300], gpu_dir[300], want[1024], *out;
+	const char *env[] = {NULL, NULL};
+	char env_dir[320];
+
+	h_setup();
+	snprintf(slots, sizeof slots, "%s/slots", h_dir);
+	snprintf(gpu_dir, sizeof gpu_dir, "%s.d", h_lock);
+	ck_assert_int_eq(mkdir(slots, 01777), 0);
+	ck_assert_int_eq(chmod(slots, 01777), 0);
+	ck_assert_int_eq(mkdir(gpu_dir, 0755), 0);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chown(slots, 65534, 65534), 0);
+		ck_assert_int_eq(chown(gpu_dir, 0, 0), 0);
+	}
+	snprintf(env_dir, sizeof env_dir, "GPU_LOCK_DIR=%s", gpu_dir);
+	env[0] = env_dir;
+	ck_assert_int_eq(status(slots, env, &out), 0);
+	snprintf(want, sizeof want, "  note: cpu_run's slot directory %s is owned by ", slots);
+	ck_assert_msg(tp_count(out, want) == 1 &&
+	                      tp_count(out, ", not root: other users' jobs may be refused it; as "
+	                                    "root: systemd-tmpfiles --create gpulock.conf") == 1,
+	              "%s", out);
+	snprintf(want, sizeof want, "  note: per-GPU lock directory %s %s", gpu_dir,
+	         geteuid() == 0 ? "has mode 0755, not 1777; as root: systemd-tmpfiles"
+	                        : "is owned by ");
+	ck_assert_msg(tp_count(out, want) == 1, "want '%s' in:\n%s", want, out);
+	free(out);
+	ck_assert_int_eq(chmod(gpu_dir, 01777), 0);
+	if (geteuid() == 0)
+		ck_assert_int_eq(chown(slots, 0, 0), 0);
+	ck_assert_int_eq(status(slots, env, &out), 0);
+	ck_assert_msg(tp_count(out, "note:") == (geteuid() == 0 ? 0 : 2), "%s", out);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -629,6 +671,7 @@ int main(void)
 	tcase_add_test(tc, status_rows_fit_the_terminal);
 	tcase_add_test(tc, command_lines_cannot_act_on_the_terminal);
 	tcase_add_test(tc, status_names_a_holder_that_hidepid_hides);
+	tcase_add_test(tc, status_notes_a_shared_directory_root_does_not_own);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return tp_run_suite(s);
