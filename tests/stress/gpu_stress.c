@@ -21,8 +21,24 @@
  * the fake GPUs the caller set up, fake_gpus.h), GPU_STRESS_GPULOCK (the
  * gpulock program), GPU_STRESS_GPU_RUN (seed_gpu_run.sh), GPU_LOCK_PATH,
  * and LD_PRELOAD with the library and LD_LIBRARY_PATH with the fake driver
- * (and fake NVML): every job inherits them. GPU_STRESS_SABOTAGE breaks the
- * run on purpose, to show that each check can fail: see sabotage() below.
+ * (and fake NVML): every job inherits them. GPU_STRESS_VERBOSE=1 lets the
+ * jobs' stderr through.
+ *
+ * GPU_STRESS_SABOTAGE breaks the run on purpose, to show that each check
+ * can fail (each was tried, doc/HACKING.md):
+ *   skip-lock   1 in 4 preloaded jobs with GPU_SKIP_LOCK=1, 1 in 2
+ *               gpu_run.sh jobs with GPU_LOCK_HELD=1: overlaps and
+ *               whole_overlaps, and fd_breaks (gpu_run.sh's job has no lock)
+ *   leak-fd     1 in 20 launchers open the machine lock without
+ *               close-on-exec: fd_breaks
+ *   hang        1 in 50 jobs sleep for ever: late
+ *   stray       1 in 50 jobs leave a child in their group, holding
+ *               nothing: strays
+ *   leak-lock   a job near the end leaves a child in a session of its own
+ *               holding the job's locks for 15 s: leftover_locks (and late,
+ *               for the jobs that wait for it)
+ * The queue order was broken in gpulock itself, by skipping
+ * gl_slots_wait_head in cli/gpulock_gpus.c: fifo_breaks.
  *
  * The referee. Each job writes its record in a board in a shared file:
  * when it was in (its locks held), which GPUs it held, when it left. After
@@ -121,7 +137,8 @@ struct job {
 
 struct board {
 	int capacity, ngpus;
-	double start;
+	double start, until;    /* the run's start, and when it stops starting jobs */
+	_Atomic int leaked;     /* sabotage */
 	_Atomic int next_seq, next_fifo;
 	_Atomic long kills, stops, fd_settles;
 	_Atomic long queued_behind; /* later arrivals queued when a --gpus job started */
@@ -488,7 +505,15 @@ static int job(int seq)
 	if (sabotage("hang") && seq % 50 == 7)
 		sleep(1000);
 	if (sabotage("stray") && seq % 50 == 7 && fork() == 0) {
-		sleep(5); /* a child of the job's group that outlives it, holding its locks */
+		for (int fd = 3; fd < 1024; fd++) /* holding nothing: it delays no one */
+			close(fd);
+		sleep(1000); /* a process of the job's group that outlives it */
+		_exit(0);
+	}
+	if (sabotage("leak-lock") && stress_now() > b->until - 0.5 &&
+	    atomic_exchange(&b->leaked, 1) == 0 && fork() == 0) {
+		setsid(); /* out of the job's group, holding its locks past the run */
+		sleep(15);
 		_exit(0);
 	}
 	usleep((useconds_t)me->work_us);
@@ -734,7 +759,7 @@ static void describe(int k)
 	        "ms; status %#x%s%s\n",
 	        k, kind_name[j->kind], (int)j->pid, (int)j->job_pid, j->held,
 	        j->kind == K_PRELOAD ? " CUDA_VISIBLE_DEVICES=" : "", j->kind == K_PRELOAD ? j->cvd : "",
-	        whole(j) ? " (whole machine)" : "", (j->t_in - t0) * 1e3,
+	        whole(j) ? " (whole machine)" : "", j->t_in > 0 ? (j->t_in - t0) * 1e3 : -1,
 	        j->t_out > 0 ? (j->t_out - t0) * 1e3 : -1, j->t_kill > 0 ? (j->t_kill - t0) * 1e3 : -1,
 	        (j->t_reap - t0) * 1e3, (unsigned)j->status, j->note[0] ? "; " : "", j->note);
 }
@@ -849,8 +874,9 @@ static void referee(int n, struct tally *t)
 			else
 				t->overlaps++;
 			if (shown++ < 5) {
-				double from = x->t_in < y->t_in ? x->t_in : y->t_in;
-				double to = end_of(x) > end_of(y) ? end_of(x) : end_of(y);
+				/* the time both were in, and a little around it */
+				double from = x->t_in > y->t_in ? x->t_in : y->t_in;
+				double to = end_of(x) < end_of(y) ? end_of(x) : end_of(y);
 
 				fprintf(stderr, "gpu_stress: overlap: jobs %d and %d both held GPUs %#x%s:\n", a,
 				        c, x->held & y->held,
@@ -903,6 +929,7 @@ static int run_chaos(int workers, double seconds, double bound)
 	double start = stress_now();
 
 	b->start = start;
+	b->until = start + seconds;
 	chaos_pid = fork();
 	if (chaos_pid == 0) {
 		chaos(2 * workers);
@@ -943,6 +970,7 @@ static int run_chaos(int workers, double seconds, double bound)
 			int null = open("/dev/null", O_RDWR);
 
 			dup2(null, 1);
+			setenv("GPU_LOCK_TIMEOUT", "10", 1); /* a lock left behind: do not hang */
 			execl(gpulock, "gpulock", "run", "--gpus", "1", "--", "true", (char *)NULL);
 			_exit(127);
 		}

@@ -2,7 +2,8 @@
  * mount namespace with its own /proc/driver as root, the fake NVML
  * otherwise; skipped where neither works). GL_GPU_CHAOS_SECONDS (default
  * 30) sets how long jobs are started, GL_GPU_CHAOS_WORKERS (default 6) how
- * many loops start them; each job must be done within 20s of its start. */
+ * many loops start them; each job must be done within GL_GPU_CHAOS_BOUND
+ * seconds (default 20) of its start. */
 #include "fake_gpus.h"
 #include "preload_harness.h"
 #include "procs.h"
@@ -14,7 +15,6 @@
 #include <unistd.h>
 
 #define GPUS 4
-#define BOUND 20
 
 static double setting(const char *name, double fallback)
 {
@@ -26,6 +26,7 @@ static double setting(const char *name, double fallback)
 START_TEST(gpu_chaos)
 {
 	double seconds = setting("GL_GPU_CHAOS_SECONDS", 30), deadline;
+	double bound = setting("GL_GPU_CHAOS_BOUND", 20) * tp_scale();
 	int workers = (int)setting("GL_GPU_CHAOS_WORKERS", tp_scale() > 1 ? 2 : 6);
 	char uuids[GPUS * 64] = "", env_uuids[GPUS * 64 + 32], env_gpulock[4200], env_run[4200];
 	char workers_arg[16], seconds_arg[32], bound_arg[16], *out, *err;
@@ -46,10 +47,10 @@ START_TEST(gpu_chaos)
 	snprintf(env_run, sizeof env_run, "GPU_STRESS_GPU_RUN=%s", h_artifact("GL_SEED_GPU_RUN"));
 	snprintf(workers_arg, sizeof workers_arg, "%d", workers);
 	snprintf(seconds_arg, sizeof seconds_arg, "%g", seconds);
-	snprintf(bound_arg, sizeof bound_arg, "%g", BOUND * tp_scale());
+	snprintf(bound_arg, sizeof bound_arg, "%g", bound);
 	/* gpu_stress stops starting jobs after seconds, waits at most the bound
 	 * for the last ones, and then some: past that, it hangs. */
-	deadline = seconds + BOUND * tp_scale() + 60;
+	deadline = seconds + bound + 60;
 	h_spawn(&c, argv, extra, true);
 	close(c.in);
 	tp_collect_within(c.out, c.err, &out, &err, deadline);
