@@ -111,7 +111,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_GPUS 16
+#define MAX_GPUS 8
 #define UUID_LEN 64
 
 enum kind { K_GPUS1, K_GPUS2, K_ALL, K_PRELOAD, K_GPU_RUN, K_N };
@@ -810,6 +810,7 @@ static void event_log(unsigned mask, double from, double to)
 }
 
 struct tally {
+	double longest; /* seconds from a job's start to its reaping */
 	int most_in, jobs, entered, by_kind[K_N], overlaps, whole_overlaps, fifo_breaks, fd_breaks, failed,
 	    late, notes;
 };
@@ -837,37 +838,36 @@ static int most_in(int n)
 	return most;
 }
 
-static void referee(int n, struct tally *t)
+static int by_entry(const void *p, const void *q)
 {
-	int shown = 0;
+	double x = b->job[*(const int *)p].t_in, y = b->job[*(const int *)q].t_in;
 
-	memset(t, 0, sizeof *t);
-	t->jobs = n;
-	t->most_in = most_in(n);
-	for (int a = 0; a < n; a++) {
-		const struct job *x = &b->job[a];
+	return x < y ? -1 : x > y;
+}
 
-		t->entered += atomic_load(&x->entered);
-		t->by_kind[x->kind] += atomic_load(&x->entered);
-		t->fifo_breaks += atomic_load(&x->fifo_break);
-		t->fd_breaks += atomic_load(&x->fd_break);
-		t->failed += x->failed;
-		t->late += x->late;
-		if (x->late || x->failed || x->note[0]) {
-			t->notes++;
-			if (t->notes <= 10) {
-				fprintf(stderr, "gpu_stress: job %d%s%s:\n", a, x->late ? " outlived its bound" : "",
-				        x->failed ? " failed" : "");
-				describe(a);
-			}
-		}
-		if (!atomic_load(&x->entered))
-			continue;
-		for (int c = a + 1; c < n; c++) {
-			const struct job *y = &b->job[c];
+/* Any two jobs in at once on one GPU: in the order of their entries, each
+ * against those that entered before it left (near-linear: jobs are short). */
+static void overlaps(int n, struct tally *t)
+{
+	int *order = calloc((size_t)n + 1, sizeof *order), m = 0, shown = 0;
 
-			if (!atomic_load(&y->entered) || !(x->held & y->held) || x->t_in >= end_of(y) ||
-			    y->t_in >= end_of(x))
+	for (int k = 0; k < n && order; k++)
+		if (atomic_load(&b->job[k].entered))
+			order[m++] = k;
+	if (!order) {
+		t->notes++;
+		return;
+	}
+	qsort(order, (size_t)m, sizeof *order, by_entry);
+	for (int i = 0; i < m; i++) {
+		const struct job *x = &b->job[order[i]];
+
+		for (int k = i + 1; k < m && b->job[order[k]].t_in < end_of(x); k++) {
+			const struct job *y = &b->job[order[k]];
+			int a = order[i] < order[k] ? order[i] : order[k];
+			int c = order[i] < order[k] ? order[k] : order[i];
+
+			if (!(x->held & y->held) || x->t_in >= end_of(y))
 				continue;
 			if (whole(x) || whole(y))
 				t->whole_overlaps++;
@@ -887,6 +887,35 @@ static void referee(int n, struct tally *t)
 			}
 		}
 	}
+	free(order);
+}
+
+static void referee(int n, struct tally *t)
+{
+	memset(t, 0, sizeof *t);
+	t->jobs = n;
+	t->most_in = most_in(n);
+	for (int a = 0; a < n; a++) {
+		const struct job *x = &b->job[a];
+
+		t->entered += atomic_load(&x->entered);
+		t->by_kind[x->kind] += atomic_load(&x->entered);
+		t->fifo_breaks += atomic_load(&x->fifo_break);
+		t->fd_breaks += atomic_load(&x->fd_break);
+		t->failed += x->failed;
+		t->late += x->late;
+		if (x->t_reap - x->spawned > t->longest)
+			t->longest = x->t_reap - x->spawned;
+		if (x->late || x->failed || x->note[0]) {
+			t->notes++;
+			if (t->notes <= 10) {
+				fprintf(stderr, "gpu_stress: job %d%s%s:\n", a, x->late ? " outlived its bound" : "",
+				        x->failed ? " failed" : "");
+				describe(a);
+			}
+		}
+	}
+	overlaps(n, t);
 }
 
 /* ---- what is left behind ---- */
@@ -982,17 +1011,18 @@ static int run_chaos(int workers, double seconds, double bound)
 	files_after = stress_dir_entries(gpu_dir);
 	referee(n, &t);
 	printf("gpu chaos: gpus=%d workers=%d seconds=%.0f bound=%.0f jobs=%d entered=%d "
-	       "(gpus1=%d gpus2=%d gpusall=%d preload=%d gpu_run.sh=%d) most_in=%d queued_behind=%ld "
-	       "kills=%ld stops=%ld "
+	       "(gpus1=%d gpus2=%d gpusall=%d preload=%d gpu_run.sh=%d) most_in=%d "
+	       "queued_behind=%ld longest=%.2fs kills=%ld stops=%ld "
 	       "overlaps=%d whole_overlaps=%d fifo_breaks=%d fd_breaks=%d failed=%d late=%d "
-	       "unfinished=%d strays=%d leftover_locks=%d tickets=%d->%d dir_files=%d runner_fds=%d->%d "
-	       "fd_settles=%ld wall=%.1f\n",
+	       "unfinished=%d strays=%d leftover_locks=%d tickets=%d->%d dir_files=%d "
+	       "runner_fds=%d->%d fd_settles=%ld wall=%.1f\n",
 	       ngpus, workers, seconds, bound, t.jobs, t.entered, t.by_kind[K_GPUS1],
 	       t.by_kind[K_GPUS2], t.by_kind[K_ALL], t.by_kind[K_PRELOAD], t.by_kind[K_GPU_RUN],
-	       t.most_in, atomic_load(&b->queued_behind), atomic_load(&b->kills), atomic_load(&b->stops), t.overlaps, t.whole_overlaps,
-	       t.fifo_breaks, t.fd_breaks, t.failed, t.late, alive, stray, s.any ? 1 : 0,
-	       dead_tickets, tickets_after, files_after, fds_before, stress_fd_count(getpid()),
-	       atomic_load(&b->fd_settles), stress_now() - start);
+	       t.most_in, atomic_load(&b->queued_behind), t.longest, atomic_load(&b->kills),
+	       atomic_load(&b->stops), t.overlaps, t.whole_overlaps, t.fifo_breaks, t.fd_breaks,
+	       t.failed, t.late, alive, stray, s.any ? 1 : 0, dead_tickets, tickets_after,
+	       files_after, fds_before, stress_fd_count(getpid()), atomic_load(&b->fd_settles),
+	       stress_now() - start);
 	free(worker_pid);
 	return t.overlaps || t.whole_overlaps || t.fifo_breaks || t.fd_breaks || t.failed || t.late ||
 	       t.notes || alive || failed_workers || stray || s.any || tickets_after ||
@@ -1032,8 +1062,9 @@ int main(int argc, char **argv)
 	{
 		int workers = atoi(argv[2]);
 		double seconds = atof(argv[3]), bound = atof(argv[4]);
-		/* Far more than a run can start: a job takes a few ms at least. */
-		int capacity = 2000 + (int)(seconds * 500);
+		/* Far more than a run can start: a job takes a few ms at least
+		 * (the board's file is sparse: only records used take room). */
+		int capacity = 2000 + (int)(seconds * 1000);
 
 		if (workers < 1 || seconds <= 0 || bound <= 0)
 			return 2;
