@@ -81,7 +81,8 @@
  * holds, after cuInit, the machine lock and its GPUs' files (or the
  * machine lock alone when it sees every GPU). No ticket, no directory.
  *
- * At the end: no process of any job's group is left, /proc/locks shows no
+ * At the end: no process of any job is left (the runner is their
+ * subreaper: whatever outlived its parent is its child), /proc/locks shows no
  * lock (held or waited for) on the machine lock, the directory or any
  * file in it, the directory holds the GPUs' lock files and no ticket once
  * one more request has passed (it removes those killed waiters left), and
@@ -105,6 +106,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -123,6 +125,7 @@ struct job {
 	_Atomic int started;   /* the job itself is running (placed) */
 	_Atomic int entered;   /* it recorded its entry */
 	_Atomic int left;
+	_Atomic int guard;     /* held to signal the group, and to mark it reaped */
 	int kind;
 	int fifo_seq;          /* arrival number among --gpus requests, -1 for others */
 	int work_us;
@@ -526,6 +529,41 @@ static int job(int seq)
 
 /* ---- launching ---- */
 
+/* A job's group is signalled only while its leader is not reaped, so that
+ * its id cannot have gone to another process group meanwhile (pids wrap
+ * around in a long run): the chaos and the reaper take turns on the guard. */
+static void guard(struct job *j)
+{
+	int free_ = 0;
+
+	while (!atomic_compare_exchange_weak(&j->guard, &free_, 1)) {
+		free_ = 0;
+		usleep(50);
+	}
+}
+
+static void unguard(struct job *j)
+{
+	atomic_store(&j->guard, 0);
+}
+
+/* Signal the group of a job that its worker has not reaped. */
+static bool signal_job(struct job *j, int sig)
+{
+	bool sent = false;
+	pid_t pid;
+
+	guard(j);
+	pid = atomic_load(&j->pid);
+	if (pid > 0 && atomic_load(&j->state) == 1) {
+		if (sig == SIGKILL && j->t_kill == 0)
+			j->t_kill = stress_now(); /* before it is sent: see the top */
+		sent = kill(-pid, sig) == 0;
+	}
+	unguard(j);
+	return sent;
+}
+
 static void choose(struct job *j, unsigned *seed)
 {
 	int dice = (int)(rand_r(seed) % 100);
@@ -650,7 +688,9 @@ static void finish_job(int seq, pid_t pid, double deadline)
 		close(pidfd);
 	waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT);
 	j->t_reap = stress_now();
+	guard(j);
 	atomic_store(&j->state, 2);
+	unguard(j);
 	waitpid(pid, &status, 0);
 	j->status = status;
 	/* Anything but exit 0 fails, but our chaos's SIGKILL (of the launcher,
@@ -703,7 +743,6 @@ static void chaos(int window)
 
 	for (;;) {
 		int hi, k;
-		pid_t pid;
 		struct job *j;
 
 		usleep(3000 + rand_r(&seed) % 20000);
@@ -714,18 +753,12 @@ static void chaos(int window)
 			hi = b->capacity;
 		k = hi - 1 - (int)(rand_r(&seed) % (unsigned)(hi < window ? hi : window));
 		j = &b->job[k];
-		pid = atomic_load(&j->pid);
-		if (pid <= 0 || atomic_load(&j->state) != 1)
-			continue;
 		if (rand_r(&seed) % 4 == 0) {
-			if (j->t_kill == 0)
-				j->t_kill = stress_now();
-			kill(-pid, SIGKILL);
-			atomic_fetch_add(&b->kills, 1);
-		} else {
-			kill(-pid, SIGSTOP);
+			if (signal_job(j, SIGKILL))
+				atomic_fetch_add(&b->kills, 1);
+		} else if (signal_job(j, SIGSTOP)) {
 			usleep(1000 + rand_r(&seed) % 20000);
-			kill(-pid, SIGCONT);
+			signal_job(j, SIGCONT);
 			atomic_fetch_add(&b->stops, 1);
 		}
 	}
@@ -920,19 +953,92 @@ static void referee(int n, struct tally *t)
 
 /* ---- what is left behind ---- */
 
-static int strays(int n)
+/* Our children now, but for the workers and the chaos process, which are
+ * reaped: with us as the subreaper, every process of a job that outlived
+ * its parent is one of them (a job's group, a process that left it with
+ * setsid). Their pids cannot go to anyone else before we reap them, so they
+ * alone may be signalled: never a process group by a number from the board,
+ * which, pids wrapping around, may be another program's by now. */
+static int children(pid_t *out, int cap)
 {
-	int left = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
 
-	for (int k = 0; k < n; k++) {
-		pid_t pid = b->job[k].pid;
+	while (d && (e = readdir(d)) != NULL && n < cap) {
+		char path[64], buf[512], *p;
+		int ppid;
+		FILE *f;
 
-		if (pid > 0 && kill(-pid, 0) == 0) {
-			left++;
-			kill(-pid, SIGKILL);
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%.16s/stat", e->d_name);
+		f = fopen(path, "re");
+		if (f && fgets(buf, sizeof buf, f) && (p = strrchr(buf, ')')) &&
+		    sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == getpid())
+			out[n++] = atoi(e->d_name);
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Reap what has ended; count the children still alive, killing them when
+ * kill is set (and their children after them: each comes to us in turn). */
+static int strays(bool kill_them)
+{
+	pid_t pid[256];
+	int n, first = -1;
+
+	for (int round = 0; round < 64; round++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		n = children(pid, 256);
+		if (first < 0)
+			first = n;
+		if (!n || !kill_them)
+			break;
+		for (int i = 0; i < n; i++)
+			kill(pid[i], SIGKILL); /* ours, unreaped: see above */
+		usleep(10000);
+	}
+	return first;
+}
+
+/* Until the workers are done, at most seconds, then stop the chaos. On a
+ * hang the workers are killed (their jobs come to us: strays). Returns how
+ * many had not finished; *failed counts those that exited non-zero. */
+static int supervise(pid_t chaos_pid, const pid_t *workers, int n, double seconds, int *failed)
+{
+	double end = stress_now() + seconds;
+	bool *done = calloc((size_t)n, sizeof *done);
+	int alive = n;
+
+	*failed = 0;
+	while (alive > 0 && stress_now() < end) {
+		for (int w = 0; w < n; w++) {
+			int status;
+
+			if (!done[w] && waitpid(workers[w], &status, WNOHANG) == workers[w]) {
+				done[w] = true;
+				alive--;
+				*failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+			}
+		}
+		usleep(5000);
+	}
+	kill(chaos_pid, SIGKILL);
+	waitpid(chaos_pid, NULL, 0);
+	for (int w = 0; w < n; w++) {
+		if (!done[w]) {
+			kill(workers[w], SIGKILL);
+			waitpid(workers[w], NULL, 0);
 		}
 	}
-	return left;
+	free(done);
+	return alive;
 }
 
 static int tickets_left(void)
@@ -959,6 +1065,9 @@ static int run_chaos(int workers, double seconds, double bound)
 
 	b->start = start;
 	b->until = start + seconds;
+	/* Orphans of the jobs come to us, not to init: see children(). */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return 2;
 	chaos_pid = fork();
 	if (chaos_pid == 0) {
 		chaos(2 * workers);
@@ -971,23 +1080,20 @@ static int run_chaos(int workers, double seconds, double bound)
 	}
 	/* Each worker stops starting jobs after SECONDS and waits for the last
 	 * one at most BOUND: more than that is a hang of the worker itself. */
-	alive = stress_supervise(chaos_pid, worker_pid, workers, seconds + bound + 10, &failed_workers);
+	alive = supervise(chaos_pid, worker_pid, workers, seconds + bound + 10, &failed_workers);
 	n = atomic_load(&b->next_seq);
 	if (n > b->capacity)
 		n = b->capacity;
-	/* The kernel has dropped the locks of the processes we reaped; a stray
-	 * process of a job's group (gpu_run.sh's child after its shell was
-	 * killed) may take a moment to die. */
+	/* The kernel has dropped the locks of the processes we reaped; a
+	 * process of a job killed at the very end may take a moment to die. */
 	for (int tries = 0; tries < 200; tries++) {
 		scan_locks(&s);
-		stray = 0;
-		for (int k = 0; k < n; k++)
-			stray += b->job[k].pid > 0 && kill(-b->job[k].pid, 0) == 0;
+		stray = strays(false);
 		if (!s.any && !stray)
 			break;
 		usleep(10000);
 	}
-	stray = strays(n);
+	stray = strays(true);
 	if (s.any)
 		fprintf(stderr, "gpu_stress: a lock is left: %s\n", s.first);
 	dead_tickets = tickets_left();
