@@ -663,6 +663,72 @@ static void wait_placed(int seq, pid_t pid, double deadline)
 		usleep(500);
 }
 
+/* For the report of a hang: what pid's threads wait in, and its flocks. */
+struct stuck {
+	pid_t pid;
+	unsigned long long ino[MAX_GPUS + 1]; /* the GPUs' lock files, then the machine's */
+};
+
+static void stuck_lock(const struct gl_lock_entry *e, void *arg)
+{
+	const struct stuck *s = arg;
+	const char *what = "another file";
+	char name[32];
+
+	if (e->pid != s->pid)
+		return;
+	for (int i = 0; i <= ngpus; i++) {
+		if (e->ino == s->ino[i]) {
+			snprintf(name, sizeof name, i < ngpus ? "GPU %d's lock" : "the machine lock", i);
+			what = name;
+		}
+	}
+	fprintf(stderr, "    %s %s %s\n", e->waiting ? "waits for" : "holds",
+	        e->exclusive ? "exclusive" : "shared", what);
+}
+
+static void describe_stuck(pid_t pid)
+{
+	struct stuck s = {pid, {0}};
+	char path[PATH_MAX + 80], line[256];
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	for (int i = 0; i <= ngpus; i++) {
+		if (i < ngpus)
+			snprintf(path, sizeof path, "%s/%s", gpu_dir, uuid[i]);
+		else
+			snprintf(path, sizeof path, "%s", lock_path);
+		if (stat(path, &st) == 0)
+			s.ino[i] = st.st_ino;
+	}
+	fprintf(stderr, "  pid %d, still there after its bound:\n", (int)pid);
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	while (d && (e = readdir(d)) != NULL) {
+		char state = '?';
+		unsigned long flags = 0;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%.16s/wchan", (int)pid, e->d_name);
+		f = fopen(path, "re");
+		line[0] = '\0';
+		if (f && !fgets(line, sizeof line, f))
+			line[0] = '\0';
+		if (f)
+			fclose(f);
+		stress_proc_stat(atoi(e->d_name), &state, &flags);
+		fprintf(stderr, "    thread %s: state %c, in %s\n", e->d_name, state,
+		        line[0] ? line : "?");
+	}
+	if (d)
+		closedir(d);
+	gl_proc_locks_scan("/proc/locks", stuck_lock, &s);
+}
+
 /* Reap a job, or kill its group when it outlives its bound. The board
  * forgets it (state 2) before its pid can be reused. */
 static void finish_job(int seq, pid_t pid, double deadline)
@@ -677,6 +743,9 @@ static void finish_job(int seq, pid_t pid, double deadline)
 
 		if (left <= 0) {
 			j->late = 1;
+			describe_stuck(pid);
+			if (j->job_pid > 0 && j->job_pid != pid)
+				describe_stuck(j->job_pid); /* gpu_run.sh's child: alive, ours */
 			kill(-pid, SIGKILL);
 			kill(-pid, SIGCONT);
 			break;
