@@ -746,6 +746,12 @@ static void finish_job(int seq, pid_t pid, double deadline)
 			describe_stuck(pid);
 			if (j->job_pid > 0 && j->job_pid != pid)
 				describe_stuck(j->job_pid); /* gpu_run.sh's child: alive, ours */
+			/* Its end, as for the chaos's kills: not the reaping, after
+			 * which a successor may be in already (that was seen). */
+			guard(j);
+			if (j->t_kill == 0)
+				j->t_kill = stress_now();
+			unguard(j);
 			kill(-pid, SIGKILL);
 			kill(-pid, SIGCONT);
 			break;
