@@ -93,36 +93,67 @@ void gl_gpu_export_held(pid_t holder, dev_t dev, ino_t ino)
 enum holder_kind { HOLDER_OURS, HOLDER_OTHER, HOLDER_UNSEEN };
 
 /* Who holds the lock on the file st describes, as /proc/locks records it:
- * ours when a holder (the process that took it) is our ancestor, or is the
- * holder our GPU_LOCK_HELD names: then a forked child of it still holds the
- * same open file description, after the holder itself has gone. Shared
- * holders count too: an ancestor that holds some GPUs holds the machine
- * lock shared, and a descendant waiting for it exclusive would wait for
- * ever. An ancestor merely *waiting* does not count. Sets *holder when a
- * holder shows. */
+ * ours when a holder (the process that took it) is this process itself
+ * (a lock it holds through an fd it inherited across exec: gpulock run
+ * execs its command), our ancestor, or the holder our GPU_LOCK_HELD names:
+ * then a forked child of it still holds the same open file description,
+ * after the holder itself has gone. Shared holders count too: an ancestor
+ * that holds some GPUs holds the machine lock shared, and a descendant
+ * waiting for it exclusive would wait for ever. An ancestor merely
+ * *waiting* does not count. Every entry is looked at: many jobs may hold
+ * the machine lock shared. Sets *holder when a holder shows. */
+struct holders {
+	const struct gl_held *named;
+	unsigned maj, min;
+	unsigned long long ino;
+	pid_t me;
+	bool seen, ours;
+	pid_t holder;
+	unsigned nancestors; /* ours, read once: many holders may be looked at */
+	pid_t ancestors[64];
+};
+
+static bool among(const struct holders *h, pid_t pid)
+{
+	for (unsigned i = 0; i < h->nancestors; i++)
+		if (h->ancestors[i] == pid)
+			return true;
+	return false;
+}
+
+static void visit_holder(const struct gl_lock_entry *e, void *arg)
+{
+	struct holders *h = arg;
+
+	if (h->ours || e->waiting || e->maj != h->maj || e->min != h->min || e->ino != h->ino)
+		return;
+	h->seen = true;
+	if (e->pid <= 0)
+		return;
+	h->holder = e->pid;
+	if (e->pid == h->me || (h->named && h->named->pid == e->pid && h->named->ino == h->ino &&
+	                        h->named->maj == h->maj && h->named->min == h->min) ||
+	    among(h, e->pid))
+		h->ours = true;
+}
+
 static enum holder_kind holder_kind(const struct gl_held *named, const struct stat *st,
                                     pid_t *holder)
 {
-	struct gl_lock_entry e[16];
-	size_t total;
-	bool seen = false;
+	struct holders h = {named, major(st->st_dev), minor(st->st_dev), st->st_ino, getpid(),
+	                    false, false, 0, 0, {0}};
 
-	if (gl_proc_locks_find("/proc/locks", st->st_dev, st->st_ino, e, 16, &total) < 0)
-		return HOLDER_OTHER; /* nothing to go on: wait our turn */
-	for (size_t i = 0; i < total && i < 16; i++) {
-		if (e[i].waiting)
-			continue;
-		seen = true;
-		if (e[i].pid <= 0)
-			continue;
-		*holder = e[i].pid;
-		if (named && named->pid == e[i].pid && named->ino == st->st_ino &&
-		    named->maj == major(st->st_dev) && named->min == minor(st->st_dev))
-			return HOLDER_OURS;
-		if (gl_proc_is_ancestor(e[i].pid))
-			return HOLDER_OURS;
+	/* as gl_proc_is_ancestor: a pid namespace's init counts, its ppid is 0 */
+	for (pid_t p = getppid(); p > 0 && h.nancestors < 64;) {
+		h.ancestors[h.nancestors++] = p;
+		if (p == 1 || gl_proc_ppid(p, &p) < 0)
+			break;
 	}
-	return seen ? HOLDER_OTHER : HOLDER_UNSEEN;
+	if (gl_proc_locks_scan("/proc/locks", visit_holder, &h) < 0)
+		return HOLDER_OTHER; /* nothing to go on: wait our turn */
+	if (h.holder)
+		*holder = h.holder;
+	return h.ours ? HOLDER_OURS : h.seen ? HOLDER_OTHER : HOLDER_UNSEEN;
 }
 
 bool gl_gpu_held_for_tree(struct gl_gpu_wait *ctx, const struct stat *st)

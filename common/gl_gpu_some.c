@@ -96,25 +96,47 @@ int gl_gpu_machine_shared(struct gl_gpu_wait *ctx, int fd, bool *waited)
 /* Does the holder GPU_LOCK_HELD names still hold the machine lock (shared
  * or not)? Then we run under its locks, whatever GPUs we see: a descendant
  * that waited for GPUs its ancestor does not hold would take them in an
- * order of its own, and two trees could deadlock. */
+ * order of its own, and two trees could deadlock. Every entry is looked at
+ * (many jobs may hold the machine lock shared), and a read that does not
+ * show the holder is taken again: the kernel produces /proc/locks a page
+ * per read(2), and a line can be skipped when locks come and go between
+ * pages. A holder really gone costs those reads once, at the first GPU
+ * call. */
+struct named_seen {
+	unsigned maj, min;
+	unsigned long long ino;
+	pid_t pid;
+	bool seen;
+};
+
+static void see_named(const struct gl_lock_entry *e, void *arg)
+{
+	struct named_seen *n = arg;
+
+	if (!e->waiting && e->pid == n->pid && e->maj == n->maj && e->min == n->min &&
+	    e->ino == n->ino)
+		n->seen = true;
+}
+
 bool gl_gpu_named_holds(struct gl_gpu_wait *ctx, int fd)
 {
-	struct gl_lock_entry e[16];
+	struct named_seen n;
 	struct stat st;
-	size_t total;
 
 	if (!ctx->named || fstat(fd, &st) < 0 || ctx->named->ino != st.st_ino ||
-	    ctx->named->maj != major(st.st_dev) || ctx->named->min != minor(st.st_dev) ||
-	    gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 16, &total) < 0)
+	    ctx->named->maj != major(st.st_dev) || ctx->named->min != minor(st.st_dev))
 		return false;
-	for (size_t i = 0; i < total && i < 16; i++) {
-		if (!e[i].waiting && e[i].pid == ctx->named->pid) {
-			ctx->holder = e[i].pid;
-			ctx->st = st;
-			return true;
-		}
+	n = (struct named_seen){major(st.st_dev), minor(st.st_dev), st.st_ino, ctx->named->pid,
+	                        false};
+	for (int reads = 0; reads < 16 && !n.seen; reads++) {
+		if (gl_proc_locks_scan("/proc/locks", see_named, &n) < 0)
+			return false;
 	}
-	return false;
+	if (n.seen) {
+		ctx->holder = n.pid;
+		ctx->st = st;
+	}
+	return n.seen;
 }
 
 /* The directory of per-GPU locks, made on first use like /tmp itself:

@@ -261,6 +261,55 @@ START_TEST(the_commands_own_gpu_calls_go_straight_through)
 }
 END_TEST
 
+/* The command holds its locks through the fds gpulock run handed it: its
+ * own CUDA calls must find them, however many other jobs hold the machine
+ * lock shared (newer lines come first in /proc/locks, in one list per CPU:
+ * behind 100 of them, a look at the first 16 missed its own, and the
+ * command waited for itself), and whatever lines a read of /proc/locks
+ * skips. */
+START_TEST(the_command_finds_its_locks_among_many_holders)
+{
+	char inner[1024], lib[4096], env_preload[4200];
+	const char *argv[] = {gpulock(), "run", "--gpus", "1", "--", "sh", "-c", inner, NULL};
+	const char *extra[] = {env_preload, NULL};
+	const char *holder_argv[] = {"flock", "-s", h_lock, "cat", NULL};
+	struct tp_proc job, holders[100];
+	char *line, *out, *err;
+
+	if (!setup(__func__, 2))
+		return;
+	preload_value(lib, sizeof lib, h_artifact("GL_PRELOAD"));
+	snprintf(env_preload, sizeof env_preload, "GL_INNER_PRELOAD=%s", lib);
+	snprintf(inner, sizeof inner,
+	         "echo ready; read x; LD_PRELOAD=$GL_INNER_PRELOAD GPU_LOCK_TIMEOUT=10 exec %s",
+	         h_artifact("GL_CLIENT_DLSYM"));
+	h_spawn(&job, argv, extra, false);
+	line = tp_read_line(job.out, 30);
+	ck_assert_str_eq(line, "ready");
+	free(line);
+	for (int i = 0; i < 100; i++) {
+		h_spawn(&holders[i], holder_argv, NULL, false);
+		tp_wait_lock(h_lock, holders[i].pid, false, 20);
+	}
+	ck_assert_int_eq(write(job.in, "go\n", 3), 3);
+	close(job.in);
+	tp_collect(job.out, job.err, &out, &err);
+	ck_assert_int_eq(tp_wait(job.pid, 60), 0);
+	ck_assert_str_eq(out, "cuInit=0\n");
+	ck_assert_str_eq(err, "");
+	free(out);
+	free(err);
+	close(job.out);
+	close(job.err);
+	for (int i = 0; i < 100; i++) {
+		close(holders[i].in);
+		ck_assert_int_eq(tp_wait(holders[i].pid, 30), 0);
+		close(holders[i].out);
+		close(holders[i].err);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("run --gpus");
@@ -273,6 +322,7 @@ int main(void)
 	tcase_add_test(tc, a_count_that_cannot_be_met_is_refused_at_once);
 	tcase_add_test(tc, no_wait_and_timeout_end_with_75);
 	tcase_add_test(tc, the_commands_own_gpu_calls_go_straight_through);
+	tcase_add_test(tc, the_command_finds_its_locks_among_many_holders);
 	suite_add_tcase(s, tc);
 	return tp_run_suite(s);
 }
