@@ -28,14 +28,18 @@
 #include "gl_lock.h"
 #include "gl_lockfile.h"
 #include "gl_log.h"
+#include "gl_proc.h"
 #include "gl_proc_locks.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -208,21 +212,69 @@ static int share(struct gl_gpu_wait *ctx, const struct stat *job, int fd, bool m
 	return r;
 }
 
-/* The job's file, held shared for as long as this process lives. */
+/* A job file whose launcher has gone (no process with its pid and start
+ * time) and that nobody holds: left by a job that ended. Removed, so that
+ * the directory does not fill up with one file per job ever run. The
+ * launcher is gone, so no rank of that job can come any more; a rank that
+ * opened it just before (its launcher killed meanwhile) finds the path gone
+ * after it locked it, and starts again (join_job). */
+static void sweep_stale_jobs(const char *dir, uid_t uid)
+{
+	char prefix[32], path[PATH_MAX + 256];
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	int n = snprintf(prefix, sizeof prefix, "job.%u.", (unsigned)uid);
+
+	while (dp && (d = readdir(dp)) != NULL) {
+		unsigned long long start, now;
+		pid_t pid, parent;
+		int fd;
+
+		if (strncmp(d->d_name, prefix, (size_t)n) != 0 ||
+		    sscanf(d->d_name + n, "%d.%llu", &pid, &start) != 2)
+			continue;
+		if (gl_proc_parent_and_start(pid, &parent, &now) == 0 && now == start)
+			continue; /* its launcher lives */
+		snprintf(path, sizeof path, "%s/%s", dir, d->d_name);
+		if (gl_lockfile_open(path, &fd) < 0)
+			continue;
+		/* the system calls: see gl_gpu_dir_ready */
+		if (gl_flock(fd, LOCK_EX | LOCK_NB) == 0)
+			(void)syscall(SYS_unlinkat, AT_FDCWD, path, 0);
+		close(fd);
+	}
+	if (dp)
+		closedir(dp);
+}
+
+/* The job's file, held shared for as long as this process lives, on the
+ * file the path names (a sweep may have removed the one we opened). */
 static int join_job(struct gl_gpu_wait *ctx, const struct gl_job *job, struct gl_gpu_hold *h,
                     struct stat *st)
 {
 	char path[PATH_MAX + 160];
-	int r;
+	struct stat now;
+	int r = -ESTALE;
 
 	snprintf(path, sizeof path, "%s/%s", ctx->cfg->gpu_dir, job->key);
-	if (h->job_fd < 0 && (r = gl_lockfile_open(path, &h->job_fd)) < 0) {
+	if (h->job_fd < 0 && job->launcher > 0 && lstat(path, &now) < 0)
+		sweep_stale_jobs(ctx->cfg->gpu_dir, (uid_t)syscall(SYS_geteuid));
+	for (int tries = 0; tries < 8; tries++) {
+		if (h->job_fd < 0 && (r = gl_lockfile_open(path, &h->job_fd)) < 0) {
+			h->job_fd = -1;
+			return r;
+		}
+		if ((r = gl_flock(h->job_fd, LOCK_SH)) < 0) /* blocks only on a sweep */
+			return r;
+		if (fstat(h->job_fd, st) < 0)
+			return -errno;
+		if (lstat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino)
+			return 0;
+		close(h->job_fd);
 		h->job_fd = -1;
-		return r;
+		r = -ESTALE;
 	}
-	if ((r = gl_flock(h->job_fd, LOCK_SH)) < 0) /* nobody takes it exclusive */
-		return r;
-	return fstat(h->job_fd, st) < 0 ? -errno : 0;
+	return r;
 }
 
 int gl_gpu_take_for_job(struct gl_gpu_wait *ctx, const struct gl_job *job,

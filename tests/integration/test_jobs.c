@@ -10,6 +10,7 @@
 #include "procs.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,6 +235,49 @@ START_TEST(ranks_share_their_gpus_only)
 }
 END_TEST
 
+/* Files named job.UID.PID.START in the per-GPU lock directory whose PID is
+ * pid (0: any). */
+static int job_files(pid_t pid)
+{
+	char dir[300], prefix[64];
+	struct dirent *d;
+	DIR *dp;
+	int n = 0, len;
+
+	snprintf(dir, sizeof dir, "%s.d", h_lock);
+	len = pid ? snprintf(prefix, sizeof prefix, "job.%u.%d.", (unsigned)geteuid(), (int)pid)
+	          : snprintf(prefix, sizeof prefix, "job.");
+	dp = opendir(dir);
+	ck_assert_ptr_nonnull(dp);
+	while ((d = readdir(dp)) != NULL)
+		n += strncmp(d->d_name, prefix, (size_t)len) == 0;
+	closedir(dp);
+	return n;
+}
+
+/* A job's own file outlives the job (nothing runs at its end); the next
+ * job of the user removes those of launchers that have gone, so that the
+ * directory does not keep one file per job ever run. */
+START_TEST(the_next_job_removes_the_files_of_jobs_that_ended)
+{
+	struct tp_proc a, b;
+	pid_t first;
+
+	h_setup();
+	start_job(&a, "torchrun", "torch", "2", NULL);
+	expect_line(&a, "barrier");
+	first = a.pid;
+	end_job(&a);
+	ck_assert_int_eq(job_files(first), 1);
+	start_job(&b, "torchrun", "torch", "2", NULL);
+	expect_line(&b, "barrier");
+	ck_assert_int_eq(job_files(first), 0);
+	ck_assert_int_eq(job_files(b.pid), 1);
+	ck_assert_int_eq(job_files(0), 1);
+	end_job(&b);
+}
+END_TEST
+
 START_TEST(a_bad_group_name_is_reported_and_ignored)
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
@@ -325,6 +369,7 @@ int main(void)
 	tcase_add_test(tc, stray_rank_variables_are_not_a_job);
 	tcase_add_test(tc, ranks_share_their_gpus_only);
 	tcase_add_test(tc, a_bad_group_name_is_reported_and_ignored);
+	tcase_add_test(tc, the_next_job_removes_the_files_of_jobs_that_ended);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("torchrun");
 	tcase_set_tags(tc, "conditional");
