@@ -421,9 +421,10 @@ static bool same_models(const struct gl_gpu_list *list)
 static bool same_ascii_nocase(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		char x = a[i] >= 'A' && a[i] <= 'Z' ? (char)(a[i] + 32) : a[i];
-		char y = b[i] >= 'A' && b[i] <= 'Z' ? (char)(b[i] + 32) : b[i];
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
 
+		x = x >= 'A' && x <= 'Z' ? (unsigned char)(x | 0x20) : x;
+		y = y >= 'A' && y <= 'Z' ? (unsigned char)(y | 0x20) : y;
 		if (x != y)
 			return false;
 	}
