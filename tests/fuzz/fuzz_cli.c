@@ -139,6 +139,15 @@ int cli_doctor(const struct gl_lock_settings *cfg, char **cmd)
 	return 0;
 }
 
+/* run --gpus waits for GPUs and execs: the options that lead there are
+ * checked, and nothing more. */
+int cli_run_gpus(const struct cli_settings *s, const char *arg, char **cmd)
+{
+	FUZZ_ASSERT(!env_bad && arg && cmd && cmd[0]);
+	check_cfg(&s->cfg);
+	return 0;
+}
+
 /* setup makes root's files: never run here. */
 int cli_setup(int argc, char **argv)
 {

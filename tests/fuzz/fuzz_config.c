@@ -8,6 +8,8 @@
 #include "fuzz.h"
 #include "gl_lock_settings.h"
 #include "gl_lock.h"
+#include "gl_job.h"
+#include "gl_hardened.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,7 +17,10 @@
 static const char *const known[] = {
 	"GPU_LOCK_PATH",  "GPU_LOCK_TIMEOUT",    "GPU_LOCK_ON_TIMEOUT", "GPU_LOCK_ON_ERROR",
 	"GPU_LOCK_QUIET", "GPU_LOCK_DEBUG",      "PSRUN_SKIP_GPU_LOCK", "GPU_SKIP_LOCK",
-	"GPU_LOCK_HELD",  NULL};
+	"GPU_LOCK_HELD",  "GPU_LOCK_DIR",        "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER",
+	"GPU_LOCK_GROUP", "RANK",                "LOCAL_RANK",          "OMPI_COMM_WORLD_RANK",
+	"PMIX_RANK",      "PMI_RANK",            "SLURM_STEP_ID",       "SLURM_PROCID",
+	NULL};
 #define NKNOWN (sizeof known / sizeof known[0] - 1)
 
 static char *entries[256];
@@ -103,6 +108,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A bad skip value takes the lock (it fails closed). */
 	if (warned[6] && warned[7])
 		FUZZ_ASSERT(cfg.skip_var == NULL);
+	/* The per-GPU lock directory: absolute, or (too long) none. */
+	v = fake_getenv("GPU_LOCK_DIR");
+	if (v && v[0] == '/' && strlen(v) < sizeof cfg.gpu_dir) {
+		FUZZ_ASSERT(strcmp(cfg.gpu_dir, v) == 0 && !warned[9]);
+	} else {
+		size_t n = strlen(cfg.lock_path);
+
+		FUZZ_ASSERT(warned[9] == (v && *v));
+		FUZZ_ASSERT(cfg.gpu_dir[0] == '\0' ||
+		            (strncmp(cfg.gpu_dir, cfg.lock_path, n) == 0 &&
+		             strcmp(cfg.gpu_dir + n, GL_GPU_DIR_SUFFIX) == 0));
+	}
+	/* CUDA's own variables, as they are: an empty list means no GPU. */
+	FUZZ_ASSERT(cfg.visible == fake_getenv("CUDA_VISIBLE_DEVICES"));
+	v = fake_getenv("CUDA_DEVICE_ORDER");
+	FUZZ_ASSERT(cfg.pci_order == (v && strcmp(v, "PCI_BUS_ID") == 0));
+	/* A group's name is one a file can carry; a bad one is said and not used. */
+	v = fake_getenv("GPU_LOCK_GROUP");
+	if (cfg.group)
+		FUZZ_ASSERT(cfg.group == v && gl_job_group_name_ok(v) && !warned[12]);
+	else
+		FUZZ_ASSERT(warned[12] == (v && *v));
+	FUZZ_ASSERT(cfg.rank_var == NULL || (fake_getenv(cfg.rank_var) && *fake_getenv(cfg.rank_var)));
 	for (size_t i = 0; i < NKNOWN; i++)
 		FUZZ_ASSERT(warned[i] <= 1); /* each bad value is reported once */
 	free(buf);
