@@ -449,8 +449,14 @@ static void has_line(const char *out, const char *fmt, const char *what, const c
 static char *doctor_out(const char *env_slots, int want_status)
 {
 	const char *a[] = {gpulock(), "doctor", NULL};
-	const char *extra[] = {env_slots, NULL};
+	char env_preload[4300];
+	/* a sanitizer runtime first, where the build has one: doctor runs
+	 * /bin/true with the preload, which fails without it */
+	const char *extra[] = {env_slots, getenv("GL_TEST_PRELOAD_PREFIX") ? env_preload : NULL,
+	                       NULL};
 	char *out;
+
+	preload_env(env_preload, sizeof env_preload, "");
 
 	ck_assert_int_eq(h_run(a, extra, false, &out, NULL), want_status);
 	return out;
