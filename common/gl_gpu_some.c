@@ -63,21 +63,33 @@ int gl_gpu_machine_shared(struct gl_gpu_wait *ctx, int fd, bool *waited)
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	while ((w = gl_gpu_machine_waiter(&st)) != 0) {
-		*waited = true;
-		if (ctx->cfg->timeout == 0)
-			return -ETIMEDOUT;
-		if (!told && !ctx->cfg->quiet)
-			gl_log("pid %d waiting for %s %s: a request for the whole machine (pid %d) "
-			       "waits for the GPU lock %s, and goes first",
-			       (int)getpid(), ctx->take_what, ctx->take_path, (int)w,
-			       ctx->cfg->lock_path);
-		told = true;
-		if ((r = gl_wait_pause(&ctx->wait, pause)) < 0)
-			return r;
-		pause = pause * 2 > 0.1 ? 0.1 : pause * 2;
+	for (;;) {
+		while ((w = gl_gpu_machine_waiter(&st)) != 0) {
+			*waited = true;
+			if (ctx->cfg->timeout == 0)
+				return -ETIMEDOUT;
+			if (!told && !ctx->cfg->quiet)
+				gl_log("pid %d waiting for %s %s: a request for the whole machine (pid "
+				       "%d) waits for the GPU lock %s, and goes first",
+				       (int)getpid(), ctx->take_what, ctx->take_path, (int)w,
+				       ctx->cfg->lock_path);
+			told = true;
+			if ((r = gl_wait_pause(&ctx->wait, pause)) < 0)
+				return r;
+			pause = pause * 2 > 0.1 ? 0.1 : pause * 2;
+		}
+		r = gl_flock(fd, LOCK_SH | LOCK_NB);
+		if (r != 0)
+			break;
+		/* A read of /proc/locks can skip a line (the kernel makes it a
+		 * page at a time): one that missed the request would have let
+		 * us in ahead of it, and it would then wait for our whole job.
+		 * Holding our share, we look once more; a request seen now
+		 * waits for us: we let go, and wait for it. */
+		if (gl_gpu_machine_waiter(&st) == 0)
+			return 0;
+		(void)flock(fd, LOCK_UN);
 	}
-	r = gl_flock(fd, LOCK_SH | LOCK_NB);
 	if (r != -EWOULDBLOCK)
 		return r;
 	/* Held exclusive. By our tree (gpulock run --eager around us)? */

@@ -115,6 +115,28 @@ static void finish(struct tp_proc *c)
 	close(c->err);
 }
 
+/* pid's command line, its arguments joined by spaces (static): what status
+ * shows, valgrind's own words included under memcheck. */
+static const char *command_of(pid_t pid)
+{
+	static char cmd[4096];
+	char path[48];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(cmd, 1, sizeof cmd - 1, f);
+	fclose(f);
+	ck_assert_uint_gt(n, 0);
+	for (size_t i = 0; i + 1 < n; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = ' ';
+	cmd[n] = '\0';
+	return cmd;
+}
+
 START_TEST(all_free)
 {
 	char want[2000], *out;
@@ -137,13 +159,13 @@ END_TEST
  * second client for GPU 1 waits on its lock (the machine shared too). */
 START_TEST(a_gpu_held_and_waited_for)
 {
-	const char *cmd = h_artifact("GL_CLIENT_DLSYM");
 	struct tp_proc a, b;
-	char want[3000], *out;
+	char want[12000], cmd[4096], *out;
 
 	if (!setup(__func__, 2))
 		return;
 	client(&a, "CUDA_VISIBLE_DEVICES=1", false);
+	snprintf(cmd, sizeof cmd, "%s", command_of(a.pid));
 	ck_assert_int_eq(status(&out), 1);
 	snprintf(want, sizeof want,
 	         "GPU lock %s: shared by 1 job on single GPUs (pid %d)\n"
@@ -193,7 +215,7 @@ START_TEST(a_whole_machine_request_waits)
 	         "  GPU 0  GPU-f0000000  " MODEL "  held for T by pid %d (%s): %s\n"
 	         "  GPU 1  GPU-e1000000  " MODEL "  free\n%s",
 	         h_lock, (int)a.pid, (int)w.pid, me(), h_lock, h_lock, (int)a.pid, me(),
-	         h_artifact("GL_CLIENT_DLSYM"), slots_line());
+	         command_of(a.pid), slots_line());
 	ck_assert_str_eq(out, want);
 	free(out);
 	finish(&a);
@@ -225,7 +247,7 @@ static void job(struct tp_proc *c, const char *k)
 START_TEST(the_gpus_queue)
 {
 	struct tp_proc j1, j2, j3;
-	char want[4000], *out, *line;
+	char want[12000], j2_cmd[4096], j3_cmd[4096], *out, *line;
 
 	if (!setup(__func__, 3))
 		return;
@@ -238,6 +260,8 @@ START_TEST(the_gpus_queue)
 	line = tp_read_line(j3.err, 30); /* said once its ticket is taken */
 	ck_assert_msg(line && strstr(line, "1 request ahead in the queue"), "%s", line);
 	free(line);
+	snprintf(j2_cmd, sizeof j2_cmd, "%s", command_of(j2.pid));
+	snprintf(j3_cmd, sizeof j3_cmd, "%s", command_of(j3.pid));
 	ck_assert_int_eq(status(&out), 1);
 	snprintf(want, sizeof want,
 	         "GPU lock %s: shared by 1 job on single GPUs (pid %d)\n"
@@ -246,11 +270,11 @@ START_TEST(the_gpus_queue)
 	         "  GPU 1  GPU-e1000000  " MODEL "  held for T by pid %d (%s), 1 waiting (pid %d): cat\n"
 	         "  GPU 2  GPU-d2000000  " MODEL "  free\n"
 	         "GPU queue %s.d: 2 waiting for GPUs (gpulock run --gpus)\n"
-	         "  2 GPUs   pid %-7d %-10s waiting T %s run --gpus 2 -- cat\n"
-	         "  1 GPU    pid %-7d %-10s waiting T %s run --gpus 1 -- cat\n%s",
+	         "  2 GPUs   pid %-7d %-10s waiting T %s\n"
+	         "  1 GPU    pid %-7d %-10s waiting T %s\n%s",
 	         h_lock, (int)j1.pid, h_lock, (int)j1.pid, me(), (int)j2.pid,
-	         (int)j1.pid, me(), (int)j2.pid, h_lock, (int)j2.pid, me(), gpulock(), (int)j3.pid,
-	         me(), gpulock(), slots_line());
+	         (int)j1.pid, me(), (int)j2.pid, h_lock, (int)j2.pid, me(), j2_cmd, (int)j3.pid,
+	         me(), j3_cmd, slots_line());
 	ck_assert_str_eq(out, want);
 	free(out);
 	finish(&j1);
@@ -296,13 +320,13 @@ START_TEST(json_carries_the_same)
 	        "    print(t[\"ticket\"] > 0, t[\"gpus\"], t[\"waiter\"][\"pid\"],\n"
 	        "          t[\"waiter\"][\"command\"], t[\"waiter\"][\"waiting_seconds\"] >= 0)\n";
 	const char *flock_argv[] = {"flock", "-x", h_lock, "cat", NULL};
-	const char *cmd = h_artifact("GL_CLIENT_DLSYM");
 	struct tp_proc a, w;
-	char want[3000], *out;
+	char want[6000], cmd[4096], *out;
 
 	if (!setup(__func__, 2))
 		return;
 	client(&a, "CUDA_VISIBLE_DEVICES=1", false);
+	snprintf(cmd, sizeof cmd, "%s", command_of(a.pid));
 	h_spawn(&w, flock_argv, NULL, false);
 	tp_wait_lock(h_lock, w.pid, true, 20);
 	out = status_json(script);
@@ -327,7 +351,7 @@ START_TEST(json_of_the_queue)
 	        "    print(t[\"ticket\"] > 0, t[\"gpus\"], t[\"waiter\"][\"pid\"],\n"
 	        "          t[\"waiter\"][\"command\"], t[\"waiter\"][\"waiting_seconds\"] >= 0)\n";
 	struct tp_proc j1, j2;
-	char want[2000], *out;
+	char want[6000], *out;
 
 	if (!setup(__func__, 2))
 		return;
@@ -336,8 +360,7 @@ START_TEST(json_of_the_queue)
 	job(&j2, "all");
 	tp_wait_lock(h_lock, j2.pid, true, 20);
 	out = status_json(script);
-	snprintf(want, sizeof want, "True all %d %s run --gpus all -- cat True\n", (int)j2.pid,
-	         gpulock());
+	snprintf(want, sizeof want, "True all %d %s True\n", (int)j2.pid, command_of(j2.pid));
 	ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s", out);
 	free(out);
 	finish(&j1);
@@ -529,26 +552,6 @@ static void end_job(struct tp_proc *c)
 	finish(c);
 }
 
-/* pid's command line, its arguments joined by spaces (static). */
-static const char *command_of(pid_t pid)
-{
-	static char cmd[4096];
-	char path[48];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-	f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	n = fread(cmd, 1, sizeof cmd - 1, f);
-	fclose(f);
-	ck_assert_uint_gt(n, 0);
-	for (size_t i = 0; i + 1 < n; i++)
-		if (cmd[i] == '\0')
-			cmd[i] = ' ';
-	cmd[n] = '\0';
-	return cmd;
-}
 
 /* A machine without GPUs: torchrun's two ranks hold its lock shared, one
  * holder, the job, by its launcher. */
@@ -648,16 +651,16 @@ START_TEST(a_job_beside_a_single_client)
 	        "for g in d[\"gpus\"]:\n"
 	        "    h = g[\"holder\"]\n"
 	        "    print(g[\"index\"], g[\"state\"], h[\"pid\"], h[\"job\"])\n";
-	const char *client_cmd = h_artifact("GL_CLIENT_DLSYM");
 	struct tp_proc a, c;
 	pid_t r[2], first, second;
-	char want[8000], cmd[4096], *out;
+	char want[12000], cmd[4096], client_cmd[4096], *out;
 
 	if (!setup(__func__, 2))
 		return;
 	start_job(&a, "torchrun", "torch", 2, "CUDA_VISIBLE_DEVICES=1", NULL, r);
 	snprintf(cmd, sizeof cmd, "%s", command_of(a.pid));
 	client(&c, "CUDA_VISIBLE_DEVICES=0", false);
+	snprintf(client_cmd, sizeof client_cmd, "%s", command_of(c.pid));
 	/* in the order of their first holder's pid */
 	first = r[0] < c.pid ? a.pid : c.pid;
 	second = r[0] < c.pid ? c.pid : a.pid;
