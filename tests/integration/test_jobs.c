@@ -282,6 +282,37 @@ START_TEST(the_next_job_removes_the_files_of_jobs_that_ended)
 }
 END_TEST
 
+/* a & b & from one shell, with RANK exported in it as some users do: two
+ * jobs, which take turns (the shell is no launcher). The second waits for
+ * the first, which holds until its stdin (the shell's) closes. */
+START_TEST(two_jobs_from_one_shell_take_turns)
+{
+	char script[1024];
+	const char *argv[] = {"sh", "-c", script, NULL};
+	static const char *const stray[] = {"CLIENT_HOLD=1", "RANK=0", "WORLD_SIZE=2", NULL};
+	struct tp_proc sh;
+	char *line;
+
+	h_setup();
+	/* <&0: a shell gives background commands /dev/null for stdin */
+	snprintf(script, sizeof script, "%s <&0 & %s <&0 & wait", h_artifact("GL_CLIENT_DLSYM"),
+	         h_artifact("GL_CLIENT_DLSYM"));
+	h_spawn(&sh, argv, stray, true);
+	line = tp_read_line(sh.out, 30); /* one of them is in */
+	ck_assert_str_eq(line, "cuInit=0");
+	free(line);
+	tp_wait_lock(h_lock, 0, true, 30); /* the other waits */
+	ck_assert(!tp_readable(sh.out));
+	close(sh.in); /* both clients read the shell's stdin: both end */
+	line = tp_read_line(sh.out, 30);
+	ck_assert_str_eq(line, "cuInit=0");
+	free(line);
+	ck_assert_int_eq(tp_wait(sh.pid, 30), 0);
+	close(sh.out);
+	close(sh.err);
+}
+END_TEST
+
 START_TEST(a_bad_group_name_is_reported_and_ignored)
 {
 	const char *argv[] = {h_artifact("GL_CLIENT_DLSYM"), NULL};
@@ -377,6 +408,7 @@ int main(void)
 	tcase_add_test(tc, the_job_holds_until_its_last_rank_exits);
 	tcase_add_test(tc, flock_excludes_the_job);
 	tcase_add_test(tc, stray_rank_variables_are_not_a_job);
+	tcase_add_test(tc, two_jobs_from_one_shell_take_turns);
 	tcase_add_test(tc, ranks_share_their_gpus_only);
 	tcase_add_test(tc, a_bad_group_name_is_reported_and_ignored);
 	tcase_add_test(tc, the_next_job_removes_the_files_of_jobs_that_ended);
