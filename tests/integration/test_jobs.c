@@ -294,9 +294,10 @@ START_TEST(two_jobs_from_one_shell_take_turns)
 	char *line;
 
 	h_setup();
-	/* <&0: a shell gives background commands /dev/null for stdin */
-	snprintf(script, sizeof script, "%s <&0 & %s <&0 & wait", h_artifact("GL_CLIENT_DLSYM"),
-	         h_artifact("GL_CLIENT_DLSYM"));
+	/* fd 3: a shell gives background commands /dev/null for stdin, before
+	 * their own redirections, so <&0 would not reach the test's pipe */
+	snprintf(script, sizeof script, "exec 3<&0; %s <&3 & %s <&3 & wait",
+	         h_artifact("GL_CLIENT_DLSYM"), h_artifact("GL_CLIENT_DLSYM"));
 	h_spawn(&sh, argv, stray, true);
 	line = tp_read_line(sh.out, 30); /* one of them is in */
 	ck_assert_str_eq(line, "cuInit=0");
