@@ -12,7 +12,10 @@
  *   - a turnstile beside each lock (<UUID>.turn, machine.turn): a job that
  *     does not hold the lock yet takes it, exclusive, and, holding it,
  *     waits until nobody holds the lock, then takes its share. One job at
- *     a time goes through, so two jobs never share a lock.
+ *     a time goes through, so two jobs never share a lock. A rank waits
+ *     for the turnstile by trying it again and again, not in the kernel:
+ *     its job may take the lock meanwhile, and then it joins at once
+ *     (take_turn).
  * A rank whose job holds the lock already joins at once, without the
  * turnstile: another job may hold the turnstile while it waits for this
  * one to finish, which would wait for the rank. Single processes take the
@@ -180,20 +183,61 @@ static int share_in_turn(struct gl_gpu_wait *ctx, const struct stat *job, struct
 }
 
 /* The lock on fd (file ctx->path), shared with the job. */
+/* Does the job hold the lock on fd already, and nobody else? Then join it:
+ * 1. 0 when not (or not yet). */
+static int join_if_ours(const struct stat *job, struct ranks *ranks, int fd)
+{
+	struct view v;
+
+	return look(job, ranks, fd, &v) == 0 && v.ours > 0 && v.others == 0 &&
+	       take_share(job, ranks, fd) == 0;
+}
+
+/* The turnstile beside the lock, exclusive; or, while waiting for it, the
+ * lock itself once the job holds it. Never blocked on in the kernel: a
+ * rank queued there behind another job, which waits in it until the lock
+ * is free, would wait for ever once its own job had taken the lock
+ * meanwhile (the job holds it until all its ranks are in: found by the
+ * chaos run's group variant). So it is tried, and tried again while the
+ * job's holding is looked for, at most every 0.1s. 0: the turnstile is
+ * ours; 1: joined the job's holding; -ETIMEDOUT, -EINTR, -errno. */
+static int take_turn(struct gl_gpu_wait *ctx, const struct stat *job, struct ranks *ranks,
+                     int fd, int tfd, bool *waited)
+{
+	double pause = 0.001;
+	bool told = false;
+
+	for (;;) {
+		int r = gl_flock(tfd, LOCK_EX | LOCK_NB);
+
+		if (r != -EWOULDBLOCK)
+			return r;
+		if (join_if_ours(job, ranks, fd))
+			return 1;
+		*waited = true;
+		if (ctx->cfg->timeout == 0)
+			return -ETIMEDOUT;
+		if (!told && !ctx->cfg->quiet)
+			gl_gpu_announce_wait(fd, ctx);
+		told = true;
+		if ((r = gl_wait_pause(&ctx->wait, pause)) < 0)
+			return r;
+		pause = pause * 2 > 0.1 ? 0.1 : pause * 2;
+	}
+}
+
+/* The lock on fd (file ctx->path), shared with the job. */
 static int share(struct gl_gpu_wait *ctx, const struct stat *job, int fd, bool machine,
                  bool *waited)
 {
 	struct ranks *ranks = malloc(sizeof *ranks);
 	char turn[PATH_MAX + 16];
-	struct view v;
-	bool w;
 	int r, tfd;
 
 	if (!ranks)
 		return -ENOMEM;
 	/* The job holds it already: join. */
-	if (look(job, ranks, fd, &v) == 0 && v.ours > 0 && v.others == 0 &&
-	    take_share(job, ranks, fd) == 0) {
+	if (join_if_ours(job, ranks, fd)) {
 		free(ranks);
 		return 0;
 	}
@@ -202,10 +246,11 @@ static int share(struct gl_gpu_wait *ctx, const struct stat *job, int fd, bool m
 	else
 		snprintf(turn, sizeof turn, "%s.turn", ctx->path);
 	if ((r = gl_lockfile_open(turn, &tfd)) == 0) {
-		r = gl_lock_acquire(tfd, ctx->cfg->timeout == 0 ? NULL : &ctx->wait, NULL, NULL, &w);
-		*waited |= w;
+		r = take_turn(ctx, job, ranks, fd, tfd, waited);
 		if (r == 0)
 			r = share_in_turn(ctx, job, ranks, fd, machine, waited);
+		else if (r == 1)
+			r = 0;
 		close(tfd); /* the next job's turn */
 	}
 	free(ranks);
