@@ -579,6 +579,41 @@ static int job(int seq)
 
 /* ---- a group job: its launcher and its ranks ---- */
 
+/* A job's stderr is /dev/null (but with GPU_STRESS_VERBOSE): what it has
+ * to report goes to a file the runner shows at the end. */
+static void report_to_runner(void)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	if (getenv("GPU_STRESS_VERBOSE") || !getenv("GPU_STRESS_BOARD"))
+		return;
+	snprintf(path, sizeof path, "%.4000s.report", getenv("GPU_STRESS_BOARD"));
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && fd != 2) {
+		dup2(fd, 2);
+		close(fd);
+	}
+}
+
+/* The runner: show what the jobs reported, and remove it. */
+static void show_reports(void)
+{
+	char path[PATH_MAX + 32], buf[4096];
+	size_t n, shown = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s.report", board_path);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0 && shown < 64 * 1024) {
+		fwrite(buf, 1, n, stderr);
+		shown += n;
+	}
+	fclose(f);
+	unlink(path);
+}
+
 static void describe_stuck(pid_t pid);
 
 struct dump {
@@ -681,6 +716,7 @@ static int rank(int seq, int r)
 			         b->barrier_bound);
 			note_in(rk->note, sizeof rk->note, msg, "");
 			atomic_store(&rk->barrier_late, 1);
+			report_to_runner();
 			fprintf(stderr, "gpu_stress: job %d rank %d (pid %d): %s\n", seq, r, (int)getpid(),
 			        msg);
 			if (atomic_load(&me->rank[missing].pid) > 0)
@@ -1702,6 +1738,7 @@ static int run_chaos(int workers, double seconds, double bound)
 		if (s2.any)
 			fprintf(stderr, "gpu_stress: a lock is left after the final group job: %s\n", s2.first);
 	}
+	show_reports();
 	referee(n, &t);
 	printf("gpu chaos: gpus=%d workers=%d seconds=%.0f bound=%.0f jobs=%d entered=%d "
 	       "(gpus1=%d gpus2=%d gpusall=%d preload=%d gpu_run.sh=%d group=%d) most_in=%d "
