@@ -14,6 +14,16 @@
  *       while a chaos process sends SIGKILL and SIGSTOP/SIGCONT at random to
  *       the process groups of jobs that are waiting or running. A job that
  *       is still there BOUND seconds after it was started is a hang.
+ *       With GPU_STRESS_GROUPS=1 (the group variant), 2 jobs in 5 are
+ *         group          gpu_stress launch SEQ, as argv[0] torchrun or mpirun
+ *                        (gpulock knows a launcher by its command line), or
+ *                        with a GPU_LOCK_GROUP of its own: 2-4 preloaded
+ *                        ranks (gpu_stress rank SEQ R) with the family's
+ *                        rank variables and the job's CUDA_VISIBLE_DEVICES
+ *                        (unset 1 in 6: the whole machine), each calling
+ *                        cuInit, then meeting at a barrier, then working;
+ *       and a kill is half the time of one rank (the launcher kills it, on
+ *       a SIGUSR1 queued with its number). See rank() and the referee.
  *   gpu_stress job SEQ
  *       (run as above) record what it holds, check it, work, leave.
  *
@@ -37,6 +47,11 @@
  *   leak-lock   a job near the end leaves a child in a session of its own
  *               holding the job's locks for 15 s: leftover_locks (and late,
  *               for the jobs that wait for it)
+ *   skip-group  the ranks of 1 group job in 3 without rank variables or
+ *               group: they take turns, and deadlock at the barrier:
+ *               deadlocks
+ *   share-group every group job's ranks in one GPU_LOCK_GROUP: overlaps
+ *               and whole_overlaps
  * The queue order was broken in gpulock itself, by skipping
  * gl_slots_wait_head in cli/gpulock_gpus.c: fifo_breaks.
  *
@@ -61,7 +76,11 @@
  *   - a stopped holder still holds: its interval runs on, and the others
  *     wait; stops only make the run slower.
  * A job killed before it recorded its entry held nothing the referee
- * knows of: it is left out.
+ * knows of: it is left out. In a group job each rank is a holder of the
+ * job's GPUs, from after its cuInit to its exit, its kill (taken by the
+ * launcher before it sends it) or its whole job's kill; holders of one
+ * job may meet, of two jobs never. A rank that waits at the barrier more
+ * than BOUND/2 s after it was in is a deadlock.
  *
  * First come, first served among the --gpus requests: they arrive one at a
  * time (a worker starts one under a flock on an arrival file and lets go
