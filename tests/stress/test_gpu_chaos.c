@@ -3,12 +3,14 @@
  * otherwise; skipped where neither works). GL_GPU_CHAOS_SECONDS (default
  * 30) sets how long jobs are started, GL_GPU_CHAOS_WORKERS (default 6) how
  * many loops start them; each job must be done within GL_GPU_CHAOS_BOUND
- * seconds (default 20) of its start. */
+ * seconds (default 20) of its start. GL_GPU_CHAOS_GROUPS=1 (the meson test
+ * gpu-chaos-groups) is the group variant: multi-process jobs in the mix. */
 #include "fake_gpus.h"
 #include "preload_harness.h"
 #include "procs.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,9 @@ START_TEST(gpu_chaos)
 	int workers = (int)setting("GL_GPU_CHAOS_WORKERS", tp_scale() > 1 ? 2 : 6);
 	char uuids[GPUS * 64] = "", env_uuids[GPUS * 64 + 32], env_gpulock[4200], env_run[4200];
 	char workers_arg[16], seconds_arg[32], bound_arg[16], *out, *err;
-	const char *extra[] = {env_uuids, env_gpulock, env_run, NULL};
+	bool groups = getenv("GL_GPU_CHAOS_GROUPS") && strcmp(getenv("GL_GPU_CHAOS_GROUPS"), "1") == 0;
+	const char *extra[] = {env_uuids, env_gpulock, env_run, groups ? "GPU_STRESS_GROUPS=1" : NULL,
+	                       NULL};
 	const char *argv[] = {h_artifact("GL_GPU_STRESS"), "chaos", workers_arg, seconds_arg,
 	                      bound_arg, NULL};
 	struct tp_proc c;
@@ -62,6 +66,10 @@ START_TEST(gpu_chaos)
 	ck_assert_msg(strstr(out, "overlaps=0 whole_overlaps=0 fifo_breaks=0 fd_breaks=0 failed=0 "
 	                          "late=0 unfinished=0 strays=0 leftover_locks=0 "),
 	              "%s", out);
+	if (groups)
+		ck_assert_msg(strstr(out, " deadlocks=0 ") && strstr(out, " stale_job_files=0 ") &&
+		                      strstr(out, " other_files=0 leftover_locks_after=0 final_job=ok"),
+		              "%s", out);
 	free(out);
 	free(err);
 }
