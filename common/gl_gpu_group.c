@@ -258,28 +258,33 @@ static int share(struct gl_gpu_wait *ctx, const struct stat *job, int fd, bool m
 }
 
 /* A job file whose launcher has gone (no process with its pid and start
- * time) and that nobody holds: left by a job that ended. Removed, so that
- * the directory does not fill up with one file per job ever run. The
- * launcher is gone, so no rank of that job can come any more; a rank that
- * opened it just before (its launcher killed meanwhile) finds the path gone
+ * time), or a group's file, that nobody holds: left by a job that ended.
+ * Removed, so that the directory does not fill up with one file per job
+ * ever run. The launcher is gone, so no rank of that job can come any more;
+ * a rank (or group member) that opened it just before finds the path gone
  * after it locked it, and starts again (join_job). */
 static void sweep_stale_jobs(const char *dir, uid_t uid)
 {
-	char prefix[32], path[PATH_MAX + 256];
+	char prefix[32], group[32], path[PATH_MAX + 256];
 	struct dirent *d;
 	DIR *dp = opendir(dir);
 	int n = snprintf(prefix, sizeof prefix, "job.%u.", (unsigned)uid);
+	int g = snprintf(group, sizeof group, "group.%u.", (unsigned)uid);
 
 	while (dp && (d = readdir(dp)) != NULL) {
 		unsigned long long start, now;
 		pid_t pid, parent;
 		int fd;
 
-		if (strncmp(d->d_name, prefix, (size_t)n) != 0 ||
-		    sscanf(d->d_name + n, "%d.%llu", &pid, &start) != 2)
-			continue;
-		if (gl_proc_parent_and_start(pid, &parent, &now) == 0 && now == start)
-			continue; /* its launcher lives */
+		/* a group's file: whenever nobody holds it (a member that
+		 * comes later makes it again) */
+		if (strncmp(d->d_name, group, (size_t)g) != 0) {
+			if (strncmp(d->d_name, prefix, (size_t)n) != 0 ||
+			    sscanf(d->d_name + n, "%d.%llu", &pid, &start) != 2)
+				continue;
+			if (gl_proc_parent_and_start(pid, &parent, &now) == 0 && now == start)
+				continue; /* its launcher lives */
+		}
 		snprintf(path, sizeof path, "%s/%s", dir, d->d_name);
 		if (gl_lockfile_open(path, &fd) < 0)
 			continue;
@@ -302,7 +307,7 @@ static int join_job(struct gl_gpu_wait *ctx, const struct gl_job *job, struct gl
 	int r = -ESTALE;
 
 	snprintf(path, sizeof path, "%s/%s", ctx->cfg->gpu_dir, job->key);
-	if (h->job_fd < 0 && job->launcher > 0 && lstat(path, &now) < 0)
+	if (h->job_fd < 0 && lstat(path, &now) < 0)
 		sweep_stale_jobs(ctx->cfg->gpu_dir, (uid_t)syscall(SYS_geteuid));
 	for (int tries = 0; tries < 8; tries++) {
 		if (h->job_fd < 0 && (r = gl_lockfile_open(path, &h->job_fd)) < 0) {
