@@ -98,7 +98,10 @@ START_TEST(preload_path_prints_the_library_run_adds)
 	ck_assert_int_eq(h_run(run, extra, false, &out, &err), 0);
 	preload_value(want, sizeof want, lib);
 	strcat(want, "\n");
-	ck_assert_str_eq(out, want);
+	/* Under memcheck, gpulock's LD_PRELOAD holds valgrind's own libraries,
+	 * which valgrind takes out again for the untraced sh: an empty entry
+	 * stays in front (harmless to the loader). */
+	ck_assert_str_eq(getenv("GL_UNDER_VALGRIND") && out[0] == ':' ? out + 1 : out, want);
 	ck_assert_str_eq(err, "");
 	free(out);
 	free(err);
