@@ -165,11 +165,13 @@ bool gl_gpu_held_for_tree(struct gl_gpu_wait *ctx, const struct stat *st)
  * The kernel produces /proc/locks a page per read(2), taking its locks anew
  * for each: when locks come and go between two pages, a line can be skipped.
  * A busy lock has a holder, so a read that shows none is taken again, after
- * another try (the lock may have been freed meanwhile). A holder that never
- * shows (another PID namespace's) counts as another's. */
+ * another try (the lock may have been freed meanwhile), up to 64 reads: 16
+ * were once all unlucky with 200 other flocks churning under the sanitizer
+ * build, while the machine ran the chaos tests beside it. A holder that
+ * never shows (another PID namespace's) counts as another's. */
 int gl_gpu_try_for_tree(struct gl_gpu_wait *ctx, int fd)
 {
-	for (int reads = 0; reads < 16; reads++) {
+	for (int reads = 0; reads < 64; reads++) {
 		bool busy;
 		int r = gl_lock_acquire(fd, NULL, NULL, NULL, &busy);
 

@@ -204,10 +204,15 @@ static int run_burst(struct referee *ref, int clients)
 		if (waiting < (size_t)clients)
 			usleep(2000); /* synchronising on the lock state: all queued */
 	}
-	lock_entries(e, 8, &waiting);
-	for (size_t i = 0; i < 8 && waiter_fds < 0; i++)
-		if (e[i].waiting)
-			waiter_fds = stress_fd_count(e[i].pid);
+	/* A read of /proc/locks can skip lines (between pages, while other
+	 * locks churn): look again until a waiter shows. */
+	for (int reads = 0; reads < 100 && waiter_fds < 0; reads++) {
+		size_t n = lock_entries(e, 8, &waiting);
+
+		for (size_t i = 0; i < n && waiter_fds < 0; i++)
+			if (e[i].waiting)
+				waiter_fds = stress_fd_count(e[i].pid);
+	}
 	start = stress_now();
 	close(release[1]); /* release: the queue drains one at a time */
 	waitpid(holder, &status, 0);
