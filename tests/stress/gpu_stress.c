@@ -975,7 +975,11 @@ static pid_t spawn_job(int seq)
 
 		sigemptyset(&usr1);
 		sigaddset(&usr1, SIGUSR1);
-
+		/* SIGUSR1: "kill a rank", for a group job's launcher, which takes
+		 * it from its exec on; blocked before the chaos can know our pid
+		 * (blocked only after, a SIGUSR1 in between killed the launcher) */
+		if (j->kind == K_GROUP)
+			sigprocmask(SIG_BLOCK, &usr1, NULL);
 		setpgid(0, 0);
 		atomic_store(&j->pid, getpid());
 		dup2(null, 0);
@@ -996,9 +1000,6 @@ static pid_t spawn_job(int seq)
 			execl(self_exe, "gpu_stress", "job", seq_arg, (char *)NULL);
 			break;
 		case K_GROUP:
-			/* SIGUSR1: "kill a rank", for the launcher, which takes it
-			 * from its exec on */
-			sigprocmask(SIG_BLOCK, &usr1, NULL);
 			if (!j->whole_cvd_unset)
 				setenv("CUDA_VISIBLE_DEVICES", j->cvd, 1);
 			execl(self_exe,
