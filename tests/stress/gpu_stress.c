@@ -963,23 +963,25 @@ static pid_t spawn_job(int seq)
 {
 	struct job *j = &b->job[seq];
 	char seq_arg[16];
+	sigset_t usr1, old;
 	pid_t pid;
 
 	snprintf(seq_arg, sizeof seq_arg, "%d", seq);
 	j->spawned = stress_now();
+	/* SIGUSR1: "kill a rank", for a group job's launcher, which takes it
+	 * from its exec on. Blocked from the fork on: the parent publishes the
+	 * pid as soon as fork returns, and a SIGUSR1 that came before the
+	 * child blocked it killed the launcher (seen twice in CI). */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, j->kind == K_GROUP ? &usr1 : NULL, &old);
 	pid = fork();
+	if (pid != 0)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid == 0) {
 		const char *k = j->kind == K_GPUS1 ? "1" : j->kind == K_GPUS2 ? "2" : "all";
 		int null = open("/dev/null", O_RDWR);
-		sigset_t usr1;
 
-		sigemptyset(&usr1);
-		sigaddset(&usr1, SIGUSR1);
-		/* SIGUSR1: "kill a rank", for a group job's launcher, which takes
-		 * it from its exec on; blocked before the chaos can know our pid
-		 * (blocked only after, a SIGUSR1 in between killed the launcher) */
-		if (j->kind == K_GROUP)
-			sigprocmask(SIG_BLOCK, &usr1, NULL);
 		setpgid(0, 0);
 		atomic_store(&j->pid, getpid());
 		dup2(null, 0);
