@@ -7,6 +7,7 @@
 #include "fake_gpus.h"
 #include "preload_harness.h"
 #include "procs.h"
+#include "gl_hardened.h"
 #include "gl_proc.h"
 
 #include <check.h>
@@ -81,11 +82,27 @@ static bool setup(const char *test, unsigned n)
 }
 
 /* The lines every status here ends with: no slot directory. */
+/* The end of the text: the note on the per-GPU lock directory when it is
+ * not root's (as an ordinary user runs the tests, the first job made it
+ * and owns it), then the slots' line. */
 static const char *slots_line(void)
 {
-	static char line[400];
+	static char line[1400];
+	char dir[400], who[96];
+	struct stat st;
+	size_t at = 0;
 
-	snprintf(line, sizeof line, "CPU slots %s: none (no slot directory yet)\n", slots);
+	snprintf(dir, sizeof dir, "%s.d", h_lock);
+	if (lstat(dir, &st) == 0 && st.st_uid != 0) {
+		gl_owner_text(st.st_uid, who, sizeof who);
+		at = (size_t)snprintf(line, sizeof line,
+		                      "  note: per-GPU lock directory %s is owned by %s, not root: "
+		                      "other users' jobs may be refused it; as root: systemd-tmpfiles "
+		                      "--create gpulock.conf (which the gpulock package runs at boot), "
+		                      "or rm -r it while unused\n",
+		                      dir, who);
+	}
+	snprintf(line + at, sizeof line - at, "CPU slots %s: none (no slot directory yet)\n", slots);
 	return line;
 }
 
