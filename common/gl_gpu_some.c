@@ -53,18 +53,55 @@ pid_t gl_gpu_machine_waiter(const struct stat *st)
  * look again, at most every 0.1s; once it holds the lock, our request
  * blocks in the kernel like any other. 0, 1 (held exclusive for our tree),
  * -ETIMEDOUT, -EINTR or -errno. */
+/* A whole-machine request we saw waiting, no longer listed as waiting: it
+ * holds the lock now, gave up, or is in between. When a lock is let go the
+ * kernel takes its waiters off the list and wakes them, and each asks
+ * again: until it has, it shows nowhere, and a shared request would be
+ * granted ahead of it. So while it neither holds nor waits, and lives, we
+ * look again, 16 times at most (a request that gave up is let go by then). */
+struct holds {
+	unsigned maj, min;
+	unsigned long long ino;
+	pid_t pid;
+	bool found;
+};
+
+static void see_hold(const struct gl_lock_entry *e, void *arg)
+{
+	struct holds *h = arg;
+
+	if (!e->waiting && e->exclusive && e->pid == h->pid && e->maj == h->maj &&
+	    e->min == h->min && e->ino == h->ino)
+		h->found = true;
+}
+
+static bool in_limbo(const struct stat *st, pid_t *seen, int *looks)
+{
+	struct holds h = {major(st->st_dev), minor(st->st_dev), st->st_ino, *seen, false};
+
+	if (*seen <= 0 || ++*looks > 16 || syscall(SYS_kill, *seen, 0) < 0 ||
+	    gl_proc_locks_scan("/proc/locks", see_hold, &h) < 0 || h.found) {
+		*seen = 0; /* holds it (our request then blocks), gone, or given up on */
+		return false;
+	}
+	return true;
+}
+
 int gl_gpu_machine_shared(struct gl_gpu_wait *ctx, int fd, bool *waited)
 {
 	double pause = 0.001;
 	bool told = false;
 	struct stat st;
-	pid_t w;
+	pid_t w, seen = 0;
+	int limbo = 0;
 	int r, winner;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	for (;;) {
-		while ((w = gl_gpu_machine_waiter(&st)) != 0) {
+		while ((w = gl_gpu_machine_waiter(&st)) != 0 || in_limbo(&st, &seen, &limbo)) {
+			if (w > 0)
+				seen = w;
 			*waited = true;
 			if (ctx->cfg->timeout == 0)
 				return -ETIMEDOUT;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -142,19 +143,33 @@ void tp_collect(int out_fd, int err_fd, char **out, char **err)
 	tp_collect_within(out_fd, err_fd, out, err, 120);
 }
 
+struct lock_state {
+	unsigned maj, min;
+	unsigned long long ino;
+	pid_t pid;
+	bool waiting, found;
+};
+
+static void see_state(const struct gl_lock_entry *e, void *arg)
+{
+	struct lock_state *l = arg;
+
+	if (e->maj == l->maj && e->min == l->min && e->ino == l->ino &&
+	    e->waiting == l->waiting && (l->pid == 0 || e->pid == l->pid))
+		l->found = true;
+}
+
+/* Every entry is looked at: with many holders (the kernel lists them per
+ * CPU, newest first), the one wanted may come after the first 64. */
 bool tp_lock_state(const char *path, pid_t pid, bool waiting)
 {
-	struct gl_lock_entry e[64];
+	struct lock_state l = {0};
 	struct stat st;
-	size_t total;
 
-	if (stat(path, &st) < 0 ||
-	    gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 64, &total) < 0)
+	if (stat(path, &st) < 0)
 		return false;
-	for (size_t i = 0; i < total && i < 64; i++)
-		if (e[i].waiting == waiting && (pid == 0 || e[i].pid == pid))
-			return true;
-	return false;
+	l = (struct lock_state){major(st.st_dev), minor(st.st_dev), st.st_ino, pid, waiting, false};
+	return gl_proc_locks_scan("/proc/locks", see_state, &l) == 0 && l.found;
 }
 
 void tp_wait_lock(const char *path, pid_t pid, bool waiting, double timeout)
