@@ -333,8 +333,7 @@ int gl_gpu_take_for_job(struct gl_gpu_wait *ctx, const struct gl_job *job,
 {
 	const struct gl_gpu *order[GL_GPUS_MAX];
 	struct stat js;
-	unsigned n = 0;
-	int r;
+	int n, r;
 
 	ctx->what = "the directory of per-GPU locks";
 	ctx->path = ctx->cfg->gpu_dir;
@@ -352,36 +351,15 @@ int gl_gpu_take_for_job(struct gl_gpu_wait *ctx, const struct gl_job *job,
 		ctx->fd = h->fd;
 		return share(ctx, &js, h->fd, true, waited);
 	}
-	for (unsigned i = 0; i < list->n; i++)
-		if ((set >> i) & 1)
-			order[n++] = &list->gpu[i];
-	gl_gpu_sort_by_uuid(order, n);
-	gl_gpu_describe_take(ctx, list, set);
-	if (!h->gpu_fds) {
-		h->gpu_fds = malloc(GL_GPUS_MAX * sizeof *h->gpu_fds);
-		if (!h->gpu_fds)
-			return -ENOMEM;
-		for (unsigned i = 0; i < GL_GPUS_MAX; i++)
-			h->gpu_fds[i] = -1;
-	}
-	for (unsigned k = 0; k < n; k++) {
-		unsigned index = (unsigned)(order[k] - list->gpu);
-
-		snprintf(ctx->what_buf, sizeof ctx->what_buf, "the lock of GPU %u", index);
-		ctx->what = ctx->what_buf;
-		if ((size_t)snprintf(ctx->path_buf, sizeof ctx->path_buf, "%s/%s", ctx->cfg->gpu_dir,
-		                     order[k]->uuid) >= sizeof ctx->path_buf)
-			return -ENAMETOOLONG;
-		ctx->path = ctx->path_buf;
-		if (h->gpu_fds[k] < 0 && (r = gl_lockfile_open(ctx->path, &h->gpu_fds[k])) < 0) {
-			h->gpu_fds[k] = -1;
+	if ((n = gl_gpu_plan(ctx, list, set, h, order)) < 0)
+		return n;
+	for (int k = 0; k < n; k++) {
+		if ((r = gl_gpu_open_lock(ctx, list, order[k], &h->gpu_fds[k])) < 0)
 			return r;
-		}
-		ctx->fd = h->gpu_fds[k];
 		if ((r = share(ctx, &js, h->gpu_fds[k], false, waited)) < 0)
 			return r;
 	}
-	h->n = n;
+	h->n = (unsigned)n;
 	/* The machine last, shared, as any job on GPUs takes it (at once when
 	 * the job holds it: a whole-machine request that waits for the job
 	 * must not keep its late ranks out). */

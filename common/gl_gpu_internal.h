@@ -62,12 +62,16 @@ int gl_gpu_machine_shared(struct gl_gpu_wait *ctx, int fd, bool *waited);
  * shows without one, 0 when there is none. */
 pid_t gl_gpu_machine_waiter(const struct stat *st);
 
-/* ctx->take_what: "the locks of GPUs 1, 3 in", and take_path the directory. */
-void gl_gpu_describe_take(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list,
-                          gl_gpu_set set);
+/* What taking the locks of the GPUs in set needs, for a single process and
+ * for a rank alike: their order (order[], by UUID; returned: how many),
+ * the take's description, and h's table of fds. -ENOMEM. */
+int gl_gpu_plan(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list, gl_gpu_set set,
+                struct gl_gpu_hold *h, const struct gl_gpu **order);
 
-/* The GPUs of order[0..n) in the order of their UUIDs: everyone's. */
-void gl_gpu_sort_by_uuid(const struct gl_gpu **order, unsigned n);
+/* GPU g's lock file open on *fd (unless a fork handed it over), and ctx
+ * naming it for the messages. 0 or -errno. */
+int gl_gpu_open_lock(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list,
+                     const struct gl_gpu *g, int *fd);
 
 /* As gl_gpu_take_some, for a rank of a multi-process job (gl_job.h): the
  * locks are shared with the other ranks of the job and exclusive against

@@ -211,7 +211,7 @@ int gl_gpu_dir_ready(const char *dir)
 
 /* In the order of their UUIDs: at most GL_GPUS_MAX, so an insertion sort
  * (qsort would be one more symbol for every process to bind). */
-void gl_gpu_sort_by_uuid(const struct gl_gpu **order, unsigned n)
+static void sort_by_uuid(const struct gl_gpu **order, unsigned n)
 {
 	for (unsigned i = 1; i < n; i++) {
 		const struct gl_gpu *g = order[i];
@@ -224,7 +224,7 @@ void gl_gpu_sort_by_uuid(const struct gl_gpu **order, unsigned n)
 }
 
 /* "the locks of GPUs 1, 3" (indices in PCI order, as gpulock status shows). */
-void gl_gpu_describe_take(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list,
+static void describe_take(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list,
                           gl_gpu_set set)
 {
 	size_t len = sizeof ctx->take_buf, at;
@@ -244,15 +244,34 @@ void gl_gpu_describe_take(struct gl_gpu_wait *ctx, const struct gl_gpu_list *lis
 	ctx->take_path = ctx->cfg->gpu_dir;
 }
 
-/* GPU g's lock, exclusive, on *fd (opened here unless a fork handed it
- * over). 0, 1 (held for our tree), -ETIMEDOUT, -EINTR or -errno. */
-static int take_gpu(struct gl_gpu_wait *ctx, const struct gl_gpu *g, unsigned index, int *fd,
-                    bool *waited)
+int gl_gpu_plan(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list, gl_gpu_set set,
+                struct gl_gpu_hold *h, const struct gl_gpu **order)
 {
-	bool w;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < list->n; i++) {
+		if ((set >> i) & 1)
+			order[n++] = &list->gpu[i];
+	}
+	sort_by_uuid(order, n);
+	describe_take(ctx, list, set);
+	if (!h->gpu_fds) {
+		h->gpu_fds = malloc(GL_GPUS_MAX * sizeof *h->gpu_fds);
+		if (!h->gpu_fds)
+			return -ENOMEM;
+		for (unsigned i = 0; i < GL_GPUS_MAX; i++)
+			h->gpu_fds[i] = -1;
+	}
+	return (int)n;
+}
+
+int gl_gpu_open_lock(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list,
+                     const struct gl_gpu *g, int *fd)
+{
 	int r;
 
-	snprintf(ctx->what_buf, sizeof ctx->what_buf, "the lock of GPU %u", index);
+	snprintf(ctx->what_buf, sizeof ctx->what_buf, "the lock of GPU %u",
+	         (unsigned)(g - list->gpu));
 	ctx->what = ctx->what_buf;
 	if ((size_t)snprintf(ctx->path_buf, sizeof ctx->path_buf, "%s/%s", ctx->cfg->gpu_dir,
 	                     g->uuid) >= sizeof ctx->path_buf)
@@ -262,15 +281,26 @@ static int take_gpu(struct gl_gpu_wait *ctx, const struct gl_gpu *g, unsigned in
 		*fd = -1;
 		return r;
 	}
+	ctx->fd = *fd;
+	return 0;
+}
+
+/* GPU g's lock, exclusive, on *fd (opened here unless a fork handed it
+ * over). 0, 1 (held for our tree), -ETIMEDOUT, -EINTR or -errno. */
+static int take_gpu(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list,
+                    const struct gl_gpu *g, int *fd, bool *waited)
+{
+	bool w;
+	int r;
+
+	if ((r = gl_gpu_open_lock(ctx, list, g, fd)) < 0)
+		return r;
 	r = gl_gpu_try_for_tree(ctx, *fd);
 	if (r != -EWOULDBLOCK)
 		return r;
 	*waited = true;
-	if (ctx->cfg->timeout == 0) {
-		ctx->fd = *fd;
+	if (ctx->cfg->timeout == 0)
 		return -ETIMEDOUT;
-	}
-	ctx->fd = *fd;
 	return gl_lock_acquire(*fd, &ctx->wait, gl_gpu_announce_wait, ctx, &w);
 }
 
@@ -278,22 +308,10 @@ int gl_gpu_take_some(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list, gl
                      struct gl_gpu_hold *h, bool *waited)
 {
 	const struct gl_gpu *order[GL_GPUS_MAX];
-	unsigned n = 0;
-	int r;
+	int n = gl_gpu_plan(ctx, list, set, h, order), r;
 
-	for (unsigned i = 0; i < list->n; i++) {
-		if ((set >> i) & 1)
-			order[n++] = &list->gpu[i];
-	}
-	gl_gpu_sort_by_uuid(order, n);
-	gl_gpu_describe_take(ctx, list, set);
-	if (!h->gpu_fds) {
-		h->gpu_fds = malloc(GL_GPUS_MAX * sizeof *h->gpu_fds);
-		if (!h->gpu_fds)
-			return -ENOMEM;
-		for (unsigned i = 0; i < GL_GPUS_MAX; i++)
-			h->gpu_fds[i] = -1;
-	}
+	if (n < 0)
+		return n;
 	if (h->fd < 0 && (r = gl_lockfile_open(ctx->cfg->lock_path, &h->fd)) < 0) {
 		h->fd = -1;
 		return r;
@@ -307,14 +325,14 @@ int gl_gpu_take_some(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list, gl
 	/* The GPUs first, the machine last: a job that waits for its GPU
 	 * does not hold the machine meanwhile, so a whole-machine request
 	 * waits only for the jobs that run. */
-	for (unsigned k = 0; k < n; k++) {
-		r = take_gpu(ctx, order[k], (unsigned)(order[k] - list->gpu), &h->gpu_fds[k], waited);
+	for (int k = 0; k < n; k++) {
+		r = take_gpu(ctx, list, order[k], &h->gpu_fds[k], waited);
 		if (r == 1 && fstat(h->fd, &ctx->st) < 0) /* GPU_LOCK_HELD names the machine lock */
 			return -errno;
 		if (r != 0)
 			return r;
 	}
-	h->n = n;
+	h->n = (unsigned)n;
 	ctx->what = "the GPU lock";
 	ctx->path = ctx->cfg->lock_path;
 	return gl_gpu_machine_shared(ctx, h->fd, waited);
