@@ -224,8 +224,7 @@ static void sort_by_uuid(const struct gl_gpu **order, unsigned n)
 }
 
 /* "the locks of GPUs 1, 3" (indices in PCI order, as gpulock status shows). */
-static void describe_take(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list,
-                          gl_gpu_set set)
+static void describe_take(struct gl_gpu_wait *ctx, const struct gl_gpu_list *list, gl_gpu_set set)
 {
 	size_t len = sizeof ctx->take_buf, at;
 	unsigned count = 0;

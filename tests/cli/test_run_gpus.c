@@ -5,7 +5,6 @@
 #include "fake_gpus.h"
 #include "preload_harness.h"
 #include "procs.h"
-#include "gl_proc_locks.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -13,22 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char held_as(const char *path, pid_t pid)
-{
-	struct gl_lock_entry e[64];
-	struct stat st;
-	size_t total;
-
-	if (stat(path, &st) < 0 ||
-	    gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 64, &total) < 0)
-		return 0;
-	for (size_t i = 0; i < total && i < 64; i++) {
-		if (!e[i].waiting && e[i].pid == pid)
-			return e[i].exclusive ? 'W' : 'R';
-	}
-	return 0;
-}
 
 /* gpulock run --gpus k -- sh -c 'echo "$CUDA_VISIBLE_DEVICES $CUDA_DEVICE_ORDER"; cat',
  * which holds its GPUs until its stdin closes. */
@@ -99,10 +82,10 @@ START_TEST(free_gpus_are_handed_out_by_uuid)
 	ck_assert_str_eq(line, want);
 	free(line);
 	/* The command holds them itself: gpulock exec'd it. */
-	ck_assert_int_eq(held_as(h_lock, a.pid), 'R');
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 0), a.pid), 'W');
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 1), a.pid), 'W');
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 2), a.pid), 0);
+	ck_assert_int_eq(tp_held_as(h_lock, a.pid), 'R');
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 0), a.pid), 'W');
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 1), a.pid), 'W');
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 2), a.pid), 0);
 	start_job(&b, "1");
 	line = job_line(&b);
 	uuids(want, sizeof want, third, 1);
@@ -128,14 +111,14 @@ START_TEST(a_later_smaller_request_does_not_overtake)
 	free(job_line(&a));
 	start_job(&b, "2");
 	tp_wait_lock(fake_gpu_lock(h_lock, 0), b.pid, true, 20); /* the head, waiting for more */
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 2), b.pid), 0); /* holding none meanwhile */
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 2), b.pid), 0); /* holding none meanwhile */
 	start_job(&c, "1");
 	line = tp_read_line(c.err, 30);
 	snprintf(want, sizeof want, "gpulock: pid %d waiting for 1 GPU: 1 request ahead in the queue",
 	         (int)c.pid);
 	ck_assert_str_eq(line, want);
 	free(line);
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 2), c.pid), 0);
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 2), c.pid), 0);
 	finish_quietly(&a);
 	/* Two of the three: which two depends on the order in which a's exit
 	 * let go of GPUs 0 and 1 (b takes what is free when it looks). Once b
@@ -176,8 +159,8 @@ START_TEST(all_is_the_whole_machine)
 	strcat(want, " PCI_BUS_ID");
 	ck_assert_str_eq(line, want);
 	free(line);
-	ck_assert_int_eq(held_as(h_lock, a.pid), 'W');
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 0), a.pid), 0);
+	ck_assert_int_eq(tp_held_as(h_lock, a.pid), 'W');
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 0), a.pid), 0);
 	finish_quietly(&a);
 }
 END_TEST

@@ -159,6 +159,33 @@ static void see_state(const struct gl_lock_entry *e, void *arg)
 		l->found = true;
 }
 
+struct held_as {
+	unsigned maj, min;
+	unsigned long long ino;
+	pid_t pid;
+	char mode;
+};
+
+static void see_held(const struct gl_lock_entry *e, void *arg)
+{
+	struct held_as *h = arg;
+
+	if (!e->waiting && e->pid == h->pid && e->maj == h->maj && e->min == h->min &&
+	    e->ino == h->ino)
+		h->mode = e->exclusive ? 'W' : 'R';
+}
+
+char tp_held_as(const char *path, pid_t pid)
+{
+	struct held_as h;
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return 0;
+	h = (struct held_as){major(st.st_dev), minor(st.st_dev), st.st_ino, pid, 0};
+	return gl_proc_locks_scan("/proc/locks", see_held, &h) == 0 ? h.mode : 0;
+}
+
 /* Every entry is looked at: with many holders (the kernel lists them per
  * CPU, newest first), the one wanted may come after the first 64. */
 bool tp_lock_state(const char *path, pid_t pid, bool waiting)

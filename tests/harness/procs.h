@@ -54,6 +54,8 @@ char *tp_read_line(int fd, double timeout);
  * seconds. */
 bool tp_lock_state(const char *path, pid_t pid, bool waiting);
 void tp_wait_lock(const char *path, pid_t pid, bool waiting, double timeout);
+/* How pid holds a flock on path: 'W' (exclusive), 'R' (shared), or 0. */
+char tp_held_as(const char *path, pid_t pid);
 
 /* A fresh directory (mode 0755) in this program's temporary directory, its
  * path in buf; fails the test, saying why, where it cannot be made. */

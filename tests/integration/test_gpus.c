@@ -6,7 +6,6 @@
 #include "fake_gpus.h"
 #include "preload_harness.h"
 #include "procs.h"
-#include "gl_proc_locks.h"
 
 #include <check.h>
 #include <signal.h>
@@ -15,23 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* 'W' (exclusive), 'R' (shared), or 0: how pid holds a flock on path. */
-static char held_as(const char *path, pid_t pid)
-{
-	struct gl_lock_entry e[64];
-	struct stat st;
-	size_t total;
-
-	if (stat(path, &st) < 0 ||
-	    gl_proc_locks_find("/proc/locks", st.st_dev, st.st_ino, e, 64, &total) < 0)
-		return 0;
-	for (size_t i = 0; i < total && i < 64; i++) {
-		if (!e[i].waiting && e[i].pid == pid)
-			return e[i].exclusive ? 'W' : 'R';
-	}
-	return 0;
-}
 
 static bool setup(const char *test, unsigned n, const char *const *models)
 {
@@ -99,9 +81,9 @@ START_TEST(some_gpus_hold_the_machine_shared_and_their_own)
 	if (!setup(__func__, 4, NULL))
 		return;
 	start_client(&c, env);
-	ck_assert_int_eq(held_as(h_lock, c.pid), 'R');
+	ck_assert_int_eq(tp_held_as(h_lock, c.pid), 'R');
 	for (unsigned i = 0; i < 4; i++)
-		ck_assert_msg(held_as(fake_gpu_lock(h_lock, i), c.pid) == (i == 1 || i == 2 ? 'W' : 0),
+		ck_assert_msg(tp_held_as(fake_gpu_lock(h_lock, i), c.pid) == (i == 1 || i == 2 ? 'W' : 0),
 		              "GPU %u (%s)", i, fake_gpus_source());
 	finish_quietly(&c);
 }
@@ -118,8 +100,8 @@ START_TEST(jobs_on_different_gpus_run_at_once)
 		return;
 	start_client(&a, env0);
 	start_client(&b, env1);
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 0), a.pid), 'W');
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 1), b.pid), 'W');
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 0), a.pid), 'W');
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 1), b.pid), 'W');
 	err = finish(&b);
 	ck_assert_msg(tp_count(err, "waiting") == 0, "%s", err);
 	free(err);
@@ -143,7 +125,7 @@ START_TEST(a_busy_gpu_is_waited_for)
 	start_client(&a, env1);
 	spawn_client(&b, env2);
 	tp_wait_lock(fake_gpu_lock(h_lock, 1), b.pid, true, 20);
-	ck_assert_int_eq(held_as(h_lock, b.pid), 0); /* the machine comes last */
+	ck_assert_int_eq(tp_held_as(h_lock, b.pid), 0); /* the machine comes last */
 	finish_quietly(&a);
 	tp_wait_lock(fake_gpu_lock(h_lock, 1), b.pid, false, 20);
 	err = finish(&b);
@@ -172,10 +154,10 @@ START_TEST(gpus_are_taken_in_uuid_order)
 	start_client(&a, env3);
 	spawn_client(&b, env03);
 	tp_wait_lock(fake_gpu_lock(h_lock, 3), b.pid, true, 20);
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 0), b.pid), 0);
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 0), b.pid), 0);
 	finish_quietly(&a);
 	tp_wait_lock(fake_gpu_lock(h_lock, 0), b.pid, false, 20);
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 3), b.pid), 'W');
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 3), b.pid), 'W');
 	finish_quietly(&b);
 }
 END_TEST
@@ -189,11 +171,11 @@ START_TEST(every_gpu_is_the_whole_machine)
 	if (!setup(__func__, 2, NULL))
 		return;
 	start_client(&c, all);
-	ck_assert_int_eq(held_as(h_lock, c.pid), 'W');
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 0), c.pid), 0);
+	ck_assert_int_eq(tp_held_as(h_lock, c.pid), 'W');
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 0), c.pid), 0);
 	finish_quietly(&c);
 	start_client(&c, unset);
-	ck_assert_int_eq(held_as(h_lock, c.pid), 'W');
+	ck_assert_int_eq(tp_held_as(h_lock, c.pid), 'W');
 	finish_quietly(&c);
 }
 END_TEST
@@ -211,7 +193,7 @@ START_TEST(the_whole_machine_waits_for_a_job_on_one_gpu)
 	tp_wait_lock(h_lock, c.pid, true, 20);
 	finish_quietly(&a);
 	tp_wait_lock(h_lock, c.pid, false, 20);
-	ck_assert_int_eq(held_as(h_lock, c.pid), 'W');
+	ck_assert_int_eq(tp_held_as(h_lock, c.pid), 'W');
 	finish_quietly(&c);
 }
 END_TEST
@@ -241,18 +223,18 @@ START_TEST(a_waiting_whole_machine_request_goes_first)
 	         (int)b.pid, h_lock, (int)w.pid, h_lock);
 	ck_assert_str_eq(line, want);
 	free(line);
-	ck_assert_int_eq(held_as(h_lock, b.pid), 0);
+	ck_assert_int_eq(tp_held_as(h_lock, b.pid), 0);
 	finish_quietly(&a);
 	tp_wait_lock(h_lock, w.pid, false, 20); /* the machine is flock(1)'s */
 	/* b holds its GPU (taken first) but does not run: no machine */
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 1), b.pid), 'W');
-	ck_assert_int_eq(held_as(h_lock, b.pid), 0);
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 1), b.pid), 'W');
+	ck_assert_int_eq(tp_held_as(h_lock, b.pid), 0);
 	close(w.in); /* cat ends, flock(1) with it */
 	ck_assert_int_eq(tp_wait(w.pid, 30), 0);
 	close(w.out);
 	close(w.err);
 	tp_wait_lock(h_lock, b.pid, false, 20);
-	ck_assert_int_eq(held_as(h_lock, b.pid), 'R');
+	ck_assert_int_eq(tp_held_as(h_lock, b.pid), 'R');
 	finish_quietly(&b);
 }
 END_TEST
@@ -273,12 +255,12 @@ START_TEST(a_job_waiting_for_its_gpu_does_not_hold_the_machine)
 	start_client(&a, env0);
 	spawn_client(&b, env0);
 	tp_wait_lock(fake_gpu_lock(h_lock, 0), b.pid, true, 20);
-	ck_assert_int_eq(held_as(h_lock, b.pid), 0);
+	ck_assert_int_eq(tp_held_as(h_lock, b.pid), 0);
 	h_spawn(&w, flock_argv, NULL, false);
 	tp_wait_lock(h_lock, w.pid, true, 20);
 	/* the request waits for a alone */
-	ck_assert_int_eq(held_as(h_lock, a.pid), 'R');
-	ck_assert_int_eq(held_as(h_lock, b.pid), 0);
+	ck_assert_int_eq(tp_held_as(h_lock, a.pid), 'R');
+	ck_assert_int_eq(tp_held_as(h_lock, b.pid), 0);
 	close(w.in); /* the request goes: cat ends at once once flock(1) has it */
 	kill(w.pid, SIGKILL);
 	tp_wait(w.pid, 30);
@@ -286,7 +268,7 @@ START_TEST(a_job_waiting_for_its_gpu_does_not_hold_the_machine)
 	close(w.err);
 	finish_quietly(&a);
 	tp_wait_lock(h_lock, b.pid, false, 20);
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 0), b.pid), 'W');
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 0), b.pid), 'W');
 	finish_quietly(&b);
 }
 END_TEST
@@ -301,7 +283,7 @@ START_TEST(no_visible_gpu_takes_no_lock)
 		return;
 	h_start_gpu_holder(&holder);
 	start_client(&c, none);
-	ck_assert_int_eq(held_as(h_lock, c.pid), 0);
+	ck_assert_int_eq(tp_held_as(h_lock, c.pid), 0);
 	err = finish(&c);
 	ck_assert_str_eq(err, "");
 	free(err);
@@ -323,15 +305,15 @@ START_TEST(an_index_on_mixed_models_takes_the_machine)
 	if (!setup(__func__, 2, models))
 		return;
 	start_client(&c, by_index);
-	ck_assert_int_eq(held_as(h_lock, c.pid), 'W');
+	ck_assert_int_eq(tp_held_as(h_lock, c.pid), 'W');
 	err = finish(&c);
 	ck_assert_msg(tp_count(err, "cuInit: taking the lock of the whole machine: ") == 1 &&
 	                      tp_count(err, "gpulock:") == 1,
 	              "%s", err);
 	free(err);
 	start_client(&c, pci);
-	ck_assert_int_eq(held_as(h_lock, c.pid), 'R');
-	ck_assert_int_eq(held_as(fake_gpu_lock(h_lock, 1), c.pid), 'W');
+	ck_assert_int_eq(tp_held_as(h_lock, c.pid), 'R');
+	ck_assert_int_eq(tp_held_as(fake_gpu_lock(h_lock, 1), c.pid), 'W');
 	err = finish(&c);
 	ck_assert_str_eq(err, "");
 	free(err);
